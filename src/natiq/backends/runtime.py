@@ -1,0 +1,60 @@
+"""Device, precision and thread settings for every torch-using stage.
+
+Chosen by configuration, not by branches in model code: ``auto`` picks CUDA
+when present; mixed precision (bf16, or fp16 where bf16 is unsupported) is
+used on GPU only, CPU always runs fp32.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Literal
+
+import torch
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto`` -> ``cuda`` if available else ``cpu``; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        from natiq.common.errors import NatiqError
+
+        raise NatiqError("CUDA was requested but no GPU is visible; use --device cpu or auto")
+    return device
+
+
+def resolve_precision(precision: Precision, device: torch.device) -> Literal["fp32", "bf16", "fp16"]:
+    """Map ``auto`` to bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU."""
+    if device.type != "cuda":
+        return "fp32"
+    if precision != "auto":
+        return precision
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def autocast(device: torch.device, precision: Precision = "auto") -> contextlib.AbstractContextManager:
+    """An autocast context for GPU mixed precision; a no-op on CPU / fp32."""
+    resolved = resolve_precision(precision, device)
+    if resolved == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if resolved == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def limit_threads(num_threads: int | None = None) -> None:
+    """Set torch's intra-op threads (``NATIQ_NUM_THREADS`` env var, else unchanged)."""
+    value = num_threads or int(os.environ.get("NATIQ_NUM_THREADS", "0") or 0)
+    if value > 0:
+        torch.set_num_threads(value)
+
+
+@contextlib.contextmanager
+def inference_mode() -> Iterator[None]:
+    with torch.inference_mode():
+        yield
