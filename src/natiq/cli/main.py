@@ -27,6 +27,30 @@ def _register() -> None:
 
     app.add_typer(text_cli.app, name="text")
 
+    from natiq.cli import data as data_cli
+
+    app.add_typer(data_cli.app, name="data")
+
+    from natiq.cli import serve as serve_cli
+
+    app.add_typer(serve_cli.app, name="serve")
+
+    from natiq.cli import speak as speak_cli
+
+    speak_cli.register(app)
+
+    from natiq.cli import higgs as higgs_cli
+
+    app.add_typer(higgs_cli.app, name="higgs")
+
+    from natiq.cli import eval as eval_cli
+
+    app.add_typer(eval_cli.app, name="eval")
+
+    from natiq.cli import pocket as pocket_cli
+
+    app.add_typer(pocket_cli.app, name="pocket")
+
 
 _register()
 

@@ -36,7 +36,9 @@ def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return soxr.resample(samples, orig_sr, target_sr, quality="HQ").astype(np.float32, copy=False)
 
 
-def load_audio(path: str | os.PathLike[str], target_sr: int | None = None, *, mono: bool = True) -> tuple[np.ndarray, int]:
+def load_audio(
+    path: str | os.PathLike[str], target_sr: int | None = None, *, mono: bool = True
+) -> tuple[np.ndarray, int]:
     """Read an audio file as float32, downmixed to mono and resampled if asked.
 
     Returns ``(samples, sample_rate)``. Raises ``AudioInputError`` naming the
@@ -59,7 +61,9 @@ def load_audio(path: str | os.PathLike[str], target_sr: int | None = None, *, mo
     return np.ascontiguousarray(samples, dtype=np.float32), int(sr)
 
 
-def save_wav(path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *, subtype: str = "PCM_16") -> Path:
+def save_wav(
+    path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *, subtype: str = "PCM_16"
+) -> Path:
     """Write a mono wav atomically (16-bit PCM by default); returns the path."""
     target = Path(path)
     data = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)

@@ -1,0 +1,303 @@
+"""Zero-shot voice cloning with a (LoRA-adapted) Higgs Audio v2 model.
+
+A reference clip and its transcript set the voice; the target text is spoken
+in it. Texts go through the text front-end recorded in the adapter dir. The
+prompt is the one training builds (``chatml_inputs``) without the target
+clip; ``generate`` (transformers' Higgs sampler, which applies the delay
+pattern and stops when every codebook has emitted stream EOS) returns the
+reference frames followed by the new ones, which are cut off, un-delayed and
+decoded by the audio tokenizer.
+
+Batch mode writes ``output_{i}.wav`` per ChatML line; a bad line is reported
+in ``failures.jsonl`` and the others still produce audio.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from natiq.backends.higgs.audio_codes import decode_codes, encode_samples, read_for_tokenizer
+from natiq.backends.higgs.chatml_inputs import CloningTexts, encode_conversation
+from natiq.backends.higgs.config import DEFAULT_SYSTEM_PROMPT, AudioIds
+from natiq.backends.higgs.delay import codes_from_generated
+from natiq.backends.higgs.frontend_io import FRONTEND_FILE, load_frontend
+from natiq.backends.higgs.loading import (
+    audio_tokenizer_source,
+    load_audio_tokenizer,
+    load_model,
+    load_text_tokenizer,
+    model_source,
+)
+from natiq.backends.runtime import select_device
+from natiq.common.errors import InputTextError, ModelLoadError, NatiqError
+from natiq.common.files import atomic_write_json, write_jsonl
+from natiq.data.audio import save_wav
+
+
+@dataclass
+class CloneOptions:
+    """Sampling settings; ``temperature <= 0`` means greedy decoding."""
+
+    temperature: float = 0.3
+    top_p: float = 0.95
+    top_k: int = 50
+    max_new_tokens: int = 1024
+    ras_window: int = 7
+    ras_max_repeats: int = 2
+    seed: int | None = None
+    max_ref_seconds: float = 30.0
+
+
+@dataclass
+class Reference:
+    """A prepared voice: the reference clip's codes and its front-end-prepared transcript."""
+
+    codes: torch.Tensor
+    text: str
+
+
+@dataclass
+class Generated:
+    codes: torch.Tensor
+    stopped: bool
+
+
+@dataclass
+class BatchReport:
+    written: list[Path] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+class HiggsCloner:
+    """A loaded model + tokenizers + front-end, ready to clone many times."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        audio_tokenizer,
+        frontend,
+        *,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+    ):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.audio_tokenizer = audio_tokenizer.eval()
+        self.frontend = frontend
+        self.system_prompt = system_prompt
+        self.ids = AudioIds.from_config(model.config)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.audio_tokenizer.config.sample_rate)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        model: str | None = None,
+        adapter: str | Path | None = None,
+        audio_tokenizer: str | None = None,
+        device: str = "auto",
+        quantize: str = "none",
+    ) -> HiggsCloner:
+        """Base model (default: the one recorded with the adapter, else the released one) + adapter."""
+        adapter_dir = Path(adapter) if adapter is not None else None
+        recorded: dict[str, Any] = {}
+        if adapter_dir is not None:
+            config_file = adapter_dir / "training_config.json"
+            if not config_file.is_file():
+                raise ModelLoadError(
+                    f"{adapter_dir} has no training_config.json: pass the folder written by `natiq higgs train`"
+                )
+            recorded = json.loads(config_file.read_text(encoding="utf-8"))
+        source = model_source(model or recorded.get("model"))
+        torch_device = select_device(device)
+        dtype = torch.bfloat16 if torch_device.type == "cuda" else torch.float32
+        base = load_model(source, device=torch_device, dtype=dtype, quantize=quantize)  # type: ignore[arg-type]
+        if adapter_dir is not None:
+            from natiq.backends.higgs.lora import load_adapter
+
+            base = load_adapter(base, adapter_dir)
+            if quantize == "none":
+                base = base.merge_and_unload()
+        merged_frontend = Path(source) / FRONTEND_FILE
+        frontend = load_frontend(
+            adapter_dir or (Path(source) if merged_frontend.is_file() else None)
+        )
+        tokenizer = load_text_tokenizer(source)
+        codec = load_audio_tokenizer(
+            audio_tokenizer_source(audio_tokenizer or recorded.get("audio_tokenizer"), source),
+            torch_device,
+        )
+        return cls(base, tokenizer, codec, frontend)
+
+    def prepare_reference(
+        self, audio: str | Path, text: str | None, *, max_seconds: float = 30.0
+    ) -> Reference:
+        if text is None or not text.strip():
+            raise InputTextError(
+                f"{audio}: the reference transcript is empty; Higgs cloning needs the words spoken in the reference clip (--ref-text)"
+            )
+        samples = read_for_tokenizer(audio, self.sample_rate, max_seconds=max_seconds)
+        return Reference(
+            codes=encode_samples(self.audio_tokenizer, samples),
+            text=self.frontend.prepare(text).model_text,
+        )
+
+    @torch.no_grad()
+    def generate_codes(
+        self, reference: Reference, model_text: str, options: CloneOptions | None = None
+    ) -> Generated:
+        """Plain ``(K, T)`` codes for ``model_text`` (already prepared) in the reference voice."""
+        from transformers import GenerationConfig
+
+        options = options or CloneOptions()
+        texts = CloningTexts(
+            system=self.system_prompt, ref_text=reference.text, target_text=model_text
+        )
+        prompt = encode_conversation(self.tokenizer, self.ids, texts, reference.codes, None)
+        device = next(self.model.parameters()).device
+        input_ids = prompt.input_ids[None].to(device)
+        frames = prompt.audio_frames[None].to(device)
+        greedy = options.temperature <= 0
+        generation = GenerationConfig(
+            do_sample=not greedy,
+            max_new_tokens=options.max_new_tokens,
+            eos_token_id=self.ids.eot_token,
+            pad_token_id=self.tokenizer.pad_token_id,
+        )
+        if not greedy:
+            generation.temperature = options.temperature
+            generation.top_p = options.top_p
+            generation.top_k = options.top_k
+            generation.ras_win_len = options.ras_window
+            generation.ras_win_max_num_repeat = options.ras_max_repeats
+        if options.seed is not None:
+            torch.manual_seed(options.seed)
+        out = self.model.generate(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            audio_input_ids=frames,
+            audio_input_ids_mask=torch.ones(frames.shape[:2], dtype=torch.bool, device=device),
+            generation_config=generation,
+        )
+        new_frames = out[0, prompt.num_prompt_frames :].cpu()
+        stopped = bool(len(new_frames)) and bool((new_frames[-1] == self.ids.stream_eos).all())
+        return Generated(
+            codes=codes_from_generated(new_frames, self.ids.stream_bos, self.ids.stream_eos),
+            stopped=stopped,
+        )
+
+    def clone(
+        self, ref_audio: str | Path, ref_text: str, text: str, options: CloneOptions | None = None
+    ) -> np.ndarray:
+        """Speak raw ``text`` in the voice of ``ref_audio``; float32 mono at ``sample_rate``."""
+        options = options or CloneOptions()
+        if not text or not text.strip():
+            raise InputTextError("the text to speak is empty")
+        reference = self.prepare_reference(ref_audio, ref_text, max_seconds=options.max_ref_seconds)
+        generated = self.generate_codes(reference, self.frontend.prepare(text).model_text, options)
+        return decode_codes(self.audio_tokenizer, generated.codes)
+
+    def clone_batch(
+        self, samples: Sequence[Any], output_dir: Path, options: CloneOptions | None = None
+    ) -> BatchReport:
+        """``output_{i}.wav`` for each ChatML sample; failures reported, never fatal."""
+        report = BatchReport()
+        output_dir = Path(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for index, sample in enumerate(samples):
+            if isinstance(sample, InvalidSample):
+                report.failures.append({"index": index, "id": sample.id, "reason": sample.reason})
+                continue
+            try:
+                audio = self.clone(sample.ref_audio, sample.ref_text, sample.target_text, options)
+                report.written.append(
+                    save_wav(output_dir / f"output_{index}.wav", audio, self.sample_rate)
+                )
+            except NatiqError as exc:
+                report.failures.append({"index": index, "id": str(sample.id), "reason": str(exc)})
+        write_jsonl(output_dir / "failures.jsonl", report.failures)
+        atomic_write_json(
+            output_dir / "clone_report.json",
+            {"written": len(report.written), "failed": len(report.failures)},
+        )
+        return report
+
+
+@dataclass(frozen=True)
+class InvalidSample:
+    """A ChatML line that could not be read; batch cloning reports it and goes on."""
+
+    id: str
+    reason: str
+
+
+def _absolute_audio_urls(record: dict[str, Any], base: Path) -> dict[str, Any]:
+    messages = record.get("messages")
+    if not isinstance(messages, list):
+        return record
+    fixed = []
+    for turn in messages:
+        content = turn.get("content") if isinstance(turn, dict) else None
+        if isinstance(content, dict) and isinstance(content.get("audio_url"), str):
+            url = Path(content["audio_url"])
+            turn = {
+                **turn,
+                "content": {**content, "audio_url": str(url if url.is_absolute() else base / url)},
+            }
+        fixed.append(turn)
+    return {**record, "messages": fixed}
+
+
+def read_chatml_lenient(path: str | Path) -> list[Any]:
+    """Every line of a ChatML file as a ``ChatMLSample``, or an ``InvalidSample`` naming ``file:line``.
+
+    Validation is ``natiq.data.chatml.read_chatml``'s own, applied line by line
+    (through a one-line temporary copy with absolute audio paths), so one bad
+    line does not stop a batch.
+    """
+    import tempfile
+
+    from natiq.data.chatml import read_chatml
+
+    source = Path(path)
+    try:
+        return list(read_chatml(source))
+    except NatiqError:
+        pass
+    base = source.resolve().parent
+    samples: list[Any] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        one = Path(tmp) / "line.jsonl"
+        with open(source, encoding="utf-8") as handle:
+            lines = [(n, line) for n, line in enumerate(handle, start=1) if line.strip()]
+        for number, line in lines:
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("not a JSON object")
+            except ValueError as exc:
+                samples.append(
+                    InvalidSample(
+                        id=f"line {number}", reason=f"{source}:{number}: invalid JSON ({exc})"
+                    )
+                )
+                continue
+            write_jsonl(one, [_absolute_audio_urls(record, base)])
+            try:
+                samples.extend(read_chatml(one))
+            except NatiqError as exc:
+                reason = str(exc).replace(f"{one}:1", f"{source}:{number}")
+                samples.append(
+                    InvalidSample(id=str(record.get("id", f"line {number}")), reason=reason)
+                )
+    return samples

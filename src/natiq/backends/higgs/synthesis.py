@@ -1,0 +1,95 @@
+"""``HiggsBackend``: Higgs Audio v2 voice cloning behind the common backend interface.
+
+``natiq speak --backend higgs`` and the server reach Higgs through this
+class. A voice is a reference clip plus its transcript (``VoicePrompt.text``);
+there is no default voice, because Higgs cloning needs one. The
+``checkpoint`` option is an adapter dir from ``natiq higgs train`` (its
+front-end settings are used) or ``None`` for the base model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
+from natiq.backends.higgs.audio_codes import decode_codes
+from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
+from natiq.common.errors import AudioInputError
+
+
+class HiggsBackend(SpeechBackend):
+    name: ClassVar[str] = "higgs"
+
+    def __init__(self, cloner: HiggsCloner, defaults: CloneOptions | None = None) -> None:
+        self.cloner = cloner
+        self.defaults = defaults or CloneOptions()
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        model: str | None = None,
+        checkpoint: str | Path | None = None,
+        device: str = "auto",
+        quantize: bool | str = False,
+        audio_tokenizer: str | None = None,
+        **_: Any,
+    ) -> HiggsBackend:
+        mode = quantize if isinstance(quantize, str) else ("8bit" if quantize else "none")
+        cloner = HiggsCloner.load(
+            model=model,
+            adapter=checkpoint,
+            audio_tokenizer=audio_tokenizer,
+            device=device,
+            quantize=mode,
+        )
+        return cls(cloner)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.cloner.sample_rate
+
+    @property
+    def frontend(self) -> Any:
+        return self.cloner.frontend
+
+    def prepare_voice(self, prompt: VoicePrompt | None) -> Reference:
+        if prompt is None:
+            raise AudioInputError(
+                "Higgs has no default voice: give a reference clip and its transcript"
+            )
+        return self.cloner.prepare_reference(
+            prompt.audio, prompt.text, max_seconds=self.defaults.max_ref_seconds
+        )
+
+    def _options(self, options: SynthesisOptions | None) -> CloneOptions:
+        base = self.defaults
+        if options is None:
+            return base
+        max_new = (
+            options.max_new_frames if options.max_new_frames is not None else base.max_new_tokens
+        )
+        return CloneOptions(
+            temperature=options.temperature
+            if options.temperature is not None
+            else base.temperature,
+            top_p=options.top_p if options.top_p is not None else base.top_p,
+            top_k=options.top_k if options.top_k is not None else base.top_k,
+            max_new_tokens=max_new,
+            ras_window=base.ras_window,
+            ras_max_repeats=base.ras_max_repeats,
+            seed=options.seed if options.seed is not None else base.seed,
+            max_ref_seconds=base.max_ref_seconds,
+        )
+
+    def stream(
+        self, model_text: str, voice: Any, options: SynthesisOptions | None = None
+    ) -> Iterator[np.ndarray]:
+        generated = self.cloner.generate_codes(voice, model_text, self._options(options))
+        audio = decode_codes(self.cloner.audio_tokenizer, generated.codes)
+        if audio.size:
+            yield audio.astype(np.float32, copy=False)

@@ -1,0 +1,145 @@
+"""Tiny, randomly initialised Higgs Audio v2 models of the real classes.
+
+The released weights cannot be downloaded in CI, so tests and smoke runs use
+a 2-layer, hidden-64 ``HiggsAudioV2ForConditionalGeneration``, a small
+``HiggsAudioV2TokenizerModel`` (DAC + HuBERT branches shrunk, still 24 kHz,
+25 frames/s, 8 codebooks) and a byte-level text tokenizer that knows the
+Llama-3 / Higgs special tokens at their real ids. ``write_tiny_model`` saves
+them in the same layout a downloaded model has, so every command runs on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from natiq.backends.higgs.config import SPECIAL_TOKENS
+
+TEXT_VOCAB_SIZE = 128256
+
+
+def tiny_model_config(*, hidden_size: int = 64, num_layers: int = 2, use_cache: bool = True):
+    """A ``HiggsAudioV2Config`` with the released token ids and a tiny body."""
+    from transformers import HiggsAudioV2Config
+
+    return HiggsAudioV2Config(
+        vocab_size=TEXT_VOCAB_SIZE,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=hidden_size // 4,
+        max_position_embeddings=4096,
+        codebook_size=1026,
+        num_codebooks=8,
+        use_cache=use_cache,
+    )
+
+
+def tiny_audio_tokenizer_config():
+    """A ``HiggsAudioV2TokenizerConfig``: 24 kHz, hop 960 (25 frames/s), 8 x 1024 codes."""
+    from transformers import HiggsAudioV2TokenizerConfig
+
+    return HiggsAudioV2TokenizerConfig(
+        target_bandwidths=[2],
+        codebook_dim=8,
+        acoustic_model_config={
+            "encoder_hidden_size": 4,
+            "downsampling_ratios": [8, 5, 4, 6],
+            "decoder_hidden_size": 16,
+            "upsampling_ratios": [8, 5, 4, 6],
+            "hidden_size": 16,
+        },
+        semantic_model_config={
+            "hidden_size": 16,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "intermediate_size": 32,
+            "conv_dim": [16] * 7,
+            "num_conv_pos_embeddings": 16,
+            "num_conv_pos_embedding_groups": 4,
+        },
+    )
+
+
+def tiny_text_tokenizer():
+    """A byte-level ``PreTrainedTokenizerFast`` with Higgs special tokens at their real ids."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {symbol: index for index, symbol in enumerate(sorted(alphabet))}
+    vocab.update(SPECIAL_TOKENS)
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    backend.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        bos_token="<|begin_of_text|>",
+        eos_token="<|eot_id|>",
+        pad_token="<|end_of_text|>",
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
+    return tokenizer
+
+
+def _calibration_signal(seconds: float, sample_rate: int, generator) -> "torch.Tensor":
+    """A sweep with a moving pitch, bursts and noise: varied frames to seed the codebooks from."""
+    import torch
+
+    t = torch.arange(int(seconds * sample_rate)) / sample_rate
+    pitch = 120 + 80 * torch.sin(2 * torch.pi * 0.7 * t)
+    phase = 2 * torch.pi * torch.cumsum(pitch, 0) / sample_rate
+    envelope = (torch.sin(2 * torch.pi * 3 * t) > -0.3).float()
+    noise = torch.randn(t.shape, generator=generator)
+    return (0.3 * torch.sin(phase) * envelope + 0.05 * noise)[None, None]
+
+
+def calibrate_codebooks(audio_tokenizer, *, seed: int = 0, seconds: float = 8.0) -> None:
+    """Seed each random codebook with feature frames of a calibration signal.
+
+    The stock initialisation zeroes the codebooks (all audio maps to code 0),
+    and random N(0, 1) rows are far from the tiny encoder's features (nearly
+    all frames pick the same code). Taking rows from the residual features of
+    real-looking audio, quantizer by quantizer, gives codes that change with
+    the input, as a trained codec's do.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    signal = _calibration_signal(seconds, audio_tokenizer.config.sample_rate, generator)
+    for quantizer in audio_tokenizer.quantizer.quantizers:
+        captured: list[torch.Tensor] = []
+        hook = quantizer.project_in.register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
+        with torch.no_grad():
+            audio_tokenizer.encode(signal)
+        hook.remove()
+        frames = captured[0].reshape(-1, captured[0].shape[-1])
+        rows = torch.randint(0, frames.shape[0], (quantizer.codebook.codebook_size,), generator=generator)
+        spread = frames.std(dim=0, keepdim=True) * 0.3
+        embed = frames[rows] + spread * torch.randn(frames[rows].shape, generator=generator)
+        with torch.no_grad():
+            quantizer.codebook.embed.copy_(embed)
+            quantizer.codebook.embed_avg.copy_(embed)
+
+
+def write_tiny_model(directory: str | Path, *, seed: int = 0, hidden_size: int = 64) -> Path:
+    """Save a tiny random model, its text tokenizer and ``audio_tokenizer/`` under ``directory``."""
+    import torch
+    from transformers import HiggsAudioV2ForConditionalGeneration, HiggsAudioV2TokenizerModel
+
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(seed)
+    model = HiggsAudioV2ForConditionalGeneration(tiny_model_config(hidden_size=hidden_size))
+    model.save_pretrained(target)
+    tiny_text_tokenizer().save_pretrained(target)
+    audio_tokenizer = HiggsAudioV2TokenizerModel(tiny_audio_tokenizer_config()).eval()
+    with (
+        torch.no_grad()
+    ):  # the stock init zeroes the codebooks, which would map all audio to code 0
+        for quantizer in audio_tokenizer.quantizer.quantizers:
+            quantizer.codebook.embed.normal_()
+            quantizer.codebook.embed_avg.copy_(quantizer.codebook.embed)
+    audio_tokenizer.save_pretrained(target / "audio_tokenizer")
+    return target

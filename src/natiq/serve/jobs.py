@@ -1,0 +1,237 @@
+"""Batch synthesis jobs whose state lives on disk, so they survive a restart.
+
+A job is a folder ``<root>/<job id>/`` holding ``job.json`` (id, creation
+time, item count, status), ``items.jsonl`` (the validated requests) and
+``results.jsonl`` (one line appended per finished item, ok or error) beside
+the audio files ``results/<index>.<format>``. One worker thread takes jobs in
+order; on start it re-queues every job not marked completed and skips the
+items whose result line already exists. Writes are atomic, so a kill at any
+moment at worst repeats the item that was being synthesized.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from natiq.common.errors import DataFormatError, NatiqError
+from natiq.common.files import (
+    append_jsonl,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_jsonl,
+    write_jsonl,
+)
+
+JOB_ID = re.compile(r"^job_[0-9a-f]{16}$")
+ITEM_KEYS = frozenset({"input", "voice", "response_format", "id"})
+
+# (item) -> (encoded audio, facts to record such as the duration)
+Renderer = Callable[[dict[str, Any]], tuple[bytes, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    max_items: int
+    max_text_chars: int
+    formats: tuple[str, ...]
+    default_format: str = "wav"
+
+
+def parse_batch(body: bytes, limits: BatchLimits) -> list[dict[str, Any]]:
+    """Validate a JSONL body; every problem names its line. Returns normalized items."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataFormatError("the batch body is not UTF-8 text") from None
+    items: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"batch line {number}: invalid JSON ({exc.msg})") from None
+        if not isinstance(record, dict):
+            raise DataFormatError(f"batch line {number}: expected a JSON object")
+        unknown = set(record) - ITEM_KEYS
+        if unknown:
+            raise DataFormatError(
+                f"batch line {number}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(ITEM_KEYS))}"
+            )
+        text_in = record.get("input")
+        if not isinstance(text_in, str) or not text_in.strip():
+            raise DataFormatError(f"batch line {number}: 'input' must be a non-empty string")
+        if len(text_in) > limits.max_text_chars:
+            raise DataFormatError(
+                f"batch line {number}: 'input' has {len(text_in)} characters; the limit is {limits.max_text_chars}"
+            )
+        voice = record.get("voice")
+        if voice is not None and not isinstance(voice, str):
+            raise DataFormatError(f"batch line {number}: 'voice' must be a string")
+        fmt = record.get("response_format", limits.default_format)
+        if fmt not in limits.formats:
+            raise DataFormatError(
+                f"batch line {number}: 'response_format' must be one of {', '.join(limits.formats)}"
+            )
+        item_id = record.get("id")
+        if item_id is not None and (not isinstance(item_id, str) or len(item_id) > 128):
+            raise DataFormatError(
+                f"batch line {number}: 'id' must be a string of at most 128 characters"
+            )
+        items.append(
+            {
+                "index": len(items),
+                "id": item_id,
+                "input": text_in,
+                "voice": voice,
+                "response_format": fmt,
+            }
+        )
+        if len(items) > limits.max_items:
+            raise DataFormatError(f"the batch has more than {limits.max_items} items; split it")
+    if not items:
+        raise DataFormatError("the batch is empty: send one JSON object per line")
+    return items
+
+
+class JobStore:
+    def __init__(self, root: Path, render: Renderer) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._render = render
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.resumed: list[str] = []
+
+    # ----- paths and state
+    def _dir(self, job_id: str) -> Path | None:
+        if not JOB_ID.match(job_id):
+            return None
+        folder = self.root / job_id
+        return folder if (folder / "job.json").is_file() else None
+
+    def _read_job(self, folder: Path) -> dict[str, Any]:
+        return json.loads((folder / "job.json").read_text(encoding="utf-8"))
+
+    def _results(self, folder: Path) -> dict[int, dict[str, Any]]:
+        path = folder / "results.jsonl"
+        if not path.is_file():
+            return {}
+        return {
+            record["index"]: record for _, record in read_jsonl(path, skip_partial_last_line=True)
+        }
+
+    # ----- public API
+    def submit(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        job_id = "job_" + secrets.token_hex(8)
+        folder = self.root / job_id
+        write_jsonl(folder / "items.jsonl", items)
+        job = {"id": job_id, "created": time.time(), "total": len(items), "status": "queued"}
+        atomic_write_json(folder / "job.json", job)
+        self._queue.put(job_id)
+        return self.status(job_id) or job
+
+    def status(self, job_id: str) -> dict[str, Any] | None:
+        folder = self._dir(job_id)
+        if folder is None:
+            return None
+        job = self._read_job(folder)
+        results = self._results(folder)
+        done = sorted(results.values(), key=lambda r: r["index"])
+        job["completed"] = sum(1 for r in done if r["status"] == "ok")
+        job["failed"] = sum(1 for r in done if r["status"] == "error")
+        job["results"] = done
+        return job
+
+    def result_file(self, job_id: str, index: int) -> tuple[Path, str] | None:
+        folder = self._dir(job_id)
+        if folder is None:
+            return None
+        record = self._results(folder).get(index)
+        if record is None or record["status"] != "ok":
+            return None
+        path = folder / "results" / f"{index}.{record['response_format']}"
+        return (path, record["response_format"]) if path.is_file() else None
+
+    def counts(self) -> dict[str, int]:
+        counts = {"queued": 0, "running": 0, "completed": 0}
+        for folder in self.root.iterdir():
+            if (folder / "job.json").is_file():
+                status = self._read_job(folder).get("status", "queued")
+                counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    # ----- worker
+    def start(self) -> None:
+        """Re-queue unfinished jobs (oldest first) and start the worker thread."""
+        pending = []
+        for folder in self.root.iterdir():
+            if JOB_ID.match(folder.name) and (folder / "job.json").is_file():
+                job = self._read_job(folder)
+                if job.get("status") != "completed":
+                    pending.append((job["created"], job["id"]))
+        for _, job_id in sorted(pending):
+            self.resumed.append(job_id)
+            self._queue.put(job_id)
+        self._thread = threading.Thread(target=self._work, name="natiq-batch", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            folder = self._dir(job_id)
+            if folder is not None:
+                self._run_job(folder)
+
+    def _set_status(self, folder: Path, status: str) -> None:
+        job = self._read_job(folder)
+        job["status"] = status
+        job["updated"] = time.time()
+        atomic_write_json(folder / "job.json", job)
+
+    def _run_job(self, folder: Path) -> None:
+        done = self._results(folder)
+        items = [record for _, record in read_jsonl(folder / "items.jsonl")]
+        self._set_status(folder, "running")
+        for item in items:
+            if self._stop.is_set():
+                return
+            if item["index"] in done:
+                continue
+            record = {
+                "index": item["index"],
+                "id": item["id"],
+                "response_format": item["response_format"],
+            }
+            try:
+                data, facts = self._render(item)
+            except NatiqError as exc:
+                record.update(status="error", error=str(exc))
+            except Exception as exc:
+                record.update(status="error", error=f"internal error: {type(exc).__name__}: {exc}")
+            else:
+                atomic_write_bytes(
+                    folder / "results" / f"{item['index']}.{item['response_format']}", data
+                )
+                record.update(status="ok", **facts)
+            append_jsonl(folder / "results.jsonl", record)
+        self._set_status(folder, "completed")

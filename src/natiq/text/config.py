@@ -1,0 +1,115 @@
+"""``FrontendConfig``: every choice the text front-end makes, in one frozen record.
+
+The config is saved as ``natiq_frontend.json`` in every checkpoint, export and
+adapter directory, and inference reads it back from there, so a model is always
+fed text prepared exactly as during training. ``from_dict`` rejects unknown
+keys and bad values with a message that names them, instead of silently
+ignoring a typo that would change what the model hears.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from natiq.common.errors import NatiqError
+from natiq.common.files import atomic_write_json
+
+FRONTEND_FILENAME = "natiq_frontend.json"
+SCHEME_NAMES = ("buckwalter", "arabizi", "latin", "ipa")
+
+
+class FrontendConfigError(NatiqError, ValueError):
+    """A text front-end setting is unknown or has an invalid value."""
+
+
+@dataclass(frozen=True)
+class FrontendConfig:
+    """How raw text becomes ``model_text``.
+
+    - ``diacritics``: keep harakat ("keep") or remove them ("strip").
+    - ``diacritize``: "auto" fills missing harakat with the offline diacritizer
+      when ``diacritics`` is "keep"; "off" never runs it.
+    - ``scheme``: None feeds Arabic script to the model, otherwise a name from
+      ``natiq.text.SCHEMES``.
+    - ``verbalize``: numbers, dates, currencies, acronyms ... become Arabic words.
+    - ``map_punctuation``: ؟ ، ؛ « » become ? , ; " for Latin-trained tokenizers.
+    - ``fold``: fold alef/hamza forms, alef maqsura and ta marbuta (needs "strip").
+    """
+
+    diacritics: Literal["keep", "strip"] = "keep"
+    diacritize: Literal["auto", "off"] = "off"
+    scheme: str | None = None
+    verbalize: bool = True
+    map_punctuation: bool = True
+    fold: bool = False
+
+    def __post_init__(self) -> None:
+        if self.diacritics not in ("keep", "strip"):
+            raise FrontendConfigError(
+                f"diacritics must be 'keep' or 'strip', not {self.diacritics!r}"
+            )
+        if self.diacritize not in ("auto", "off"):
+            raise FrontendConfigError(
+                f"diacritize must be 'auto' or 'off', not {self.diacritize!r}"
+            )
+        if self.scheme is not None and self.scheme not in SCHEME_NAMES:
+            raise FrontendConfigError(
+                f"scheme must be null or one of {', '.join(SCHEME_NAMES)}, not {self.scheme!r}"
+            )
+        for name in ("verbalize", "map_punctuation", "fold"):
+            if not isinstance(getattr(self, name), bool):
+                raise FrontendConfigError(
+                    f"{name} must be true or false, not {getattr(self, name)!r}"
+                )
+        if self.fold and self.diacritics == "keep":
+            raise FrontendConfigError(
+                "fold=true needs diacritics='strip' (folding corrupts diacritized words)"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FrontendConfig:
+        """Build a config from ``to_dict()`` output; unknown keys are an error."""
+        if not isinstance(data, dict):
+            raise FrontendConfigError(
+                f"a front-end config must be a JSON object, not {type(data).__name__}"
+            )
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise FrontendConfigError(
+                f"unknown front-end config key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``natiq_frontend.json`` into ``directory`` (atomically)."""
+        path = Path(directory) / FRONTEND_FILENAME
+        atomic_write_json(path, self.to_dict())
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FrontendConfig:
+        """Read a config from a ``natiq_frontend.json`` file or the directory holding one."""
+        source = Path(path)
+        if source.is_dir():
+            source = source / FRONTEND_FILENAME
+        if not source.is_file():
+            raise FrontendConfigError(
+                f"{source}: no front-end config found; every checkpoint/export directory must "
+                f"contain {FRONTEND_FILENAME} (written by training)"
+            )
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise FrontendConfigError(f"{source}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        try:
+            return cls.from_dict(data)
+        except FrontendConfigError as exc:
+            raise FrontendConfigError(f"{source}: {exc}") from None

@@ -1,0 +1,271 @@
+"""Arabic number words with the agreement a reader expects, fully diacritized.
+
+``cardinal(n, gender=..., case=...)`` spells integers up to 10^15 - 1,
+``count(n, noun)`` spells "n nouns" with the counted-noun rules of Modern
+Standard Arabic (1: noun + واحد, 2: dual, 3-10: reversed-gender number +
+plural, 11-99: number + singular accusative, hundreds/thousands: number +
+singular), ``ordinal(n)`` the definite ordinals. Words carry their internal
+diacritics but end in the pausal form (no final case vowel), because the case
+of a number depends on syntax this stage does not parse; duals and sound
+plurals, whose endings are part of the word, follow ``case`` ("nom" or "gen").
+Pure data + small functions; ``natiq.text.verbalize`` finds numbers in text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Gender = Literal["m", "f"]
+Case = Literal["nom", "gen"]
+
+ZERO = "صِفْر"
+DIGIT_NAMES = ["صِفْر", "وَاحِد", "اثْنَان", "ثَلَاثَة", "أَرْبَعَة", "خَمْسَة", "سِتَّة", "سَبْعَة", "ثَمَانِيَة", "تِسْعَة"]
+
+# 1-10 with a masculine counted noun (and when counting abstractly): 3-10 take ة.
+_ONES_M = ["", "وَاحِد", "اثْنَان", "ثَلَاثَة", "أَرْبَعَة", "خَمْسَة", "سِتَّة", "سَبْعَة", "ثَمَانِيَة", "تِسْعَة", "عَشَرَة"]
+_ONES_F = ["", "وَاحِدَة", "اثْنَتَان", "ثَلَاث", "أَرْبَع", "خَمْس", "سِتّ", "سَبْع", "ثَمَانِي", "تِسْع", "عَشْر"]
+_TWO_GEN = {"m": "اثْنَيْن", "f": "اثْنَتَيْن"}
+_TEENS_M = [
+    "",
+    "أَحَدَ عَشَرَ",
+    "اثْنَا عَشَرَ",
+    "ثَلَاثَةَ عَشَرَ",
+    "أَرْبَعَةَ عَشَرَ",
+    "خَمْسَةَ عَشَرَ",
+    "سِتَّةَ عَشَرَ",
+    "سَبْعَةَ عَشَرَ",
+    "ثَمَانِيَةَ عَشَرَ",
+    "تِسْعَةَ عَشَرَ",
+]
+_TEENS_F = [
+    "",
+    "إِحْدَى عَشْرَةَ",
+    "اثْنَتَا عَشْرَةَ",
+    "ثَلَاثَ عَشْرَةَ",
+    "أَرْبَعَ عَشْرَةَ",
+    "خَمْسَ عَشْرَةَ",
+    "سِتَّ عَشْرَةَ",
+    "سَبْعَ عَشْرَةَ",
+    "ثَمَانِيَ عَشْرَةَ",
+    "تِسْعَ عَشْرَةَ",
+]
+_TWELVE_GEN = {"m": "اثْنَيْ عَشَرَ", "f": "اثْنَتَيْ عَشْرَةَ"}
+_TENS_NOM = ["", "", "عِشْرُون", "ثَلَاثُون", "أَرْبَعُون", "خَمْسُون", "سِتُّون", "سَبْعُون", "ثَمَانُون", "تِسْعُون"]
+_TENS_GEN = ["", "", "عِشْرِين", "ثَلَاثِين", "أَرْبَعِين", "خَمْسِين", "سِتِّين", "سَبْعِين", "ثَمَانِين", "تِسْعِين"]
+_HUNDREDS_NOM = [
+    "",
+    "مِئَة",
+    "مِئَتَان",
+    "ثَلَاثُمِئَة",
+    "أَرْبَعُمِئَة",
+    "خَمْسُمِئَة",
+    "سِتُّمِئَة",
+    "سَبْعُمِئَة",
+    "ثَمَانِمِئَة",
+    "تِسْعُمِئَة",
+]
+_HUNDREDS_GEN = [
+    "",
+    "مِئَة",
+    "مِئَتَيْن",
+    "ثَلَاثِمِئَة",
+    "أَرْبَعِمِئَة",
+    "خَمْسِمِئَة",
+    "سِتِّمِئَة",
+    "سَبْعِمِئَة",
+    "ثَمَانِمِئَة",
+    "تِسْعِمِئَة",
+]
+
+AND = "وَ"
+
+
+@dataclass(frozen=True)
+class Noun:
+    """The forms of a counted noun (pausal, diacritized)."""
+
+    singular: str
+    dual: str  # nominative
+    dual_gen: str
+    plural: str
+    accusative: str  # singular accusative with tanween, after 11-99
+    gender: Gender = "m"
+    #: construct-state duals ("مِئَتَا دُولَار"): nominative, genitive
+    dual_construct: tuple[str, str] | None = None
+
+
+SCALES = [
+    Noun("أَلْف", "أَلْفَان", "أَلْفَيْن", "آلَاف", "أَلْفًا", "m", ("أَلْفَا", "أَلْفَيْ")),
+    Noun("مِلْيُون", "مِلْيُونَان", "مِلْيُونَيْن", "مَلَايِين", "مِلْيُونًا", "m", ("مِلْيُونَا", "مِلْيُونَيْ")),
+    Noun("مِلْيَار", "مِلْيَارَان", "مِلْيَارَيْن", "مِلْيَارَات", "مِلْيَارًا", "m", ("مِلْيَارَا", "مِلْيَارَيْ")),
+    Noun("تِرِلْيُون", "تِرِلْيُونَان", "تِرِلْيُونَيْن", "تِرِلْيُونَات", "تِرِلْيُونًا", "m", ("تِرِلْيُونَا", "تِرِلْيُونَيْ")),
+]
+MAX_CARDINAL = 1000 ** (len(SCALES) + 1) - 1
+_CONSTRUCT = {
+    "مِئَتَان": "مِئَتَا",
+    "مِئَتَيْن": "مِئَتَيْ",
+    **{scale.dual: scale.dual_construct[0] for scale in SCALES if scale.dual_construct},
+    **{scale.dual_gen: scale.dual_construct[1] for scale in SCALES if scale.dual_construct},
+}
+
+
+def _join(parts: list[str]) -> str:
+    return (" " + AND).join(part for part in parts if part)
+
+
+def _below_hundred(n: int, gender: Gender, case: Case) -> str:
+    if n <= 10:
+        if n == 2 and case == "gen":
+            return _TWO_GEN[gender]
+        return (_ONES_M if gender == "m" else _ONES_F)[n]
+    if n < 20:
+        if n == 12 and case == "gen":
+            return _TWELVE_GEN[gender]
+        return (_TEENS_M if gender == "m" else _TEENS_F)[n - 10]
+    tens = (_TENS_NOM if case == "nom" else _TENS_GEN)[n // 10]
+    unit = n % 10
+    if unit == 0:
+        return tens
+    if unit == 1:
+        unit_word = "وَاحِد" if gender == "m" else "إِحْدَى"
+    else:
+        unit_word = _below_hundred(unit, gender, case)
+    return unit_word + " " + AND + tens
+
+
+def _below_thousand(n: int, gender: Gender, case: Case) -> str:
+    hundreds = (_HUNDREDS_NOM if case == "nom" else _HUNDREDS_GEN)[n // 100]
+    rest = _below_hundred(n % 100, gender, case) if n % 100 else ""
+    return _join([hundreds, rest])
+
+
+def cardinal(n: int, *, gender: Gender = "m", case: Case = "nom") -> str:
+    """Spell a non-negative integer (< 10^15). ``gender`` is the counted noun's gender."""
+    if n < 0:
+        raise ValueError("cardinal() takes a non-negative integer; use verbalize_number for signs")
+    if n > MAX_CARDINAL:
+        raise ValueError(f"cardinal() spells integers up to {MAX_CARDINAL}")
+    if n == 0:
+        return ZERO
+    parts: list[str] = []
+    for index in range(len(SCALES), 0, -1):
+        group = (n // 1000**index) % 1000
+        if group:
+            parts.append(count(group, SCALES[index - 1], case=case, with_one=False))
+    if n % 1000:
+        parts.append(_below_thousand(n % 1000, gender, case))
+    return _join(parts)
+
+
+def _construct(words: str) -> str:
+    """Put a final dual (200, 2000, ...) into the construct state before a noun."""
+    for dual, construct in _CONSTRUCT.items():
+        if words.endswith(dual):
+            return words[: -len(dual)] + construct
+    return words
+
+
+def count(n: int, noun: Noun, *, case: Case = "nom", with_one: bool = True) -> str:
+    """Spell "n nouns" with the counted-noun rules (see the module docstring).
+
+    ``with_one`` adds وَاحِد/وَاحِدَة after a single noun ("دُولَار وَاحِد");
+    scale words (أَلْف, مِلْيُون) are counted without it.
+    """
+    if n == 0:
+        return ZERO + " " + noun.singular
+    if n == 1:
+        if not with_one:
+            return noun.singular
+        return noun.singular + " " + ("وَاحِد" if noun.gender == "m" else "وَاحِدَة")
+    if n == 2:
+        return noun.dual if case == "nom" else noun.dual_gen
+    number = cardinal(n, gender=noun.gender, case=case)
+    rest = n % 100
+    if 3 <= rest <= 10 or n <= 10:
+        return number + " " + noun.plural
+    if 11 <= rest <= 99:
+        return number + " " + noun.accusative
+    return _construct(number) + " " + noun.singular
+
+
+_ORDINALS_M = [
+    "",
+    "الْأَوَّل",
+    "الثَّانِي",
+    "الثَّالِث",
+    "الرَّابِع",
+    "الْخَامِس",
+    "السَّادِس",
+    "السَّابِع",
+    "الثَّامِن",
+    "التَّاسِع",
+    "الْعَاشِر",
+]
+_ORDINALS_F = [
+    "",
+    "الْأُولَى",
+    "الثَّانِيَة",
+    "الثَّالِثَة",
+    "الرَّابِعَة",
+    "الْخَامِسَة",
+    "السَّادِسَة",
+    "السَّابِعَة",
+    "الثَّامِنَة",
+    "التَّاسِعَة",
+    "الْعَاشِرَة",
+]
+_TENS_DEFINITE = [
+    "",
+    "",
+    "الْعِشْرِين",
+    "الثَّلَاثِين",
+    "الْأَرْبَعِين",
+    "الْخَمْسِين",
+    "السِّتِّين",
+    "السَّبْعِين",
+    "الثَّمَانِين",
+    "التِّسْعِين",
+]
+
+
+def ordinal(n: int, *, gender: Gender = "m") -> str:
+    """Definite ordinal ("the n-th"); from 100 on, "رَقْم" + cardinal."""
+    if n <= 0:
+        raise ValueError("ordinal() takes a positive integer")
+    table = _ORDINALS_M if gender == "m" else _ORDINALS_F
+    if n <= 10:
+        return table[n]
+    if n < 20:
+        unit = n - 10
+        if gender == "m":
+            first = "الْحَادِي" if unit == 1 else table[unit]
+            return first + "َ عَشَرَ" if not first.endswith("ِي") else first + " عَشَرَ"
+        first = "الْحَادِيَة" if unit == 1 else table[unit]
+        return first + "َ عَشْرَةَ"
+    if n < 100:
+        unit = n % 10
+        tens = _TENS_DEFINITE[n // 10]
+        if unit == 0:
+            return tens
+        first = ("الْحَادِي" if gender == "m" else "الْحَادِيَة") if unit == 1 else table[unit]
+        return first + " " + AND + tens
+    return "رَقْم " + cardinal(n, gender=gender)
+
+
+def digits(text: str) -> str:
+    """Read a string of digits one by one ("0501" -> صِفْر خَمْسَة صِفْر وَاحِد)."""
+    return " ".join(DIGIT_NAMES[int(ch)] for ch in text if ch.isdigit())
+
+
+def decimal(integer_part: str, fraction: str, *, gender: Gender = "m", case: Case = "nom") -> str:
+    """``3.05`` -> ثَلَاثَة فَاصِلَة صِفْر خَمْسَة (leading zeros of the fraction are read)."""
+    whole = cardinal(int(integer_part), gender=gender, case=case)
+    if not fraction:
+        return whole
+    leading = len(fraction) - len(fraction.lstrip("0"))
+    tail = fraction.lstrip("0")
+    words = [ZERO] * leading
+    if tail:
+        words.append(cardinal(int(tail), case=case) if len(tail) <= 15 else digits(tail))
+    return whole + " فَاصِلَة " + " ".join(words)

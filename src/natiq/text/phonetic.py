@@ -1,0 +1,334 @@
+"""Phonetic ASCII romanizations of Arabic: ``arabizi`` and ``latin``.
+
+These are what a Latin-trained TTS tokenizer (Pocket TTS) reads. Unlike
+Buckwalter they spell *sounds*: vowels come from the diacritics, shadda doubles
+the consonant, tanween is read ``-an/-un/-in``, ta marbuta is ``t`` before a
+vowel and ``a`` at a pause, the article assimilates to sun letters
+(``الشَّمْس`` -> ``ash-shams``), hamza seats become a glottal stop plus the
+vowel they imply, long vowels are doubled. Undiacritized input still gives a
+readable consonant skeleton with long vowels.
+
+``arabizi`` uses chat-alphabet digits for sounds Latin lacks (2 ء, 3 ع, 3' غ,
+5 خ, 6 ط, 6' ظ, 7 ح, 9 ق) and ``s'``/``d'`` for ص/ض. ``latin`` is digit-free
+(ح h, خ kh, ع and ء ', ...) with English-style long vowels ``aa ee oo``.
+
+Both are one-way, deterministic and always pure ASCII. The work is done by a
+fixed sequence of whole-text regex passes and one final ``str.translate``, so
+the cost per character stays small; per-word Python loops would be 10x slower.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from natiq.text import chars as C
+from natiq.text.normalize import normalize
+
+#: Private-use placeholders that never survive the final translate.
+SILENT_ONSET = "\ue000"  # a word-initial hamza seat: no glottal stop written
+GLOTTAL = "\ue001"  # latin's ' for ع/ء, dropped at the start of a word
+
+_LETTER = "\u0621-\u063a\u0641-\u064a\u0671-\u06d3\ue000\ue001"
+_WORD_CHAR = _LETTER + "\u064b-\u0652\u0670"
+_ANY_LETTER = re.compile(f"[{_LETTER}]")
+_MARK = "[\u064b-\u0652\u0670]"
+_VOWEL = "[\u064b-\u0650]"
+
+# Each pattern starts with a literal character or class (and checks "start of
+# word" with a two-character lookbehind after it), so the regex engine can skip
+# ahead to candidate positions instead of trying every character.
+_WORD_START = f"(?<![{_WORD_CHAR}].)"
+_WORD_END = f"(?![{_WORD_CHAR}])"
+_ALLAH_BODY = "لّ?َ?لّ?َ?[ٰا]?ه(?P<case>[َُِ]?)" + _WORD_END
+_ALLAH = [
+    re.compile("[اٱ]" + _WORD_START + _ALLAH_BODY),
+    re.compile("(?P<pre>[وفب])" + _WORD_START + "(?P<vowel>[َِ]?)[اٱ]" + _ALLAH_BODY),
+    re.compile("(?P<li>ل)" + _WORD_START + "ِ?لّ?َ?[ٰا]?ه(?P<case>[َُِ]?)" + _WORD_END),
+]
+_ARTICLE_TAIL = f"َ?ل(?P<sukun>ْ?)(?:(?P<sun>[{C.SUN_LETTERS}])(?P<shadda>ّ?)|(?=[{_LETTER}]))"
+_ARTICLE = [
+    re.compile("[اٱ]" + _WORD_START + _ARTICLE_TAIL),
+    re.compile("(?P<pre>[وفبك])" + _WORD_START + "(?P<vowel>[َُِ]?)[اٱ]" + _ARTICLE_TAIL),
+]
+_LIL_ARTICLE = re.compile(
+    "ل" + _WORD_START + f"ِ?ل(?P<sukun>ْ?)(?:(?P<sun>[{C.SUN_LETTERS}])(?P<shadda>ّ?)|(?=[{_LETTER}]))"
+)
+
+
+def _hamza_seat_passes() -> list[tuple[re.Pattern[str], str]]:
+    """Rewrite hamza seats as (onset + vowel) in Arabic script, with literal replacements.
+
+    At the start of a word the onset is silent (أَحْمَد -> ahmad); inside a word
+    it is the glottal stop ء. A seat without a vowel mark gets the vowel it
+    implies (أ a, إ i, ؤ u, ئ i); آ is a glottal stop + long a.
+    """
+    passes = []
+    for seat, vowel in (("آ", None), *_SEAT_VOWEL.items()):
+        for onset, position in ((SILENT_ONSET, _WORD_START), (C.HAMZA, "")):
+            if vowel is None:
+                passes.append((re.compile(seat + position), onset + C.FATHA + C.ALEF))
+                continue
+            passes.append((re.compile(seat + position + "(?=[\u064b-\u0652])"), onset))
+            passes.append((re.compile(seat + position), onset + vowel))
+    return passes
+
+
+_WASLA_AFTER_VOWEL = re.compile("(?<=[\u064b-\u0650])\u0671")
+_TEH_MARBUTA_VOWELLED = re.compile(f"ة(?={_VOWEL})")
+_UU_ALEF = re.compile(f"ُوا(?![{_WORD_CHAR}])")
+_UU = re.compile("ُو(?![\u064b-\u0652])")
+_II = re.compile("ِي(?![\u064b-\u0652])")
+_AW = re.compile("َو(?:ْ|(?![\u064b-\u0651]))")
+_AY = re.compile("َي(?:ْ|(?![\u064b-\u0651]))")
+_BARE_WAW = re.compile(f"و(?<=[{_LETTER}].)(?!{_MARK})")
+_BARE_YEH = re.compile(f"ي(?<=[{_LETTER}].)(?!{_MARK})")
+# latin drops ع/ء at the start of a word before a vowel ("'ali" -> "ali").
+_GLOTTAL_AT_WORD_START = re.compile(f"(?<![A-Za-z0-9{GLOTTAL}]){GLOTTAL}+(?=[aeiou])")
+
+_PREFIX_VOWEL = {"و": C.FATHA, "ف": C.FATHA, "ك": C.FATHA, "ب": C.KASRA, "ل": C.KASRA}
+_SEAT_VOWEL = {"أ": C.FATHA, "إ": C.KASRA, "ؤ": C.DAMMA, "ئ": C.KASRA}
+_HAMZA_SEATS = _hamza_seat_passes()
+_SEAT_LETTERS = "أإآؤئ"
+_DOUBLING = [(letter + C.SHADDA, letter + letter) for letter in sorted(C.LETTERS | C.EXTRA_LETTERS)]
+_WORD_CHARS = frozenset(
+    chr(c) for c in [*range(0x0621, 0x063B), *range(0x0641, 0x0653), 0x0670, *range(0x0671, 0x06D4)]
+) | {SILENT_ONSET, GLOTTAL}
+
+
+@dataclass(frozen=True)
+class PhoneticScheme:
+    """Spelling choices of one phonetic romanization."""
+
+    name: str
+    consonants: dict[str, str]
+    long_a: str
+    long_i: str
+    long_u: str
+    glottal_start_dropped: bool  # latin writes ع/ء as ' but not at the start of a word
+
+
+_COMMON_CONSONANTS = {
+    "ب": "b",
+    "ت": "t",
+    "ث": "th",
+    "ج": "j",
+    "د": "d",
+    "ذ": "dh",
+    "ر": "r",
+    "ز": "z",
+    "س": "s",
+    "ش": "sh",
+    "ف": "f",
+    "ك": "k",
+    "ل": "l",
+    "م": "m",
+    "ن": "n",
+    "ه": "h",
+    "و": "w",
+    "ي": "y",
+    "پ": "p",
+    "چ": "ch",
+    "ڤ": "v",
+    "گ": "g",
+    "ژ": "zh",
+}
+
+ARABIZI = PhoneticScheme(
+    name="arabizi",
+    consonants={
+        **_COMMON_CONSONANTS,
+        "ء": "2",
+        "ح": "7",
+        "خ": "5",
+        "ص": "s'",
+        "ض": "d'",
+        "ط": "6",
+        "ظ": "6'",
+        "ع": "3",
+        "غ": "3'",
+        "ق": "9",
+    },
+    long_a="aa",
+    long_i="ii",
+    long_u="uu",
+    glottal_start_dropped=False,
+)
+
+LATIN = PhoneticScheme(
+    name="latin",
+    consonants={
+        **_COMMON_CONSONANTS,
+        "ء": GLOTTAL,
+        "ح": "h",
+        "خ": "kh",
+        "ص": "s",
+        "ض": "d",
+        "ط": "t",
+        "ظ": "z",
+        "ع": GLOTTAL,
+        "غ": "gh",
+        "ق": "q",
+    },
+    long_a="aa",
+    long_i="ee",
+    long_u="oo",
+    glottal_start_dropped=True,
+)
+
+
+def _final_table(scheme: PhoneticScheme) -> dict[int, str | None]:
+    table: dict[str, str | None] = dict(scheme.consonants)
+    table.update(
+        {
+            C.ALEF: "a",
+            C.ALEF_MAKSURA: "a",
+            C.DAGGER_ALEF: "a",
+            C.ALEF_WASLA: "i",
+            C.TEH_MARBUTA: "a",
+            C.FATHA: "a",
+            C.DAMMA: "u",
+            C.KASRA: "i",
+            C.FATHATAN: "an",
+            C.DAMMATAN: "un",
+            C.KASRATAN: "in",
+            C.SUKUN: "",
+            C.SHADDA: "",
+            C.MADDA_ABOVE: "",
+            C.HAMZA_ABOVE: "",
+            C.HAMZA_BELOW: "",
+            SILENT_ONSET: "",
+            # the hamza seats are rewritten earlier; these only catch leftovers
+            "أ": "a",
+            "إ": "i",
+            "آ": scheme.long_a,
+            "ؤ": "u",
+            "ئ": "i",
+            C.ARABIC_COMMA: ",",
+            C.ARABIC_SEMICOLON: ";",
+            C.ARABIC_QUESTION: "?",
+            "«": '"',
+            "»": '"',
+            "\u066d": "*",
+        }
+    )
+    return str.maketrans(table)
+
+
+class PhoneticRomanizer:
+    """Compiled passes of one ``PhoneticScheme``; call it on normalized text."""
+
+    def __init__(self, scheme: PhoneticScheme) -> None:
+        self.scheme = scheme
+        self._cons = scheme.consonants
+        self._table = _final_table(scheme)
+        self._long_vowels: list[tuple[re.Pattern[str], str]] = [
+            (_UU_ALEF, scheme.long_u),
+            (_UU, scheme.long_u),
+            (_II, scheme.long_i),
+            (_AW, "aw"),
+            (_AY, "ay"),
+            (_BARE_WAW, scheme.long_u),
+            (_BARE_YEH, scheme.long_i),
+        ]
+
+    def __call__(self, text: str) -> str:
+        if _ANY_LETTER.search(text) is None:
+            return self._finish(text)
+        if "لل" in text or "لّ" in text:
+            for pattern in _ALLAH:
+                text = pattern.sub(self._allah, text)
+        if "ل" in text:
+            for pattern in _ARTICLE:
+                text = pattern.sub(self._article, text)
+            text = _LIL_ARTICLE.sub(self._lil_article, text)
+        if any(seat in text for seat in _SEAT_LETTERS):
+            for pattern, replacement in _HAMZA_SEATS:
+                text = pattern.sub(replacement, text)
+        if C.ALEF_WASLA in text:
+            text = _WASLA_AFTER_VOWEL.sub("", text)
+        if C.TEH_MARBUTA in text:
+            # before a vowel it is read t; the rest are pausal and become "a"
+            # in the final translate (a fatha or sukun written on them is dropped).
+            text = _TEH_MARBUTA_VOWELLED.sub("t", text)
+            text = text.replace(C.FATHA + C.TEH_MARBUTA, C.TEH_MARBUTA)
+            text = text.replace(C.TEH_MARBUTA + C.SUKUN, C.TEH_MARBUTA)
+        for tanween_alef in ("ًا", "اً", "ًى"):
+            if tanween_alef in text:
+                text = text.replace(tanween_alef, "an")
+        if C.SHADDA in text:
+            text = text.replace("وّ", "wو").replace("يّ", "yي")
+            for marked, doubled in _DOUBLING:
+                if marked in text:
+                    text = text.replace(marked, doubled)
+        for pattern, repl in self._long_vowels:
+            text = pattern.sub(repl, text)
+        return self._finish(text.translate(self._table))
+
+    def _finish(self, text: str) -> str:
+        if self.scheme.glottal_start_dropped and GLOTTAL in text:
+            text = _GLOTTAL_AT_WORD_START.sub("", text).replace(GLOTTAL, "'")
+        if not text.isascii():
+            text = text.translate(self._table)
+            decomposed = unicodedata.normalize("NFKD", text)
+            text = decomposed.encode("ascii", "ignore").decode("ascii")
+        return text
+
+    def _prefix(self, letter: str | None, vowel: str) -> str:
+        if not letter:
+            return "a"
+        return (
+            self._cons[letter]
+            + {C.FATHA: "a", C.DAMMA: "u", C.KASRA: "i"}[vowel or _PREFIX_VOWEL[letter]]
+        )
+
+    def _allah(self, match: re.Match[str]) -> str:
+        groups = match.groupdict()
+        start = (
+            "li" if groups.get("li") else self._prefix(groups.get("pre"), groups.get("vowel") or "")
+        )
+        ending = {C.FATHA: "a", C.DAMMA: "u", C.KASRA: "i"}.get(groups["case"], "")
+        return start + "ll" + self.scheme.long_a + "h" + ending
+
+    def _article(self, match: re.Match[str]) -> str:
+        groups = match.groupdict()
+        letter, vowel = groups.get("pre"), groups.get("vowel") or ""
+        sukun, sun, shadda = groups["sukun"], groups["sun"], groups["shadda"]
+        if letter and not (sukun or shadda) and _has_marks(match.string, match.end()):
+            # "وَالِد" is wa-alid, not wa + al-: a diacritized word whose lam has
+            # no sukun and whose next letter has no shadda is not the article.
+            return match.group(0)
+        start = self._prefix(letter, vowel)
+        if sun:
+            return start + sun + "-" + sun
+        return start + "l-"
+
+    def _lil_article(self, match: re.Match[str]) -> str:
+        sun = match.group("sun")
+        if sun:
+            return "li" + sun + "-" + sun
+        return "lil-"
+
+
+def _has_marks(text: str, position: int) -> bool:
+    """True if the word that continues at ``position`` carries any diacritic."""
+    for char in text[position : position + 12]:
+        if char in C.DIACRITIC_SET:
+            return True
+        if char not in _WORD_CHARS:
+            return False
+    return False
+
+
+_ROMANIZERS = {scheme.name: PhoneticRomanizer(scheme) for scheme in (ARABIZI, LATIN)}
+
+
+def romanize_arabizi(text: str) -> str:
+    """``normalize`` (diacritics kept) then spell with the chat alphabet."""
+    return _ROMANIZERS["arabizi"](normalize(text))
+
+
+def romanize_latin(text: str) -> str:
+    """``normalize`` (diacritics kept) then spell digit-free, English-readable ASCII."""
+    return _ROMANIZERS["latin"](normalize(text))

@@ -1,0 +1,89 @@
+"""The registry of romanization schemes: one name, one way to spell Arabic in ASCII.
+
+``SCHEMES`` maps a scheme name to a ``Scheme`` record; ``romanize`` and
+``deromanize`` look the name up there, so a checkpoint's ``natiq_frontend.json``
+only needs to store the name. Only ``buckwalter`` is reversible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from natiq.common.errors import InputTextError
+from natiq.text.buckwalter import from_buckwalter, romanize_buckwalter
+from natiq.text.config import FrontendConfigError
+from natiq.text.ipa import phonemize
+from natiq.text.phonetic import romanize_arabizi, romanize_latin
+
+
+@dataclass(frozen=True)
+class Scheme:
+    name: str
+    romanize: Callable[[str], str]
+    deromanize: Callable[[str], str] | None
+    #: True when capital letters are distinct symbols (a TTS must not re-case them).
+    case_sensitive: bool
+    ascii_only: bool
+    description: str
+
+
+SCHEMES: dict[str, Scheme] = {
+    "buckwalter": Scheme(
+        "buckwalter",
+        romanize_buckwalter,
+        from_buckwalter,
+        case_sensitive=True,
+        ascii_only=False,
+        description="Buckwalter transliteration, one symbol per letter/mark, exactly reversible",
+    ),
+    "arabizi": Scheme(
+        "arabizi",
+        romanize_arabizi,
+        None,
+        case_sensitive=False,
+        ascii_only=True,
+        description="chat alphabet (2 3 5 6 7 9), vowels from diacritics, shadda doubled",
+    ),
+    "latin": Scheme(
+        "latin",
+        romanize_latin,
+        None,
+        case_sensitive=False,
+        ascii_only=True,
+        description="digit-free phonetic ASCII for English tokenizers (marhaban bikum)",
+    ),
+    "ipa": Scheme(
+        "ipa",
+        phonemize,
+        None,
+        case_sensitive=True,
+        ascii_only=False,
+        description="IPA phonemes from espeak-ng's Arabic voice (needs espeak-ng)",
+    ),
+}
+
+
+def get_scheme(name: str) -> Scheme:
+    """The registered scheme ``name``; a clear error listing the known ones otherwise."""
+    try:
+        return SCHEMES[name]
+    except KeyError:
+        known = ", ".join(sorted(SCHEMES))
+        raise FrontendConfigError(
+            f"unknown romanization scheme {name!r}; known schemes: {known}"
+        ) from None
+
+
+def romanize(text: str, scheme: str) -> str:
+    """Normalize ``text`` (diacritics kept) and spell it in ``scheme``."""
+    return get_scheme(scheme).romanize(text)
+
+
+def deromanize(text: str, scheme: str) -> str:
+    """Back to Arabic script; only reversible schemes (``buckwalter``) support this."""
+    found = get_scheme(scheme)
+    if found.deromanize is None:
+        reversible = ", ".join(name for name, s in SCHEMES.items() if s.deromanize is not None)
+        raise InputTextError(f"scheme {scheme!r} is one-way; reversible schemes: {reversible}")
+    return found.deromanize(text)

@@ -1,0 +1,29 @@
+"""Fixtures of the data tests: a ClArTTS-schema parquet folder and a prepared mini-corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from data_testkit import write_clartts_parquet
+
+from natiq.data.mini_corpus import mini_corpus_manifest
+
+
+@pytest.fixture(scope="session")
+def clartts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_clartts_parquet(tmp_path_factory.mktemp("clartts"))
+
+
+@pytest.fixture(scope="session")
+def prepared_mini(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The mini-corpus prepared once (24 kHz, 20% val) for the ChatML and manifest tests."""
+    from natiq.data.prepare import PrepareConfig, run_prepare
+
+    output = tmp_path_factory.mktemp("prepared_mini")
+    run_prepare(
+        PrepareConfig(
+            output_dir=output, manifest=mini_corpus_manifest(), val_fraction=0.2, progress=False
+        )
+    )
+    return output

@@ -1,0 +1,99 @@
+"""``prepare`` on a parquet file with ClArTTS's exact schema, read through ``datasets``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from data_testkit import BAD_ROWS, GOOD_ROWS
+
+from natiq.common.errors import DataFormatError
+from natiq.common.files import read_jsonl
+from natiq.data.manifest import read_manifest
+from natiq.data.prepare import PrepareConfig, run_prepare
+from natiq.data.processing import AudioOptions
+
+FIELDS = ["id", "audio", "duration", "sample_rate", "speaker", "split", "text_raw", "text"]
+
+
+def _config(clartts_dir: Path, output: Path, **kwargs) -> PrepareConfig:
+    audio = AudioOptions(sample_rate=24000, min_duration=0.5, max_duration=6.0)
+    return PrepareConfig(
+        output_dir=output, dataset=str(clartts_dir), audio=audio, progress=False, **kwargs
+    )
+
+
+@pytest.fixture(scope="module")
+def prepared(clartts_dir, tmp_path_factory) -> tuple[Path, object]:
+    output = tmp_path_factory.mktemp("clartts_out")
+    return output, run_prepare(_config(clartts_dir, output, val_fraction=0.2))
+
+
+def test_good_rows_become_24khz_records_with_exact_fields(prepared):
+    output, summary = prepared
+    records = [r for _, r in read_jsonl(output / "metadata.jsonl")]
+    assert [r["id"] for r in records] == [f"good_{i:03d}" for i in range(GOOD_ROWS)]
+    for record in records:
+        assert list(record) == FIELDS
+        info = sf.info(str(output / record["audio"]))
+        assert info.samplerate == 24000 and info.channels == 1
+        assert record["duration"] == pytest.approx(info.frames / 24000, abs=1e-3)
+        assert 1.5 < record["duration"] < 4.0
+        assert record["sample_rate"] == 24000 and record["speaker"] == "clartts"
+        assert record["text"] and record["text_raw"]
+    assert {r["split"] for r in records} == {"train", "val"}
+    assert summary.kept == GOOD_ROWS and summary.processed == GOOD_ROWS + len(BAD_ROWS)
+
+
+def test_every_bad_row_is_rejected_with_its_reason(prepared):
+    output, summary = prepared
+    rejects = {r["id"]: r for _, r in read_jsonl(output / "rejects.jsonl")}
+    assert {i: r["reason"] for i, r in rejects.items()} == BAD_ROWS
+    assert all(r["detail"] and r["origin"] for r in rejects.values())
+    assert summary.rejected == len(BAD_ROWS)
+    assert not (output / "audio" / "bad_silent.wav").exists()
+
+
+def test_prepared_manifest_reads_back(prepared):
+    output, _ = prepared
+    records = read_manifest(output / "metadata.jsonl")
+    assert all(r.audio.is_absolute() and r.audio.is_file() for r in records)
+    assert len(read_manifest(output / "metadata.jsonl", split="val")) >= 1
+
+
+def test_rerun_skips_everything_and_changes_nothing(prepared, clartts_dir):
+    output, _ = prepared
+    before = {p.name: p.read_bytes() for p in output.rglob("*.jsonl")}
+    mtimes = {p: p.stat().st_mtime_ns for p in (output / "audio").iterdir()}
+    summary = run_prepare(_config(clartts_dir, output, val_fraction=0.2))
+    assert summary.processed == 0 and summary.resumed == GOOD_ROWS + len(BAD_ROWS)
+    assert {p.name: p.read_bytes() for p in output.rglob("*.jsonl")} == before
+    assert {p: p.stat().st_mtime_ns for p in (output / "audio").iterdir()} == mtimes
+
+
+def test_rerun_with_other_settings_is_refused(prepared, clartts_dir):
+    output, _ = prepared
+    with pytest.raises(DataFormatError, match="other settings"):
+        run_prepare(_config(clartts_dir, output, val_fraction=0.5))
+
+
+def test_limit_and_romanization(clartts_dir, tmp_path):
+    summary = run_prepare(_config(clartts_dir, tmp_path, limit=3, text=_romanized()))
+    records = [r for _, r in read_jsonl(tmp_path / "metadata.jsonl")]
+    assert summary.processed == 3 and len(records) == 3
+    assert all(r["romanization"] == "buckwalter" and r["text_romanized"].isascii() for r in records)
+
+
+def _romanized():
+    from natiq.data.transcripts import TextOptions
+
+    return TextOptions(diacritics="keep", romanize="buckwalter")
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path):
+    config = PrepareConfig(
+        output_dir=tmp_path / "out", dataset=str(tmp_path / "nowhere"), progress=False
+    )
+    with pytest.raises(DataFormatError, match="cannot open dataset"):
+        run_prepare(config)

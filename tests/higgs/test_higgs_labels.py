@@ -1,0 +1,147 @@
+"""Pins the delay pattern, the label masking and the single shift of the loss."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from natiq.backends.higgs.chatml_inputs import IGNORE_INDEX, CloningTexts, encode_conversation
+from natiq.backends.higgs.collator import HiggsCollator
+from natiq.backends.higgs.config import AudioIds
+from natiq.backends.higgs.delay import apply_delay, codes_from_generated, delayed_clip, undo_delay
+from natiq.backends.higgs.losses import HiggsTrainingObjective, place_audio_labels, shifted_cross_entropy
+from natiq.common.errors import InputTextError
+
+IDS = AudioIds(
+    num_codebooks=3,
+    codebook_rows=1026,
+    stream_bos=1024,
+    stream_eos=1025,
+    audio_token=128016,
+    audio_bos_token=128013,
+    delay_token=128014,
+    eot_token=128009,
+)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from natiq.backends.higgs.tiny import tiny_text_tokenizer
+
+    return tiny_text_tokenizer()
+
+
+def test_delay_pattern_by_hand():
+    codes = torch.tensor([[1, 2], [3, 4], [5, 6]])
+    frames = delayed_clip(codes, 1024, 1025)
+    expected = torch.tensor(
+        [
+            [1024, 1, 2, 1025, 1025, 1025],
+            [1024, 1024, 3, 4, 1025, 1025],
+            [1024, 1024, 1024, 5, 6, 1025],
+        ]
+    )
+    assert torch.equal(frames.T, expected)
+    assert torch.equal(undo_delay(apply_delay(codes, 1024, 1025)), codes)
+    assert torch.equal(codes_from_generated(frames, 1024, 1025), codes)
+
+
+def test_delay_pattern_matches_transformers_processor():
+    from transformers import HiggsAudioV2Processor
+
+    codes = torch.randint(0, 1024, (8, 11))
+    marked = torch.cat([torch.full((8, 1), 1024), codes, torch.full((8, 1), 1025)], dim=1)
+    processor = HiggsAudioV2Processor.__new__(HiggsAudioV2Processor)
+    processor.audio_stream_bos_id, processor.audio_stream_eos_id = 1024, 1025
+    reference = processor.build_delay_pattern(marked[None])[0]
+    assert torch.equal(delayed_clip(codes, 1024, 1025), reference.T)
+
+
+def test_generated_codes_cut_at_first_stream_eos_of_codebook_zero():
+    codes = torch.tensor([[7, 8, 9], [10, 11, 12]])
+    frames = delayed_clip(codes, 1024, 1025)
+    padded = torch.cat([frames, torch.full((4, 2), 1025)])
+    assert torch.equal(codes_from_generated(padded, 1024, 1025), codes)
+
+
+def test_labels_mask_reference_and_keep_stream_eos(tokenizer):
+    ref = torch.tensor([[1, 2], [3, 4], [5, 6]])
+    target = torch.tensor([[10, 11, 12], [13, 14, 15], [16, 17, 18]])
+    sample = encode_conversation(tokenizer, IDS, CloningTexts("sys", "ab", "cd"), ref, target)
+    ref_frames = ref.shape[1] + 2 + 2
+    assert sample.num_prompt_frames == ref_frames
+    assert sample.audio_frames.shape == (ref_frames + target.shape[1] + 4, 3)
+    # the reference clip is never a label
+    assert (sample.audio_labels[:ref_frames] == IGNORE_INDEX).all()
+    target_labels = sample.audio_labels[ref_frames:]
+    target_frames = sample.audio_frames[ref_frames:]
+    # stream BOS ignored, everything else (codes and stream EOS) is a label
+    assert torch.equal(target_labels == IGNORE_INDEX, target_frames == 1024)
+    assert (target_labels == 1025).sum() == 1 + 2 + 3  # the EOS staircase of 3 codebooks
+    assert torch.equal(undo_delay(target_frames.T)[:, 1:-1], target)
+
+
+def test_text_labels_only_on_target_turn(tokenizer):
+    ref = torch.zeros((3, 2), dtype=torch.long)
+    target = torch.ones((3, 2), dtype=torch.long)
+    sample = encode_conversation(tokenizer, IDS, CloningTexts("SYS", "REF", "TGT"), ref, target)
+    labelled = sample.text_labels[sample.text_labels != IGNORE_INDEX]
+    text = tokenizer.decode(labelled.tolist())
+    assert "TGT" in text and "REF" not in text and "SYS" not in text
+    assert text.endswith("<|audio_eos|><|eot_id|>")
+    # audio placeholders are never text labels; labels equal the token at the same position (unshifted)
+    positions = sample.text_labels != IGNORE_INDEX
+    assert torch.equal(sample.text_labels[positions], sample.input_ids[positions])
+    placeholders = (sample.input_ids == IDS.audio_token) | (sample.input_ids == IDS.delay_token)
+    assert (sample.text_labels[placeholders] == IGNORE_INDEX).all()
+    assert int(placeholders.sum()) == sample.audio_frames.shape[0]
+
+
+def test_inference_prompt_ends_in_audio_out_bos(tokenizer):
+    sample = encode_conversation(tokenizer, IDS, CloningTexts("s", "r", "t"), torch.zeros((3, 2), dtype=torch.long))
+    assert int(sample.input_ids[-1]) == IDS.audio_bos_token
+    assert sample.audio_frames.shape[0] == sample.num_prompt_frames
+    with pytest.raises(InputTextError):
+        encode_conversation(tokenizer, IDS, CloningTexts("s", "r", "  "), torch.zeros((3, 2), dtype=torch.long))
+
+
+def test_shift_is_applied_exactly_once():
+    # position p's logits are scored against the label at p + 1
+    labels = torch.tensor([[IGNORE_INDEX, 2, 0, IGNORE_INDEX]])
+    logits = torch.full((1, 4, 3), -10.0)
+    logits[0, 0, 2] = 10.0  # predicts label[1] = 2
+    logits[0, 1, 0] = 10.0  # predicts label[2] = 0
+    assert shifted_cross_entropy(logits, labels).item() < 1e-6
+    unshifted = torch.full((1, 4, 3), -10.0)
+    unshifted[0, 1, 2] = 10.0
+    unshifted[0, 2, 0] = 10.0
+    assert shifted_cross_entropy(unshifted, labels).item() > 5
+
+
+def test_audio_labels_are_placed_on_audio_positions():
+    input_ids = torch.tensor([[5, IDS.audio_token, IDS.audio_token, IDS.delay_token, 6, 0]])
+    labels = torch.tensor([[[1, 2], [3, 4], [5, 6], [-100, -100]]])
+    mask = torch.tensor([[True, True, True, False]])
+    placed = place_audio_labels(input_ids, labels, mask, IDS.audio_token, IDS.delay_token)
+    assert placed[0, :, 0].tolist() == [-100, 1, 3, 5, -100, -100]
+
+
+def test_objective_equals_native_transformers_loss(tokenizer):
+    from natiq.backends.higgs.tiny import tiny_model_config
+    from transformers import HiggsAudioV2ForConditionalGeneration
+
+    torch.manual_seed(0)
+    model = HiggsAudioV2ForConditionalGeneration(tiny_model_config(hidden_size=32)).eval()
+    ids = AudioIds.from_config(model.config)
+    samples = [
+        encode_conversation(tokenizer, ids, CloningTexts("s", "ref one", "target"), torch.randint(0, 1024, (8, 5)), torch.randint(0, 1024, (8, 4))),
+        encode_conversation(tokenizer, ids, CloningTexts("s", "r", "a longer target text"), torch.randint(0, 1024, (8, 3)), torch.randint(0, 1024, (8, 6))),
+    ]
+    batch = HiggsCollator(tokenizer.pad_token_id, ids.stream_eos, 8)(samples)
+    assert batch["audio_input_ids_mask"].dtype == torch.bool
+    with torch.no_grad():
+        native = model(**{k: v for k, v in batch.items() if k != "labels"}).loss
+        ours = HiggsTrainingObjective(model)(batch)
+    assert abs(native.item() - ours.audio.item()) < 1e-4
+    # an untrained model is at chance: about ln(1026) per codebook
+    assert abs(ours.per_codebook.mean().item() - torch.log(torch.tensor(1026.0)).item()) < 0.3

@@ -1,0 +1,76 @@
+"""End to end on the bundled mini-corpus: latents -> train -> export -> the stock pocket-tts CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from natiq.cli.main import app
+
+
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.slow
+def test_latents_train_export_then_stock_pocket_tts_generates(tmp_path: Path, small_manifest: Path, tiny_base: Path) -> None:
+    latents_dir = tmp_path / "latents"
+    _invoke("pocket", "latents", "--metadata", str(small_manifest), "--output-dir", str(latents_dir), "--base", str(tiny_base), "--device", "cpu")
+    manifest = latents_dir / "metadata_latents.jsonl"
+    assert len(manifest.read_text(encoding="utf-8").splitlines()) == 6
+
+    run_dir = tmp_path / "run"
+    output = _invoke(
+        "pocket", "train",
+        "--metadata", str(manifest), "--use-precomputed-latents",
+        "--checkpoint-dir", str(run_dir), "--base", str(tiny_base),
+        "--text-mode", "native", "--train-scope", "text+flow", "--objective", "lsd",
+        "--lora-rank", "4", "--batch-size", "2", "--max-steps", "4", "--warmup-steps", "1",
+        "--save-every", "2", "--eval-every", "2", "--eval-samples", "1", "--keep-last", "1",
+        "--ema", "0.9", "--device", "cpu", "--precision", "fp32", "--log-every", "1",
+    )
+    assert "finished at step 4" in output
+    assert sorted(p.name for p in run_dir.glob("step_*")) == ["step_4"]  # keep-last 1 pruned step_2
+    checkpoint = run_dir / "step_4"
+    for name in ("adapter/adapter_model.safetensors", "ema.safetensors", "optimizer.bin", "scheduler.bin",
+                 "trainer_state.json", "training_config.json", "natiq_frontend.json", "tokenizer.model"):
+        assert (checkpoint / name).is_file(), name
+    samples = sorted((run_dir / "samples").rglob("*.wav"))
+    assert [p.parent.name for p in samples] == ["step_2", "step_4"]
+    assert sf.info(str(samples[0])).frames > 0
+    assert list((run_dir / "logs").rglob("events.out.tfevents.*"))
+
+    export_dir = tmp_path / "export"
+    _invoke("pocket", "export", "--checkpoint", str(checkpoint), "--output-dir", str(export_dir))
+    yaml_path = export_dir / "natiq_arabic.yaml"
+    assert yaml_path.is_file() and (export_dir / "natiq_arabic.safetensors").is_file()
+    assert (export_dir / "natiq_frontend.json").is_file()
+    assert "capitalize_first_letter: false" in yaml_path.read_text(encoding="utf-8")
+
+    wav = tmp_path / "stock.wav"
+    voice = small_manifest.parent / "voice.wav"
+    voice.write_bytes(Path(_first_audio(small_manifest)).read_bytes())
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    pocket_tts = Path(sys.executable).parent / "pocket-tts"
+    completed = subprocess.run(
+        [str(pocket_tts), "generate", "--config", str(yaml_path), "--voice", str(voice),
+         "--text", "السلام عليكم.", "--output-path", str(wav), "-q"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    info = sf.info(str(wav))
+    assert info.samplerate == 24000 and info.frames > 0
+
+
+def _first_audio(manifest: Path) -> str:
+    import json
+
+    return json.loads(manifest.read_text(encoding="utf-8").splitlines()[0])["audio"]

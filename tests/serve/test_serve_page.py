@@ -1,0 +1,73 @@
+"""The web page in a real headless Chromium (Debian's, never a downloaded one):
+enter the key, upload a voice, type Arabic, generate with the keyboard, and
+the audio element gets a source. Screenshots go to the artifacts folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_page_speaks_arabic_typed_by_keyboard(server, api_key, voice_clip, artifacts_dir):
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="ar")
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server.url + "/")
+            assert page.locator("html").get_attribute("dir") == "rtl"
+
+            key_box = page.locator("#api-key")
+            key_box.wait_for(state="visible")
+            key_box.fill(api_key)
+            page.locator("#save-key").click()
+            page.wait_for_function("document.getElementById('status').textContent.includes('حُفظ')")
+
+            page.wait_for_function("document.getElementById('voice').options.length > 0")
+            if page.locator("#upload-section").get_attribute("open") is None:
+                page.locator("#upload-section summary").click()
+            page.locator("#voice-file").set_input_files(str(voice_clip))
+            page.locator("#voice-name").fill("صوت-الاختبار")
+            page.locator("#upload").click()
+            page.wait_for_function(
+                "document.getElementById('status').textContent.includes('أضيف')", timeout=60_000
+            )
+            assert page.locator("#voice option:checked").inner_text().startswith("صوت-الاختبار")
+
+            text_box = page.locator("#text")
+            text_box.click()
+            page.keyboard.type("السلام عليكم، كيف حالك اليوم؟")
+            page.keyboard.press("Control+Enter")
+            page.wait_for_function(
+                "document.getElementById('player').src.startsWith('blob:')", timeout=90_000
+            )
+            assert page.locator("#download").is_visible()
+            assert page.locator("#download").get_attribute("download") == "natiq.wav"
+            assert "جاهز" in page.locator("#status").inner_text()
+            page.screenshot(path=str(artifacts_dir / "serve_page_phone.png"), full_page=True)
+            page.set_viewport_size({"width": 1100, "height": 900})
+            page.screenshot(path=str(artifacts_dir / "serve_page_desktop.png"), full_page=True)
+            assert errors == []
+        finally:
+            browser.close()

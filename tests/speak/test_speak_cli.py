@@ -1,0 +1,100 @@
+"""``natiq speak`` / ``natiq voice export`` through the real typer app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from natiq.common.errors import CheckpointMismatchError, InputTextError
+
+ARABIC_TEXT = "مَرْحَبًا بِكُمْ"
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: str):
+    from natiq.cli.main import app
+
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def test_speak_writes_a_24k_wav_with_translit_name(runner, tiny_yaml: Path, voice_wav: Path, tmp_path: Path) -> None:
+    output = tmp_path / "generated_arabic.wav"
+    result = invoke(runner, "speak", "--text", ARABIC_TEXT, "--model", tiny_yaml, "--voice", voice_wav, "--output", output, "--append-translit", "--seed", "0", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "generated_arabic_marhaban_bikum.wav"
+    info = sf.info(str(written))
+    assert info.samplerate == 24000 and info.channels == 1 and info.frames > 0
+    assert "real-time factor" in result.output
+
+
+def test_stream_writes_incrementally_and_reports_first_chunk(runner, tiny_yaml: Path, voice_wav: Path, tmp_path: Path) -> None:
+    output = tmp_path / "streamed.wav"
+    result = invoke(runner, "speak", "--text", ARABIC_TEXT, "--model", tiny_yaml, "--voice", voice_wav, "--output", output, "--stream", "--temperature", "0.5", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "first chunk after" in result.output
+    assert sf.info(str(output)).frames > 0
+
+
+def test_voice_export_then_speak_with_the_state(runner, tiny_yaml: Path, voice_wav: Path, tmp_path: Path) -> None:
+    state = tmp_path / "voice.safetensors"
+    result = invoke(runner, "voice", "export", voice_wav, state, "--model", tiny_yaml, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert state.stat().st_size > 0
+    output = tmp_path / "from_state.wav"
+    result = invoke(runner, "speak", "--text", ARABIC_TEXT, "--model", tiny_yaml, "--voice", state, "--output", output, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert sf.info(str(output)).frames > 0
+
+
+def test_batch_skips_bad_lines_and_resumes(runner, tiny_yaml: Path, voice_wav: Path, tmp_path: Path) -> None:
+    batch = tmp_path / "texts.jsonl"
+    lines = [
+        json.dumps({"id": "greeting", "text": ARABIC_TEXT}, ensure_ascii=False),
+        "{this is not json",
+        json.dumps({"id": "punct", "text": "!!! ..."}),
+        json.dumps({"id": "../escape", "text": ARABIC_TEXT}, ensure_ascii=False),
+        json.dumps({"text": "شُكْرًا"}, ensure_ascii=False),
+    ]
+    batch.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["speak", "--input-file", batch, "--output-dir", out, "--model", tiny_yaml, "--voice", voice_wav, "--device", "cpu"]
+    result = invoke(runner, *args)
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.glob("*.wav")) == ["greeting.wav", "line00005.wav"]
+    failures = [json.loads(line) for line in (out / "failures.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [failure["line"] for failure in failures] == [2, 3, 4]
+    assert failures[1]["error"] == "InputTextError"
+    assert "wrote 2 wav(s)" in result.output
+
+    before = (out / "greeting.wav").stat().st_mtime_ns
+    result = invoke(runner, *args)
+    assert result.exit_code == 0, result.output
+    assert "wrote 0 wav(s)" in result.output and "skipped 2 existing" in result.output
+    assert (out / "greeting.wav").stat().st_mtime_ns == before
+
+
+def test_empty_text_is_refused(runner, tiny_yaml: Path, voice_wav: Path, tmp_path: Path) -> None:
+    result = invoke(runner, "speak", "--text", "  ", "--model", tiny_yaml, "--voice", voice_wav, "--output", tmp_path / "x.wav", "--device", "cpu")
+    assert isinstance(result.exception, InputTextError)
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_latinize_must_agree_with_the_checkpoint(runner, tiny_yaml: Path, voice_wav: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from natiq.text import FrontendConfig
+
+    export = tmp_path / "export"
+    shutil.copytree(tiny_yaml.parent, export)
+    FrontendConfig(scheme="buckwalter").save(export)
+    result = invoke(runner, "speak", "--text", ARABIC_TEXT, "--checkpoint", export, "--latinize", "--voice", voice_wav, "--output", tmp_path / "x.wav", "--device", "cpu")
+    assert isinstance(result.exception, CheckpointMismatchError)
+    assert "buckwalter" in str(result.exception)
