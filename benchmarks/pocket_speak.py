@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-TEXT = "ذَهَبَ الطَّالِبُ إِلَى الْمَكْتَبَةِ لِيَقْرَأَ كِتَابًا جَدِيدًا"
+TEXT = "ذَهَبَ الطَّالِبُ إِلَى الْمَكْتَبَةِ"
 VOICE_SECONDS = 4.0
 
 
@@ -205,9 +205,12 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="natiq-bench-"))
     export_dir = workdir / "export"
     started = time.perf_counter()
-    write_export_dir(export_dir)
-    save_wav(export_dir / "voice.wav", voice_clip(), 24000)
-    print(f"model written in {time.perf_counter() - started:.1f} s: {export_dir}")
+    if (export_dir / "bench.yaml").is_file() and (export_dir / "natiq_frontend.json").is_file():
+        print(f"reusing the model in {export_dir}")
+    else:
+        write_export_dir(export_dir)
+        save_wav(export_dir / "voice.wav", voice_clip(), 24000)
+        print(f"model written in {time.perf_counter() - started:.1f} s: {export_dir}")
     print(f"text: {TEXT}\nmodel text: {model_text_of(export_dir)}")
 
     variants = ["stock", "natiq", "natiq-quantize"]
@@ -224,6 +227,10 @@ def main() -> None:
             speed[name].append(audio / total)
             audio_seconds[name] = audio
             first[name].append(loaded[name][1]())
+            print(
+                f"round {round_index + 1} {name}: {audio / total:.2f}x real time, first chunk {first[name][-1] * 1000:.0f} ms",
+                flush=True,
+            )
     if len({round(a, 3) for a in audio_seconds.values()}) != 1:
         raise SystemExit(f"variants produced different lengths: {audio_seconds}")
 

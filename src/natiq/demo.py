@@ -32,7 +32,7 @@ class DemoConfig:
     """Settings of ``natiq demo``; each is one flag or a fixed demo choice."""
 
     output_dir: Path = Path("natiq-demo")
-    train_steps: int = 20
+    train_steps: int = 12
     batch_size: int = 4
     lora_rank: int = 4
     scheme: str = "buckwalter"

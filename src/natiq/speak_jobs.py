@@ -90,10 +90,10 @@ def stream_to_file(
             for chunk in synth.stream(text, voice=voice, options=options):
                 if first is None:
                     first = time.perf_counter() - started
-                    if on_first_chunk is not None:
-                        on_first_chunk(first)
                 handle.write(np.clip(chunk, -1.0, 1.0))
                 handle.flush()
+                if samples == 0 and on_first_chunk is not None:
+                    on_first_chunk(first)  # the file already holds the first chunk
                 samples += chunk.size
     except BaseException:
         output.unlink(missing_ok=True)

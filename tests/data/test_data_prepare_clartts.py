@@ -97,3 +97,4 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     )
     with pytest.raises(DataFormatError, match="cannot open dataset"):
         run_prepare(config)
+    assert not (tmp_path / "out").exists()

@@ -63,7 +63,9 @@ def test_wav_txt_pairs_take_speaker_from_subfolder_and_buckwalter(tmp_path):
         folder = corpus / record["speaker"]
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(MINI_CORPUS_DIR / record["audio"], folder / f"{record['id']}.wav")
-        (folder / f"{record['id']}.txt").write_text(romanize(record["text"], "buckwalter"), encoding="utf-8")
+        (folder / f"{record['id']}.txt").write_text(
+            romanize(record["text"], "buckwalter"), encoding="utf-8"
+        )
     (corpus / "spk1" / "orphan.wav").write_bytes((MINI_CORPUS_DIR / MINI[0]["audio"]).read_bytes())
     records = _prepare(tmp_path, audio_dir=corpus, text=TextOptions(transcript_format="buckwalter"))
     assert [r["id"] for r in records] == sorted(f"{r['speaker']}_{r['id']}" for r in MINI[:4])
@@ -77,7 +79,9 @@ def test_wav_txt_pairs_take_speaker_from_subfolder_and_buckwalter(tmp_path):
 
 
 def test_strip_diacritics_removes_harakat(tmp_path):
-    records = _prepare(tmp_path, manifest=mini_corpus_manifest(), limit=2, text=TextOptions(diacritics="strip"))
+    records = _prepare(
+        tmp_path, manifest=mini_corpus_manifest(), limit=2, text=TextOptions(diacritics="strip")
+    )
     assert all(not any("\u064b" <= c <= "\u0652" for c in r["text"]) for r in records)
     assert all(any("\u064b" <= c <= "\u0652" for c in r["text_raw"]) for r in records)
 
@@ -86,7 +90,11 @@ def test_missing_audio_file_is_a_reject_not_a_crash(tmp_path):
     write_jsonl(tmp_path / "in.jsonl", [{"audio": "nope.wav", "text": MINI[0]["text"]}])
     records = _prepare(tmp_path, manifest=tmp_path / "in.jsonl")
     rejects = [r for _, r in read_jsonl(tmp_path / "out" / "rejects.jsonl")]
-    assert records == [] and rejects[0]["reason"] == "unreadable_audio" and "nope.wav" in rejects[0]["detail"]
+    assert (
+        records == []
+        and rejects[0]["reason"] == "unreadable_audio"
+        and "nope.wav" in rejects[0]["detail"]
+    )
 
 
 def test_malformed_manifest_names_file_and_line(tmp_path):
@@ -108,7 +116,11 @@ def test_exactly_one_input_is_required(tmp_path):
 def test_unknown_romanization_fails_before_any_work(tmp_path):
     with pytest.raises(DataFormatError, match="klingon"):
         run_prepare(
-            PrepareConfig(output_dir=tmp_path, manifest=mini_corpus_manifest(), text=TextOptions(romanize="klingon"))
+            PrepareConfig(
+                output_dir=tmp_path,
+                manifest=mini_corpus_manifest(),
+                text=TextOptions(romanize="klingon"),
+            )
         )
     assert not (tmp_path / "audio").exists()
 

@@ -4,6 +4,7 @@ report, browser and CLI tests."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,9 +34,15 @@ def eval_config() -> EvalConfig:
 
 
 @pytest.fixture(scope="session")
-def evaluator(eval_config: EvalConfig, tmp_path_factory: pytest.TempPathFactory) -> Evaluator:
-    """All models once per session; the joined Whisper model goes to a temp cache."""
-    return Evaluator(eval_config, cache_dir=tmp_path_factory.mktemp("natiq-cache"))
+def whisper_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the packaged Whisper model is joined in tests (never the user's cache)."""
+    return tmp_path_factory.mktemp("natiq-cache")
+
+
+@pytest.fixture(scope="session")
+def evaluator(eval_config: EvalConfig, whisper_cache: Path) -> Evaluator:
+    """All models once per session."""
+    return Evaluator(eval_config, cache_dir=whisper_cache)
 
 
 def _speaker_of(rows: dict[str, dict[str, Any]], speaker: str) -> list[dict[str, Any]]:

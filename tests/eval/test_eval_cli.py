@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from natiq.cli.eval import app
 from natiq.common.errors import NatiqError
-from natiq.common.files import write_jsonl
+from natiq.common.files import read_jsonl, write_jsonl
+from natiq.data.audio import duration_seconds
 from natiq.eval.compare import compare_summaries, load_summary
 
 
@@ -44,6 +45,27 @@ def test_cli_runs_a_manifest_without_models(mini_corpus: dict[str, Any], tmp_pat
     summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
     assert summary["metrics"]["rtf"]["count"] == 1
     assert (output / "report.html").is_file()
+
+
+def test_cli_pairs_a_speak_batch_folder(mini_corpus: dict[str, Any], tmp_path: Path):
+    batch = tmp_path / "batch.jsonl"
+    voice = mini_corpus["spk2_003"]["audio"]
+    write_jsonl(batch, [{"id": "x", "text": "نص أول", "voice": voice}, {"text": "نص ثان"}])
+    generated = tmp_path / "out"
+    generated.mkdir()
+    shutil.copyfile(mini_corpus["spk2_001"]["audio"], generated / "x.wav")
+    shutil.copyfile(mini_corpus["spk2_005"]["audio"], generated / "line00002.wav")
+    output = tmp_path / "ev"
+    args = ["--generated", str(generated), "--reference", str(batch), "--output-dir", str(output)]
+    result = CliRunner().invoke(app, [*args, "--no-asr", "--no-speaker", "--no-quality"])
+    assert result.exit_code == 0, result.output
+    rows = {row["id"]: row for _, row in read_jsonl(output / "results.jsonl")}
+    assert rows["x"]["reference_audio"] == voice
+    assert rows["x"]["text"] == "نص أول"
+    assert rows["line00002"]["reference_audio"] is None
+    assert rows["line00002"]["duration"] == pytest.approx(
+        duration_seconds(generated / "line00002.wav")
+    )
 
 
 @pytest.mark.parametrize(

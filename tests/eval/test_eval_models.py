@@ -34,21 +34,15 @@ def test_asr_transcribes_a_bundled_clip_offline(evaluator: Evaluator, mini_corpu
     print(f"ASR on espeak: {transcript!r} CER {cer(row['text'], transcript):.3f}")
 
 
-def test_packaged_whisper_is_joined_once(
-    evaluator: Evaluator, tmp_path_factory: pytest.TempPathFactory
-):
-    cache = tmp_path_factory.getbasetemp() / "whisper-join"
-    first = packaged_model_dir("base", cache)
+def test_packaged_whisper_is_joined_once(evaluator: Evaluator, whisper_cache: Path):
+    first = packaged_model_dir("base", whisper_cache)  # already joined by the evaluator fixture
     stamp = (first / "model.bin").stat().st_mtime_ns
-    again = packaged_model_dir("base", cache)
+    again = packaged_model_dir("base", whisper_cache)
     assert again == first
     assert (again / "model.bin").stat().st_mtime_ns == stamp
-    assert sorted(p.name for p in first.iterdir()) == [
-        "config.json",
-        "model.bin",
-        "tokenizer.json",
-        "vocabulary.json",
-    ]
+    names = sorted(p.name for p in first.iterdir())
+    assert names == ["config.json", "model.bin", "tokenizer.json", "vocabulary.json"]
+    assert [p.name for p in whisper_cache.iterdir()] == ["whisper-base-ct2"]  # no staging left
 
 
 def test_missing_asr_model_is_a_clear_error(tmp_path: Path):

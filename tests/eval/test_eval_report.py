@@ -66,7 +66,9 @@ def test_report_html_has_table_players_and_plots(report_dir: Path, evaluated_run
     assert evaluated_run["rows"]["g1"]["transcript"] in html
 
 
-def test_report_renders_in_headless_chromium(report_dir: Path, artifacts_dir: Path):
+def test_report_renders_in_headless_chromium(
+    report_dir: Path, artifacts_dir: Path, evaluated_run: dict[str, Any]
+):
     if not CHROMIUM.is_file():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium package to run the browser test"
@@ -87,6 +89,14 @@ def test_report_renders_in_headless_chromium(report_dir: Path, artifacts_dir: Pa
                 "Array.from(document.images).every(img => img.complete && img.naturalWidth > 0)"
             )
             summary_rows = page.locator("#summary tbody tr").count()
+            first_audio_seconds = page.evaluate(
+                """() => new Promise((resolve) => {
+                    const audio = document.querySelector("audio");
+                    audio.addEventListener("loadedmetadata", () => resolve(audio.duration));
+                    audio.addEventListener("error", () => resolve(-1));
+                    audio.load();
+                })"""
+            )
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
@@ -95,4 +105,5 @@ def test_report_renders_in_headless_chromium(report_dir: Path, artifacts_dir: Pa
     assert images == 2 and spectrograms == 4
     assert loaded, "an embedded image failed to decode"
     assert summary_rows >= 5
+    assert first_audio_seconds == pytest.approx(evaluated_run["rows"]["g1"]["duration"], abs=0.05)
     assert screenshot.stat().st_size > 10_000

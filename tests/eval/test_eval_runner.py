@@ -119,7 +119,7 @@ def test_score_manifest_gives_flat_scores_for_trainers(
     mini_corpus: dict[str, Any], evaluator: Evaluator, tmp_path: Path
 ):
     clip = mini_corpus["spk2_005"]
-    manifest = tmp_path / "samples.jsonl"
+    manifest = tmp_path / "generated.jsonl"
     write_jsonl(
         manifest,
         [
@@ -132,7 +132,7 @@ def test_score_manifest_gives_flat_scores_for_trainers(
             }
         ],
     )
-    scores = score_manifest(manifest, evaluator=evaluator)
+    scores = score_manifest(tmp_path, evaluator=evaluator)  # a samples folder, as trainers pass
     assert scores["count"] == 1.0 and scores["failed"] == 0.0
     for key in (
         "cer_mean",
@@ -145,6 +145,11 @@ def test_score_manifest_gives_flat_scores_for_trainers(
         assert isinstance(scores[key], float), key
     assert scores["corpus_cer"] == pytest.approx(scores["cer_mean"])
     assert (tmp_path / "eval" / "results.jsonl").is_file()
+
+
+def test_a_samples_folder_without_manifest_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(DataFormatError, match=r"generated\.jsonl"):
+        score_manifest(tmp_path)
 
 
 def test_manifest_errors_name_file_and_line(tmp_path: Path):

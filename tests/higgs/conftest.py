@@ -19,7 +19,11 @@ SYSTEM = "Generate audio following instruction.\n\n<|scene_desc_start|>\nAudio i
 def espeak(text: str, path: Path, *, rate: int | None = None, stereo: bool = False) -> Path:
     """Arabic speech by espeak-ng (22.05 kHz mono), optionally resampled / made stereo."""
     raw = path.with_suffix(".espeak.wav")
-    subprocess.run(["espeak-ng", "-v", "ar", "-s", "190", "-w", str(raw), text], check=True, capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-v", "ar", "-s", "190", "-w", str(raw), text],
+        check=True,
+        capture_output=True,
+    )
     samples, sr = load_audio(raw)
     if rate is not None and rate != sr:
         samples, sr = resample(samples, sr, rate), rate
@@ -29,7 +33,9 @@ def espeak(text: str, path: Path, *, rate: int | None = None, stereo: bool = Fal
     return path
 
 
-def chatml_line(sample_id: str, ref_text: str, ref_audio: str, target_text: str, target_audio: str | None) -> dict:
+def chatml_line(
+    sample_id: str, ref_text: str, ref_audio: str, target_text: str, target_audio: str | None
+) -> dict:
     messages = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": ref_text},
@@ -37,12 +43,16 @@ def chatml_line(sample_id: str, ref_text: str, ref_audio: str, target_text: str,
         {"role": "user", "content": target_text},
     ]
     if target_audio is not None:
-        messages.append({"role": "assistant", "content": {"type": "audio", "audio_url": target_audio}})
+        messages.append(
+            {"role": "assistant", "content": {"type": "audio", "audio_url": target_audio}}
+        )
     return {"id": sample_id, "speaker": "spk1", "messages": messages}
 
 
 def write_chatml(path: Path, lines: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
     return path
 
 

@@ -9,7 +9,11 @@ from natiq.backends.higgs.chatml_inputs import IGNORE_INDEX, CloningTexts, encod
 from natiq.backends.higgs.collator import HiggsCollator
 from natiq.backends.higgs.config import AudioIds
 from natiq.backends.higgs.delay import apply_delay, codes_from_generated, delayed_clip, undo_delay
-from natiq.backends.higgs.losses import HiggsTrainingObjective, place_audio_labels, shifted_cross_entropy
+from natiq.backends.higgs.losses import (
+    HiggsTrainingObjective,
+    place_audio_labels,
+    shifted_cross_entropy,
+)
 from natiq.common.errors import InputTextError
 
 IDS = AudioIds(
@@ -98,11 +102,15 @@ def test_text_labels_only_on_target_turn(tokenizer):
 
 
 def test_inference_prompt_ends_in_audio_out_bos(tokenizer):
-    sample = encode_conversation(tokenizer, IDS, CloningTexts("s", "r", "t"), torch.zeros((3, 2), dtype=torch.long))
+    sample = encode_conversation(
+        tokenizer, IDS, CloningTexts("s", "r", "t"), torch.zeros((3, 2), dtype=torch.long)
+    )
     assert int(sample.input_ids[-1]) == IDS.audio_bos_token
     assert sample.audio_frames.shape[0] == sample.num_prompt_frames
     with pytest.raises(InputTextError):
-        encode_conversation(tokenizer, IDS, CloningTexts("s", "r", "  "), torch.zeros((3, 2), dtype=torch.long))
+        encode_conversation(
+            tokenizer, IDS, CloningTexts("s", "r", "  "), torch.zeros((3, 2), dtype=torch.long)
+        )
 
 
 def test_shift_is_applied_exactly_once():
@@ -127,15 +135,28 @@ def test_audio_labels_are_placed_on_audio_positions():
 
 
 def test_objective_equals_native_transformers_loss(tokenizer):
-    from natiq.backends.higgs.tiny import tiny_model_config
     from transformers import HiggsAudioV2ForConditionalGeneration
+
+    from natiq.backends.higgs.tiny import tiny_model_config
 
     torch.manual_seed(0)
     model = HiggsAudioV2ForConditionalGeneration(tiny_model_config(hidden_size=32)).eval()
     ids = AudioIds.from_config(model.config)
     samples = [
-        encode_conversation(tokenizer, ids, CloningTexts("s", "ref one", "target"), torch.randint(0, 1024, (8, 5)), torch.randint(0, 1024, (8, 4))),
-        encode_conversation(tokenizer, ids, CloningTexts("s", "r", "a longer target text"), torch.randint(0, 1024, (8, 3)), torch.randint(0, 1024, (8, 6))),
+        encode_conversation(
+            tokenizer,
+            ids,
+            CloningTexts("s", "ref one", "target"),
+            torch.randint(0, 1024, (8, 5)),
+            torch.randint(0, 1024, (8, 4)),
+        ),
+        encode_conversation(
+            tokenizer,
+            ids,
+            CloningTexts("s", "r", "a longer target text"),
+            torch.randint(0, 1024, (8, 3)),
+            torch.randint(0, 1024, (8, 6)),
+        ),
     ]
     batch = HiggsCollator(tokenizer.pad_token_id, ids.stream_eos, 8)(samples)
     assert batch["audio_input_ids_mask"].dtype == torch.bool

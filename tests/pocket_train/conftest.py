@@ -13,7 +13,9 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny ``english``-shaped LSD model (random weights, 256-piece tokenizer) as a YAML."""
     from natiq.backends.pocket.tiny import write_tiny_model
 
-    return write_tiny_model(tmp_path_factory.mktemp("tiny_base"), d_model=32, flow_dim=32, num_heads=2)
+    return write_tiny_model(
+        tmp_path_factory.mktemp("tiny_base"), d_model=32, flow_dim=32, num_heads=2
+    )
 
 
 @pytest.fixture(scope="session")
@@ -26,14 +28,20 @@ def mini_manifest() -> Path:
 
 def write_manifest(path: Path, records: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
     return path
 
 
 @pytest.fixture(scope="session")
 def small_manifest(tmp_path_factory: pytest.TempPathFactory, mini_manifest: Path) -> Path:
     """Six mini-corpus utterances (3 per speaker, one marked ``val``), absolute audio paths."""
-    records = [json.loads(line) for line in mini_manifest.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [
+        json.loads(line)
+        for line in mini_manifest.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     spk1 = [r for r in records if r["speaker"] == "spk1"][:3]
     spk2 = [r for r in records if r["speaker"] == "spk2"][:3]
     chosen = []

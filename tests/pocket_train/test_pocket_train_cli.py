@@ -21,27 +21,82 @@ def _invoke(*args: str) -> str:
 
 
 @pytest.mark.slow
-def test_latents_train_export_then_stock_pocket_tts_generates(tmp_path: Path, small_manifest: Path, tiny_base: Path) -> None:
+def test_latents_train_export_then_stock_pocket_tts_generates(
+    tmp_path: Path, small_manifest: Path, tiny_base: Path
+) -> None:
     latents_dir = tmp_path / "latents"
-    _invoke("pocket", "latents", "--metadata", str(small_manifest), "--output-dir", str(latents_dir), "--base", str(tiny_base), "--device", "cpu")
+    _invoke(
+        "pocket",
+        "latents",
+        "--metadata",
+        str(small_manifest),
+        "--output-dir",
+        str(latents_dir),
+        "--base",
+        str(tiny_base),
+        "--device",
+        "cpu",
+    )
     manifest = latents_dir / "metadata_latents.jsonl"
     assert len(manifest.read_text(encoding="utf-8").splitlines()) == 6
 
     run_dir = tmp_path / "run"
     output = _invoke(
-        "pocket", "train",
-        "--metadata", str(manifest), "--use-precomputed-latents",
-        "--checkpoint-dir", str(run_dir), "--base", str(tiny_base),
-        "--text-mode", "native", "--train-scope", "text+flow", "--objective", "lsd",
-        "--lora-rank", "4", "--batch-size", "2", "--max-steps", "4", "--warmup-steps", "1",
-        "--save-every", "2", "--eval-every", "2", "--eval-samples", "1", "--keep-last", "1",
-        "--ema", "0.9", "--device", "cpu", "--precision", "fp32", "--log-every", "1",
+        "pocket",
+        "train",
+        "--metadata",
+        str(manifest),
+        "--use-precomputed-latents",
+        "--checkpoint-dir",
+        str(run_dir),
+        "--base",
+        str(tiny_base),
+        "--text-mode",
+        "native",
+        "--native-tokenizer",
+        "char",
+        "--train-scope",
+        "text+flow",
+        "--objective",
+        "lsd",
+        "--lora-rank",
+        "4",
+        "--batch-size",
+        "2",
+        "--max-steps",
+        "4",
+        "--warmup-steps",
+        "1",
+        "--save-every",
+        "2",
+        "--eval-every",
+        "2",
+        "--eval-samples",
+        "1",
+        "--keep-last",
+        "1",
+        "--ema",
+        "0.9",
+        "--device",
+        "cpu",
+        "--precision",
+        "fp32",
+        "--log-every",
+        "1",
     )
     assert "finished at step 4" in output
     assert sorted(p.name for p in run_dir.glob("step_*")) == ["step_4"]  # keep-last 1 pruned step_2
     checkpoint = run_dir / "step_4"
-    for name in ("adapter/adapter_model.safetensors", "ema.safetensors", "optimizer.bin", "scheduler.bin",
-                 "trainer_state.json", "training_config.json", "natiq_frontend.json", "tokenizer.model"):
+    for name in (
+        "adapter/adapter_model.safetensors",
+        "ema.safetensors",
+        "optimizer.bin",
+        "scheduler.bin",
+        "trainer_state.json",
+        "training_config.json",
+        "natiq_frontend.json",
+        "tokenizer.model",
+    ):
         assert (checkpoint / name).is_file(), name
     samples = sorted((run_dir / "samples").rglob("*.wav"))
     assert [p.parent.name for p in samples] == ["step_2", "step_4"]
@@ -55,15 +110,32 @@ def test_latents_train_export_then_stock_pocket_tts_generates(tmp_path: Path, sm
     assert (export_dir / "natiq_frontend.json").is_file()
     assert "capitalize_first_letter: false" in yaml_path.read_text(encoding="utf-8")
 
+    _check_reloading(checkpoint, export_dir, tmp_path)
+
     wav = tmp_path / "stock.wav"
     voice = small_manifest.parent / "voice.wav"
     voice.write_bytes(Path(_first_audio(small_manifest)).read_bytes())
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     pocket_tts = Path(sys.executable).parent / "pocket-tts"
     completed = subprocess.run(
-        [str(pocket_tts), "generate", "--config", str(yaml_path), "--voice", str(voice),
-         "--text", "السلام عليكم.", "--output-path", str(wav), "-q"],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+        [
+            str(pocket_tts),
+            "generate",
+            "--config",
+            str(yaml_path),
+            "--voice",
+            str(voice),
+            "--text",
+            "السلام عليكم.",
+            "--output-path",
+            str(wav),
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     info = sf.info(str(wav))
@@ -74,3 +146,26 @@ def _first_audio(manifest: Path) -> str:
     import json
 
     return json.loads(manifest.read_text(encoding="utf-8").splitlines()[0])["audio"]
+
+
+def _check_reloading(checkpoint: Path, export_dir: Path, tmp_path: Path) -> None:
+    """Checkpoint and export load to the same merged weights; another base is refused."""
+    import torch
+    from safetensors.torch import load_file
+
+    from natiq.backends.pocket.export import load_checkpoint_model
+    from natiq.backends.pocket.tiny import write_tiny_model
+    from natiq.common.errors import CheckpointMismatchError
+
+    tts, frontend = load_checkpoint_model(checkpoint)
+    assert frontend.scheme is None  # native text: Arabic script reaches the tokenizer
+    exported = load_file(str(export_dir / "natiq_arabic.safetensors"))
+    state = tts.state_dict()
+    assert exported.keys() == state.keys()
+    assert all(torch.equal(exported[k], state[k]) for k in state)
+    _, export_frontend = load_checkpoint_model(export_dir)
+    assert export_frontend == frontend
+
+    other = write_tiny_model(tmp_path / "other_base", d_model=48, flow_dim=32, num_heads=2)
+    with pytest.raises(CheckpointMismatchError, match="another base model"):
+        load_checkpoint_model(checkpoint, base=str(other))

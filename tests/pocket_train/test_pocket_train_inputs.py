@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_manifest
 
+from conftest import write_manifest
 from natiq.backends.pocket.dataset import EpochBatchSampler, PocketTrainData, read_utterances
 from natiq.common.errors import AudioInputError, DataFormatError, ModelLoadError
 
@@ -21,7 +21,9 @@ def test_missing_audio_names_file_and_line(tmp_path: Path, small_manifest: Path)
     records = _records(small_manifest, 3)
     records[1]["audio"] = "nowhere/missing.wav"
     manifest = write_manifest(tmp_path / "metadata.jsonl", records)
-    with pytest.raises(AudioInputError, match=r"metadata\.jsonl:2: audio file .*missing\.wav not found"):
+    with pytest.raises(
+        AudioInputError, match=r"metadata\.jsonl:2: audio file .*missing\.wav not found"
+    ):
         read_utterances(manifest, precomputed=False)
 
 
@@ -29,12 +31,17 @@ def test_missing_fields_name_file_line_and_field(tmp_path: Path, small_manifest:
     records = _records(small_manifest, 3)
     del records[2]["speaker"]
     manifest = write_manifest(tmp_path / "metadata.jsonl", records)
-    with pytest.raises(DataFormatError, match=r"metadata\.jsonl:3: missing field\(s\) \['speaker'\]"):
+    with pytest.raises(
+        DataFormatError, match=r"metadata\.jsonl:3: missing field\(s\) \['speaker'\]"
+    ):
         read_utterances(manifest, precomputed=False)
 
 
 def test_plain_manifest_used_as_precomputed_latents_says_what_to_run(small_manifest: Path) -> None:
-    with pytest.raises(DataFormatError, match=r"metadata\.jsonl:1: missing field\(s\) \['latents', 'num_frames'\].*natiq pocket latents"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"metadata\.jsonl:1: missing field\(s\) \['latents', 'num_frames'\].*natiq pocket latents",
+    ):
         read_utterances(small_manifest, precomputed=True)
 
 
@@ -50,11 +57,16 @@ def test_text_over_the_limit_names_file_and_line(small_manifest: Path) -> None:
 
     def tokenize(text: str) -> list[int]:
         if len(text) > 40:
-            raise DataFormatError(f"the text is {len(text)} tokens long, over the model's limit of 40")
+            raise DataFormatError(
+                f"the text is {len(text)} tokens long, over the model's limit of 40"
+            )
         return [1] * len(text)
 
     long_index = next(i for i, u in enumerate(utterances) if len(u.text) > 40)
-    with pytest.raises(DataFormatError, match=rf"metadata\.jsonl:{long_index + 1}: the text is \d+ tokens long, over the model's limit"):
+    with pytest.raises(
+        DataFormatError,
+        match=rf"metadata\.jsonl:{long_index + 1}: the text is \d+ tokens long, over the model's limit",
+    ):
         PocketTrainData(utterances, tokenize, encode=lambda path: None)
 
 
@@ -66,7 +78,7 @@ def test_tokenizer_of_the_wrong_size_is_refused(tiny_base: Path, tmp_path: Path)
     wrong = tmp_path / "wrong.model"
     wrong.write_bytes(train_sentencepiece(BUILTIN_CORPUS, 128))
     with pytest.raises(ModelLoadError, match=r"wrong\.model: .*vocab size=128.*n_bins=256"):
-        install_tokenizer(tts, wrong, reset_embedding=True)
+        install_tokenizer(tts, wrong, native=False)
 
 
 def test_batches_depend_only_on_seed_and_epoch() -> None:

@@ -25,7 +25,7 @@ def _outputs(flow_lm, batch) -> torch.Tensor:
     from natiq.backends.pocket.forward import teacher_forced_backbone
 
     out = teacher_forced_backbone(flow_lm, batch)
-    noise = torch.randn(out.cond.shape[:-1] + (32,), generator=torch.Generator().manual_seed(1))
+    noise = torch.randn((*out.cond.shape[:-1], 32), generator=torch.Generator().manual_seed(1))
     ones = torch.ones_like(noise[..., :1])
     head = flow_lm.flow_net(out.cond, 0 * ones, ones, noise)
     return torch.cat([out.cond.flatten(), out.eos_logits.flatten(), head.flatten()])
@@ -35,7 +35,7 @@ def _randomize_adapters(model: torch.nn.Module) -> None:
     """LoRA B starts at zero (identity); give the adapters real values so merging matters."""
     g = torch.Generator().manual_seed(2)
     with torch.no_grad():
-        for name, param in model.named_parameters():
+        for _name, param in model.named_parameters():
             if param.requires_grad:
                 param.add_(0.05 * torch.randn(param.shape, generator=g))
 
@@ -73,7 +73,9 @@ def test_scopes_select_the_intended_weights(tiny_base: Path) -> None:
 
     tts = load_tiny_tts(tiny_base)
     text = prepare_trainable(tts.flow_lm, scope="text", use_lora=False)
-    assert {n for n, p in text.named_parameters() if p.requires_grad} == {"conditioner.embed.weight"}
+    assert {n for n, p in text.named_parameters() if p.requires_grad} == {
+        "conditioner.embed.weight"
+    }
 
     tts = load_tiny_tts(tiny_base)
     lora = prepare_trainable(tts.flow_lm, scope="text+flow", use_lora=True, rank=2)
@@ -92,3 +94,19 @@ def test_text_scope_with_lora_is_refused(tiny_base: Path) -> None:
     tts = load_tiny_tts(tiny_base)
     with pytest.raises(DataFormatError, match="without --use-lora"):
         prepare_trainable(tts.flow_lm, scope="text", use_lora=True)
+
+
+def test_adapter_checkpoint_is_a_small_fraction_of_the_model(
+    tiny_base: Path, tmp_path: Path
+) -> None:
+    from natiq.backends.pocket.checkpointing import save_model_weights
+    from natiq.backends.pocket.export import checkpoint_size_bytes, state_dict_size_bytes
+    from natiq.backends.pocket.tiny import load_tiny_tts
+
+    tts = load_tiny_tts(tiny_base)
+    full = state_dict_size_bytes(tts)
+    model = prepare_trainable(tts.flow_lm, scope="flow", use_lora=True, rank=2, alpha=4)
+    save_model_weights(model, tmp_path, tts.flow_lm)
+    adapter = checkpoint_size_bytes(tmp_path)
+    print(f"adapter {adapter / 1e3:.1f} kB vs full model {full / 1e3:.1f} kB")
+    assert 0 < adapter < 0.2 * full

@@ -46,9 +46,14 @@ def _config(run_dir: Path, manifest: Path, base: Path, **overrides) -> PocketTra
 
 
 def _weights(step_dir: Path) -> dict[str, torch.Tensor]:
-    tensors = {f"adapter/{k}": v for k, v in load_file(str(step_dir / "adapter" / "adapter_model.safetensors")).items()}
+    tensors = {
+        f"adapter/{k}": v
+        for k, v in load_file(str(step_dir / "adapter" / "adapter_model.safetensors")).items()
+    }
     tensors.update({f"ema/{k}": v for k, v in load_file(str(step_dir / "ema.safetensors")).items()})
-    tensors.update({f"buffers/{k}": v for k, v in load_file(str(step_dir / ckpt.BUFFERS_FILE)).items()})
+    tensors.update(
+        {f"buffers/{k}": v for k, v in load_file(str(step_dir / ckpt.BUFFERS_FILE)).items()}
+    )
     return tensors
 
 
@@ -57,9 +62,13 @@ def test_resume_continues_exactly(tmp_path: Path, small_manifest: Path, tiny_bas
     straight = train(_config(tmp_path / "straight", small_manifest, tiny_base), log=quiet)
     assert straight.step == 4
 
-    first = train(_config(tmp_path / "resumed", small_manifest, tiny_base), stop_after_step=2, log=quiet)
+    first = train(
+        _config(tmp_path / "resumed", small_manifest, tiny_base), stop_after_step=2, log=quiet
+    )
     assert first.step == 2 and first.checkpoint == ckpt.step_dir(tmp_path / "resumed", 2)
-    second = train(_config(tmp_path / "resumed", small_manifest, tiny_base, resume="latest"), log=quiet)
+    second = train(
+        _config(tmp_path / "resumed", small_manifest, tiny_base, resume="latest"), log=quiet
+    )
     assert second.step == 4
 
     a = _weights(tmp_path / "straight" / "step_4")
@@ -75,9 +84,16 @@ def test_resume_continues_exactly(tmp_path: Path, small_manifest: Path, tiny_bas
     assert (state.step, state.epoch, state.batches_in_epoch) == (4, 1, 3)
 
 
-def test_resume_with_other_structural_settings_is_refused(tmp_path: Path, small_manifest: Path, tiny_base: Path) -> None:
+def test_resume_with_other_structural_settings_is_refused(
+    tmp_path: Path, small_manifest: Path, tiny_base: Path
+) -> None:
     quiet = lambda message: None  # noqa: E731
-    train(_config(tmp_path / "run", small_manifest, tiny_base, max_steps=1, save_every=1, ema=0.0), log=quiet)
-    other = _config(tmp_path / "run", small_manifest, tiny_base, max_steps=2, lora_rank=8, resume="latest")
+    train(
+        _config(tmp_path / "run", small_manifest, tiny_base, max_steps=1, save_every=1, ema=0.0),
+        log=quiet,
+    )
+    other = _config(
+        tmp_path / "run", small_manifest, tiny_base, max_steps=2, lora_rank=8, resume="latest"
+    )
     with pytest.raises(CheckpointMismatchError, match="lora_rank: checkpoint 4 vs now 8"):
         train(other, log=quiet)

@@ -62,6 +62,11 @@ def test_page_speaks_arabic_typed_by_keyboard(server, api_key, voice_clip, artif
             page.wait_for_function(
                 "document.getElementById('player').src.startsWith('blob:')", timeout=90_000
             )
+            # the browser decodes it: a finite duration means a well-formed file
+            page.wait_for_function(
+                "(p => isFinite(p.duration) && p.duration > 0)(document.getElementById('player'))",
+                timeout=20_000,
+            )
             assert page.locator("#download").is_visible()
             assert page.locator("#download").get_attribute("download") == "natiq.wav"
             assert "جاهز" in page.locator("#status").inner_text()

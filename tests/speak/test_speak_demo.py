@@ -18,7 +18,11 @@ def test_demo_runs_offline_and_writes_speech_and_report(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "NATIQ_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     natiq = Path(sys.executable).with_name("natiq")
     completed = subprocess.run(
-        [str(natiq), "demo", "--output-dir", str(out)], env=env, capture_output=True, text=True, timeout=300
+        [str(natiq), "demo", "--output-dir", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
@@ -26,7 +30,12 @@ def test_demo_runs_offline_and_writes_speech_and_report(tmp_path: Path) -> None:
     assert info.samplerate == 24000 and info.channels == 1 and info.frames > 0
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert [stage["name"] for stage in report["stages"]] == [
-        "tiny base model", "data prepare", "pocket latents", "LoRA training", "export", "speak",
+        "tiny base model",
+        "data prepare",
+        "pocket latents",
+        "LoRA training",
+        "export",
+        "speak",
     ]
     assert report["losses"] and all(value == value for value in report["losses"].values())
     export_yaml = Path(report["stages"][4]["outputs"]["export config"])

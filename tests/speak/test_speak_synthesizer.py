@@ -38,7 +38,9 @@ def test_stream_yields_several_chunks_equal_to_speak(synth, voice_wav: Path) -> 
 
 
 def test_max_new_frames_bounds_each_sentence(synth, voice_wav: Path) -> None:
-    result = synth.speak(ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_new_frames=7))
+    result = synth.speak(
+        ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_new_frames=7)
+    )
     assert result.audio.size == 7 * 1920
 
 
@@ -56,7 +58,11 @@ def test_long_text_is_split_into_sentences_joined_by_pauses(synth, voice_wav: Pa
 
 
 def test_sentence_without_speakable_content_is_skipped(synth, voice_wav: Path) -> None:
-    result = synth.speak(f"{ARABIC_TEXT}. ... !!!", voice=voice_wav, options=SynthesisOptions(seed=0, max_new_frames=6))
+    result = synth.speak(
+        f"{ARABIC_TEXT}. ... !!!",
+        voice=voice_wav,
+        options=SynthesisOptions(seed=0, max_new_frames=6),
+    )
     assert len(result.sentences) == 1
 
 
@@ -127,7 +133,9 @@ def test_checkpoint_front_end_is_used(export_dir: Path, voice_wav: Path) -> None
     from natiq.synthesizer import Synthesizer
 
     synth = Synthesizer.load("pocket", checkpoint=export_dir, device="cpu")
-    result = synth.speak(ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_new_frames=6))
+    result = synth.speak(
+        ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_new_frames=6)
+    )
     assert synth.frontend.config.scheme == "buckwalter"
     assert result.sentences[0].model_text.startswith("mar")
 
@@ -144,3 +152,23 @@ def test_checkpoint_from_another_base_is_refused(export_dir: Path, other_tiny_ya
 
     with pytest.raises(CheckpointMismatchError, match="base"):
         Synthesizer.load("pocket", checkpoint=export_dir, model=str(other_tiny_yaml), device="cpu")
+
+
+def test_stream_to_file_is_readable_while_generating(synth, voice_wav: Path, tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from natiq.speak_jobs import stream_to_file
+
+    output = tmp_path / "live.wav"
+    seen: list[int] = []
+    timings = stream_to_file(
+        synth,
+        ARABIC_TEXT,
+        output,
+        voice=voice_wav,
+        options=SynthesisOptions(seed=2, max_new_frames=10),
+        on_first_chunk=lambda _: seen.append(sf.info(str(output)).frames),
+    )
+    final = sf.info(str(output)).frames
+    assert 0 < seen[0] < final == 10 * 1920
+    assert 0 < timings["first_chunk_s"] < timings["total_s"]

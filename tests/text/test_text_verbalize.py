@@ -119,8 +119,7 @@ def test_numbers_beyond_trillions_are_read_digit_by_digit() -> None:
 
 def test_cardinal_reaches_beyond_a_trillion_with_correct_agreement() -> None:
     assert cardinal(123_456_789_012) == (
-        "مِئَة وَثَلَاثَة وَعِشْرُون مِلْيَارًا وَأَرْبَعُمِئَة وَسِتَّة وَخَمْسُون مِلْيُونًا "
-        "وَسَبْعُمِئَة وَتِسْعَة وَثَمَانُون أَلْفًا وَاثْنَا عَشَرَ"
+        "مِئَة وَثَلَاثَة وَعِشْرُون مِلْيَارًا وَأَرْبَعُمِئَة وَسِتَّة وَخَمْسُون مِلْيُونًا وَسَبْعُمِئَة وَتِسْعَة وَثَمَانُون أَلْفًا وَاثْنَا عَشَرَ"
     )
     assert cardinal(3, gender="f") == "ثَلَاث"
     assert cardinal(22, case="gen") == "اثْنَيْن وَعِشْرِين"

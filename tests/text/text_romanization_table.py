@@ -57,7 +57,12 @@ TABLE: list[tuple[str, str, str, str]] = [
     ("عِلْمٌ", "EilomN", "3ilmun", "ilmun"),
     ("مُعَلِّمٌ", "muEal~imN", "mu3allimun", "mu'allimun"),
     ("السَّلَامُ عَلَيْكُمْ", "Als~alaAmu Ealayokumo", "as-salaamu 3alaykum", "as-salaamu alaykum"),
-    ("وَعَلَيْكُمُ السَّلَامُ", "waEalayokumu Als~alaAmu", "wa3alaykumu as-salaamu", "wa'alaykumu as-salaamu"),
+    (
+        "وَعَلَيْكُمُ السَّلَامُ",
+        "waEalayokumu Als~alaAmu",
+        "wa3alaykumu as-salaamu",
+        "wa'alaykumu as-salaamu",
+    ),
     ("صَدِيقٌ", "SadiyqN", "s'adii9un", "sadeequn"),
     ("مُسْتَشْفًى", "musota$ofFY", "mustashfan", "mustashfan"),
     ("الْبَيْتِ", "Alobayoti", "al-bayti", "al-bayti"),

@@ -54,7 +54,10 @@ def prepare(
         ),
     ] = None,
     diacritize: Annotated[
-        str, typer.Option(help="'auto' fills missing harakat with the offline diacritizer (with --keep-diacritics).")
+        str,
+        typer.Option(
+            help="'auto' fills missing harakat with the offline diacritizer (with --keep-diacritics)."
+        ),
     ] = "off",
     sample_rate: Annotated[int, typer.Option(help="Sample rate of the written wavs (Hz).")] = 24000,
     min_duration: Annotated[

@@ -8,23 +8,30 @@ imported inside the commands so ``natiq --help`` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from natiq.backends.pocket.train_config import PocketTrainConfig
 
-app = typer.Typer(help="Pocket TTS: encode latents, fine-tune (LoRA or full), export.", no_args_is_help=True)
+app = typer.Typer(
+    help="Pocket TTS: encode latents, fine-tune (LoRA or full), export.", no_args_is_help=True
+)
 
 D = PocketTrainConfig()
 
 
 @app.command()
 def latents(
-    metadata: Path = typer.Option(..., help="metadata.jsonl written by `natiq data prepare`"),
-    output_dir: Path = typer.Option(..., help="where latents/ and metadata_latents.jsonl go"),
-    base: str = typer.Option(D.base, help="pocket-tts language, local YAML config or hf:// config"),
-    device: str = typer.Option(D.device, help="auto, cpu, cuda or cuda:N"),
-    limit: int | None = typer.Option(None, help="encode only the first N records (for a quick look)"),
+    metadata: Annotated[Path, typer.Option(help="metadata.jsonl written by `natiq data prepare`")],
+    output_dir: Annotated[Path, typer.Option(help="where latents/ and metadata_latents.jsonl go")],
+    base: Annotated[
+        str, typer.Option(help="pocket-tts language, local YAML config or hf:// config")
+    ] = D.base,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = D.device,
+    limit: Annotated[
+        int | None, typer.Option(help="encode only the first N records (for a quick look)")
+    ] = None,
 ) -> None:
     """Mimi-encode every utterance once (resumable); writes metadata_latents.jsonl."""
     from natiq.backends.pocket.latents import extract_latents
@@ -35,44 +42,80 @@ def latents(
         f"{summary.total_frames} frames -> {summary.manifest}"
     )
     if summary.rejected:
-        typer.echo(f"{len(summary.rejected)} rejected; see {summary.manifest.parent / 'latents_rejects.jsonl'}")
+        typer.echo(
+            f"{len(summary.rejected)} rejected; see {summary.manifest.parent / 'latents_rejects.jsonl'}"
+        )
 
 
 @app.command()
 def train(
-    metadata: Path = typer.Option(..., help="metadata.jsonl, or metadata_latents.jsonl with --use-precomputed-latents"),
-    checkpoint_dir: Path = typer.Option(Path(D.checkpoint_dir), help="run directory (step_N/ checkpoints, logs, samples)"),
-    base: str = typer.Option(D.base, help="base model: pocket-tts language, YAML config or hf:// config"),
-    text_mode: str = typer.Option(D.text_mode, help="romanized (base tokenizer) or native (new tokenizer, new embedding)"),
-    scheme: str = typer.Option(D.scheme, help="romanization scheme for --text-mode romanized"),
-    train_scope: str = typer.Option(D.train_scope, help="text, flow, text+flow or full"),
-    objective: str = typer.Option(D.objective, help="lsd (1-step decodable) or flow-matching"),
-    batch_size: int = typer.Option(D.batch_size),
-    grad_accum: int = typer.Option(D.grad_accum, help="micro-batches per optimizer step"),
-    lr: float = typer.Option(D.lr, help="peak learning rate (AdamW)"),
-    weight_decay: float = typer.Option(D.weight_decay),
-    warmup_steps: int = typer.Option(D.warmup_steps),
-    max_steps: int = typer.Option(D.max_steps),
-    save_every: int = typer.Option(D.save_every),
-    eval_every: int = typer.Option(D.eval_every, help="0 = never"),
-    eval_samples: int = typer.Option(D.eval_samples, help="sentences generated as wav at each eval"),
-    keep_last: int = typer.Option(D.keep_last, help="checkpoints kept"),
-    use_lora: bool = typer.Option(D.use_lora, "--use-lora/--no-lora"),
-    lora_rank: int = typer.Option(D.lora_rank),
-    lora_alpha: float = typer.Option(D.lora_alpha),
-    lora_dropout: float = typer.Option(D.lora_dropout),
-    use_precomputed_latents: bool = typer.Option(
-        D.use_precomputed_latents, "--use-precomputed-latents/--encode-on-the-fly"
-    ),
-    prompt_seconds: float = typer.Option(D.prompt_seconds, help="length of the voice prompt prefix"),
-    seed: int = typer.Option(D.seed),
-    resume: str | None = typer.Option(D.resume, help="a step_N/ checkpoint or 'latest'"),
-    precision: str = typer.Option(D.precision, help="auto, fp32, bf16 or fp16 (GPU only; CPU runs fp32)"),
-    ema: float = typer.Option(D.ema, help="EMA decay of the trained weights, 0 = off (recipe: 0.999)"),
-    grad_clip: float = typer.Option(D.grad_clip, help="max gradient norm, 0 = off"),
-    eos_weight: float = typer.Option(D.eos_weight, help="weight of the EOS loss"),
-    device: str = typer.Option(D.device, help="auto, cpu or cuda (multi-GPU: accelerate launch)"),
-    log_every: int = typer.Option(D.log_every, help="steps between TensorBoard points"),
+    metadata: Annotated[
+        Path,
+        typer.Option(
+            help="metadata.jsonl, or metadata_latents.jsonl with --use-precomputed-latents"
+        ),
+    ],
+    checkpoint_dir: Annotated[
+        Path, typer.Option(help="run directory (step_N/ checkpoints, logs, samples)")
+    ] = Path(D.checkpoint_dir),
+    base: Annotated[
+        str, typer.Option(help="base model: pocket-tts language, YAML config or hf:// config")
+    ] = D.base,
+    text_mode: Annotated[
+        str,
+        typer.Option(help="romanized (base tokenizer) or native (new tokenizer, new embedding)"),
+    ] = D.text_mode,
+    scheme: Annotated[
+        str, typer.Option(help="romanization scheme for --text-mode romanized")
+    ] = D.scheme,
+    native_tokenizer: Annotated[
+        str,
+        typer.Option(
+            help="--text-mode native: sentencepiece (BPE, n_bins pieces) or char (one piece per character)"
+        ),
+    ] = D.native_tokenizer,
+    train_scope: Annotated[str, typer.Option(help="text, flow, text+flow or full")] = D.train_scope,
+    objective: Annotated[
+        str, typer.Option(help="lsd (1-step decodable) or flow-matching")
+    ] = D.objective,
+    batch_size: Annotated[int, typer.Option()] = D.batch_size,
+    grad_accum: Annotated[
+        int, typer.Option(help="micro-batches per optimizer step")
+    ] = D.grad_accum,
+    lr: Annotated[float, typer.Option(help="peak learning rate (AdamW)")] = D.lr,
+    weight_decay: Annotated[float, typer.Option()] = D.weight_decay,
+    warmup_steps: Annotated[int, typer.Option()] = D.warmup_steps,
+    max_steps: Annotated[int, typer.Option()] = D.max_steps,
+    save_every: Annotated[int, typer.Option()] = D.save_every,
+    eval_every: Annotated[int, typer.Option(help="0 = never")] = D.eval_every,
+    eval_samples: Annotated[
+        int, typer.Option(help="sentences generated as wav at each eval")
+    ] = D.eval_samples,
+    keep_last: Annotated[int, typer.Option(help="checkpoints kept")] = D.keep_last,
+    use_lora: Annotated[bool, typer.Option("--use-lora/--no-lora")] = D.use_lora,
+    lora_rank: Annotated[int, typer.Option()] = D.lora_rank,
+    lora_alpha: Annotated[float, typer.Option()] = D.lora_alpha,
+    lora_dropout: Annotated[float, typer.Option()] = D.lora_dropout,
+    use_precomputed_latents: Annotated[
+        bool, typer.Option("--use-precomputed-latents/--encode-on-the-fly")
+    ] = D.use_precomputed_latents,
+    prompt_seconds: Annotated[
+        float, typer.Option(help="length of the voice prompt prefix")
+    ] = D.prompt_seconds,
+    seed: Annotated[int, typer.Option()] = D.seed,
+    resume: Annotated[str | None, typer.Option(help="a step_N/ checkpoint or 'latest'")] = D.resume,
+    precision: Annotated[
+        str, typer.Option(help="auto, fp32, bf16 or fp16 (GPU only; CPU runs fp32)")
+    ] = D.precision,
+    ema: Annotated[
+        float, typer.Option(help="EMA decay of the trained weights, 0 = off (recipe: 0.999)")
+    ] = D.ema,
+    grad_clip: Annotated[float, typer.Option(help="max gradient norm, 0 = off")] = D.grad_clip,
+    eos_weight: Annotated[float, typer.Option(help="weight of the EOS loss")] = D.eos_weight,
+    device: Annotated[
+        str, typer.Option(help="auto, cpu or cuda (multi-GPU: accelerate launch)")
+    ] = D.device,
+    log_every: Annotated[int, typer.Option(help="steps between TensorBoard points")] = D.log_every,
 ) -> None:
     """Fine-tune Pocket TTS (LoRA or full) with the LSD or flow-matching objective."""
     from natiq.backends.pocket.trainer import train as run_training
@@ -83,6 +126,7 @@ def train(
         base=base,
         text_mode=text_mode,  # type: ignore[arg-type]
         scheme=scheme,
+        native_tokenizer=native_tokenizer,  # type: ignore[arg-type]
         train_scope=train_scope,  # type: ignore[arg-type]
         objective=objective,  # type: ignore[arg-type]
         batch_size=batch_size,
@@ -120,10 +164,15 @@ def train(
 
 @app.command()
 def export(
-    checkpoint: Path = typer.Option(..., help="a step_N/ training checkpoint"),
-    output_dir: Path = typer.Option(..., help="directory for <name>.yaml + .safetensors + tokenizer"),
-    name: str = typer.Option("natiq_arabic", help="file stem of the exported model"),
-    use_ema: bool = typer.Option(True, "--use-ema/--no-ema", help="export EMA weights when the checkpoint has them"),
+    checkpoint: Annotated[Path, typer.Option(help="a step_N/ training checkpoint")],
+    output_dir: Annotated[
+        Path, typer.Option(help="directory for <name>.yaml + .safetensors + tokenizer")
+    ],
+    name: Annotated[str, typer.Option(help="file stem of the exported model")] = "natiq_arabic",
+    use_ema: Annotated[
+        bool,
+        typer.Option("--use-ema/--no-ema", help="export EMA weights when the checkpoint has them"),
+    ] = True,
 ) -> None:
     """Merge LoRA and write a model the stock `pocket-tts generate --config` loads."""
     from natiq.backends.pocket.export import export_checkpoint

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from natiq.common.errors import NatiqError
+from natiq.common.errors import InputTextError, NatiqError
 
 voice_app = typer.Typer(
     help="Voice prompts: export a reference clip's voice state once for fast reuse.",
@@ -64,6 +64,8 @@ class SpeakConfig:
     def validate(self) -> SpeakConfig:
         if (self.text is None) == (self.input_file is None):
             raise NatiqError("give exactly one of --text or --input-file")
+        if self.text is not None and not self.text.strip():
+            raise InputTextError("--text is empty; give some Arabic text to speak")
         if self.input_file is not None and self.output_dir is None:
             raise NatiqError("--input-file needs --output-dir for the wavs")
         if self.input_file is not None and (
@@ -106,9 +108,10 @@ def run_speak(config: SpeakConfig) -> None:
     config.validate()
     synth = load_synthesizer(config)
     options = SynthesisOptions(temperature=config.temperature, seed=config.seed)
-    voice = synth.prepare_voice(config.voice)
     if config.input_file is not None:
         assert config.output_dir is not None
+        # prepared once, so an unusable voice fails before the first line
+        voice = synth.prepare_voice(config.voice)
         summary = speak_jobs.speak_batch(
             synth, config.input_file, config.output_dir, voice=voice, options=options
         )
@@ -119,6 +122,7 @@ def run_speak(config: SpeakConfig) -> None:
         )
         return
     assert config.text is not None
+    voice = config.voice  # prepared after the text is checked (the Synthesizer caches it)
     output = config.output or DEFAULT_OUTPUT
     if config.append_translit:
         output = speak_jobs.with_translit(output, config.text)

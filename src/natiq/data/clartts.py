@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from natiq.common.errors import DataFormatError
-from natiq.data.sources import SourceItem, safe_id
+from natiq.data.sources import ParquetRef, SourceItem, safe_id
 
 CLARTTS_HUB_ID = "MBZUAI/ClArTTS"
 CLARTTS_SPEAKER = "clartts"
@@ -25,8 +25,17 @@ REQUIRED_COLUMNS = ("text", "file", "audio", "sampling_rate")
 
 
 def resolve_dataset(name: str) -> str:
-    """``clartts`` -> the Hub id; a local folder of parquet files or another Hub id as given."""
-    return CLARTTS_HUB_ID if name.lower() == "clartts" else name
+    """``clartts`` -> the Hub id; ``hf://owner/name`` -> ``owner/name``; folders as given."""
+    if name.lower() == "clartts":
+        return CLARTTS_HUB_ID
+    return name.removeprefix("hf://")
+
+
+def split_size(stream: Any, split: str) -> int | None:
+    """Number of rows of ``split`` when the dataset's metadata says so (for the progress bar)."""
+    splits = getattr(getattr(stream, "info", None), "splits", None) or {}
+    info = splits.get(split) if hasattr(splits, "get") else None
+    return int(info.num_examples) if info is not None and info.num_examples else None
 
 
 def open_stream(name: str, split: str) -> Any:
@@ -49,11 +58,16 @@ def open_stream(name: str, split: str) -> Any:
             str(local) if local.is_dir() else source, split=split, streaming=True
         )
     except Exception as exc:
-        hint = ""
-        if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
-            hint = (
-                " (Hugging Face is offline here: download the parquet files and pass their folder)"
-            )
+        offline = (
+            os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
+        )
+        hint = (
+            f"; without network access{' (HF_HUB_OFFLINE is set)' if offline else ''}, download the "
+            f"parquet files elsewhere (`hf download {source} --repo-type dataset --local-dir DIR`) "
+            "and pass --dataset DIR"
+        )
+        if local.is_dir() or "/" not in source:
+            hint = "; give 'clartts', a Hub id 'owner/name' or a folder of parquet files"
         raise DataFormatError(
             f"cannot open dataset {source!r} split {split!r}: {exc}{hint}"
         ) from None
@@ -64,24 +78,42 @@ def open_stream(name: str, split: str) -> Any:
     return stream.with_format("numpy")
 
 
+def make_item(
+    index: int,
+    file_name: object,
+    text: object,
+    rate: object,
+    samples: object,
+    source: str,
+    split: str,
+    *,
+    parquet: ParquetRef | None = None,
+) -> SourceItem:
+    """One row as a ``SourceItem``: id from ``file``'s stem (``row_<n>`` when empty)."""
+    name = "" if file_name is None else str(file_name)
+    if parquet is None:
+        signal = np.asarray(samples) if samples is not None else np.zeros(0, dtype=np.float32)
+    else:
+        signal = None
+    return SourceItem(
+        id=safe_id(Path(name).stem) or f"row_{index:06d}",
+        text="" if text is None else str(text),
+        speaker=CLARTTS_SPEAKER,
+        origin=f"{source}[{split}] row {index}",
+        samples=signal,
+        sample_rate=int(rate) if rate is not None else 0,  # type: ignore[call-overload]
+        parquet=parquet,
+    )
+
+
 def read_clartts(name: str = "clartts", split: str = "train") -> Iterator[SourceItem]:
     """Stream ``SourceItem``s, one per row, in the dataset's order.
 
-    The id is the stem of ``file`` (``row_<n>`` when it is empty). A row whose
-    ``audio`` is missing comes out with no samples, so that ``prepare``
-    rejects it as unreadable rather than stopping.
+    A row whose ``audio`` is missing comes out with no samples, so that
+    ``prepare`` rejects it as unreadable rather than stopping.
     """
     source = resolve_dataset(name)
     for index, row in enumerate(open_stream(name, split)):
-        file_name = str(row.get("file") or "")
-        utt_id = safe_id(Path(file_name).stem) or f"row_{index:06d}"
-        samples = row.get("audio")
-        rate = row.get("sampling_rate")
-        yield SourceItem(
-            id=utt_id,
-            text="" if row.get("text") is None else str(row["text"]),
-            speaker=CLARTTS_SPEAKER,
-            origin=f"{source}[{split}] row {index}",
-            samples=np.asarray(samples) if samples is not None else np.zeros(0, dtype=np.float32),
-            sample_rate=int(rate) if rate is not None else 0,
+        yield make_item(
+            index, row.get("file"), row.get("text"), row.get("sampling_rate"), row.get("audio"), source, split
         )

@@ -12,9 +12,12 @@ interrupted-and-resumed run and an uninterrupted run give identical files.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import itertools
 import multiprocessing
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -157,6 +160,10 @@ def _load_samples(item: SourceItem) -> tuple[Any, int]:
             return load_audio(item.audio_path)
         except AudioInputError as exc:
             raise ItemRejected(Reason.UNREADABLE_AUDIO, str(exc)) from None
+    if item.parquet is not None:
+        from natiq.data.parquet_rows import load_row_audio
+
+        item.samples = load_row_audio(item.parquet)
     if item.samples is None or not item.sample_rate or item.sample_rate <= 0:
         raise ItemRejected(Reason.UNREADABLE_AUDIO, "no samples or no valid sampling rate")
     return item.samples, int(item.sample_rate)
@@ -173,6 +180,8 @@ def process_job(job: _Job) -> dict[str, Any]:
         audio = process_audio(samples, rate, job.audio)
     except ItemRejected as exc:
         return _reject_entry(job.key, item, exc.reason, exc.detail)
+    except (AudioInputError, ValueError) as exc:
+        return _reject_entry(job.key, item, Reason.UNREADABLE_AUDIO, str(exc))
     wav_name = f"{item.id}.wav"
     save_wav(job.audio_dir / wav_name, audio, job.audio.sample_rate)
     record = {
@@ -201,8 +210,13 @@ def open_source(config: PrepareConfig) -> Iterator[SourceItem]:
     if len(given) != 1:
         raise DataFormatError("give exactly one input: --dataset, --manifest or --audio-dir")
     if config.dataset is not None:
-        from natiq.data.clartts import read_clartts
+        from natiq.data.clartts import read_clartts, resolve_dataset
 
+        source = resolve_dataset(config.dataset)
+        if config.num_workers > 1 and Path(source).is_dir():
+            from natiq.data.parquet_rows import read_parquet_light
+
+            return read_parquet_light(Path(source), config.dataset_split, source)
         return read_clartts(config.dataset, config.dataset_split)
     if config.manifest is not None:
         return read_manifest_source(config.manifest)
@@ -227,19 +241,29 @@ def _check_config(output_dir: Path, recorded: dict[str, Any]) -> None:
     atomic_write_json(path, recorded)
 
 
-def _remove_stray_temporaries(audio_dir: Path) -> None:
-    """Temporary files a kill left behind (``atomic_path`` names them ``.<name>.*.tmp*``)."""
-    if audio_dir.is_dir():
-        for stray in audio_dir.glob(".*.tmp*"):
-            stray.unlink(missing_ok=True)
+def _remove_stray_temporaries(audio_dir: Path, shard: Shard) -> None:
+    """Temporary files a kill left behind (``atomic_path`` names them ``.<name>.*.tmp*``).
+
+    When shards share the folder, another shard may be writing right now, so
+    only temporaries older than an hour are removed then.
+    """
+    if not audio_dir.is_dir():
+        return
+    cutoff = time.time() - (3600.0 if shard.count > 1 else -60.0)
+    for stray in audio_dir.glob(".*.tmp*"):
+        with contextlib.suppress(FileNotFoundError):
+            if stray.stat().st_mtime < cutoff:
+                stray.unlink()
 
 
-def _jobs(config: PrepareConfig, done: set[str], summary: PrepareSummary) -> Iterator[_Job]:
+def _jobs(
+    config: PrepareConfig, items: Iterable[SourceItem], done: set[str], summary: PrepareSummary
+) -> Iterator[_Job]:
     """Select this shard's unfinished items; turn repeated ids into duplicate rejects."""
     audio_dir = config.output_dir / AUDIO_DIR
     seen: dict[str, int] = {}
     selected = 0
-    for index, item in enumerate(open_source(config)):
+    for index, item in enumerate(items):
         if not item.id:
             item.id = f"item_{index:06d}"
         if not config.shard.owns(item.id):
@@ -269,9 +293,15 @@ def _run_serial(jobs: Iterable[_Job]) -> Iterator[dict[str, Any]]:
         yield _duplicate_entry(job) or process_job(job)
 
 
-def _run_pool(jobs: Iterable[_Job], workers: int) -> Iterator[dict[str, Any]]:
+def _run_pool(jobs: Iterable[_Job], workers: int, audio: AudioOptions) -> Iterator[dict[str, Any]]:
     """Process jobs in ``workers`` processes, at most ``4 * workers`` in flight."""
-    context = multiprocessing.get_context("spawn")
+    # forkserver: workers fork from a clean process that imported the processing
+    # code once (fork from this process is unsafe once datasets started threads).
+    preload = ["natiq.data.prepare", "natiq.text"]
+    preload += ["silero_vad"] if audio.trim_silence else []
+    preload += ["pyloudnorm"] if audio.loudness is not None else []
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(preload)
     with cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
         pending: set[cf.Future[dict[str, Any]]] = set()
         for job in jobs:
@@ -293,6 +323,10 @@ def _progress_total(config: PrepareConfig) -> int | None:
         return config.limit
     if config.manifest is not None and Path(config.manifest).suffix.lower() in (".jsonl", ".json"):
         return sum(1 for _ in read_jsonl(Path(config.manifest)))
+    if config.dataset is not None:
+        from natiq.data.clartts import open_stream, split_size
+
+        return split_size(open_stream(config.dataset, config.dataset_split), config.dataset_split)
     return None
 
 
@@ -345,20 +379,31 @@ def run_prepare(config: PrepareConfig) -> PrepareSummary:
         raise DataFormatError(f"--num-workers must be at least 1, got {config.num_workers}")
     if config.audio.min_duration > config.audio.max_duration:
         raise DataFormatError("--min-duration is larger than --max-duration")
+    # Open the input (and read its first item) before touching the output folder,
+    # so a mistyped input leaves nothing behind.
+    stream = open_source(config)
+    first = next(stream, None)
+    items = itertools.chain([] if first is None else [first], stream)
     output_dir = Path(config.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     _check_config(output_dir, config.recorded())
-    _remove_stray_temporaries(output_dir / AUDIO_DIR)
+    _remove_stray_temporaries(output_dir / AUDIO_DIR, config.shard)
     (output_dir / AUDIO_DIR).mkdir(exist_ok=True)
     journal_file = journal.journal_path(output_dir, config.shard.index, config.shard.count)
     journal.repair_partial_line(journal_file)
     done = set(journal.read_journals(output_dir))
     summary = PrepareSummary(output_dir=output_dir)
-    jobs = _jobs(config, done, summary)
-    results = _run_serial(jobs) if config.num_workers == 1 else _run_pool(jobs, config.num_workers)
+    jobs = _jobs(config, items, done, summary)
+    results = (
+        _run_serial(jobs)
+        if config.num_workers == 1
+        else _run_pool(jobs, config.num_workers, config.audio)
+    )
     from tqdm import tqdm
 
-    total = _progress_total(config)
+    total = _progress_total(config) if config.progress else None
+    if total is not None and config.shard.count > 1:
+        total = -(-total // config.shard.count)
     bar = tqdm(
         total=total, unit="utt", desc="prepare", disable=not config.progress, file=sys.stderr
     )
@@ -366,5 +411,5 @@ def run_prepare(config: PrepareConfig) -> PrepareSummary:
         for entry in results:
             journal.append_entry(journal_file, entry)
             summary.processed += 1
-            bar.update(1)
+            bar.update(summary.processed + summary.resumed - bar.n)
     return finalize(output_dir, config.val_fraction, summary)

@@ -27,12 +27,23 @@ DEFAULT_SPEAKER = "spk0"
 _UNSAFE = re.compile(r"[^\w.-]+")
 
 
+@dataclass(frozen=True)
+class ParquetRef:
+    """Where one row's audio lives in a local parquet file (read by a worker)."""
+
+    path: str
+    row_group: int
+    row: int
+    file_name: str
+
+
 @dataclass
 class SourceItem:
     """One utterance as the corpus gives it.
 
-    Either ``audio_path`` is set (the worker reads the file) or ``samples`` and
-    ``sample_rate`` carry the signal (datasets that store raw arrays).
+    The signal comes from exactly one of: ``audio_path`` (the worker reads the
+    file), ``samples`` with ``sample_rate`` (datasets that store raw arrays),
+    or ``parquet`` with ``sample_rate`` (the worker decodes the row itself).
     ``origin`` says where the item came from, for rejects and error messages.
     """
 
@@ -43,6 +54,7 @@ class SourceItem:
     audio_path: Path | None = None
     samples: np.ndarray | None = None
     sample_rate: int | None = None
+    parquet: ParquetRef | None = None
 
 
 def safe_id(name: str) -> str:

@@ -37,7 +37,9 @@ class TextOptions:
         """The front-end settings these options stand for (front-end defaults otherwise)."""
         from natiq.text import FrontendConfig
 
-        return FrontendConfig(diacritics=self.diacritics, diacritize=self.diacritize, scheme=self.romanize)
+        return FrontendConfig(
+            diacritics=self.diacritics, diacritize=self.diacritize, scheme=self.romanize
+        )
 
 
 @dataclass(frozen=True)

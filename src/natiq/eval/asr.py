@@ -153,7 +153,8 @@ class WhisperTranscriber:
             language=self.config.language,
             beam_size=self.config.beam_size,
             temperature=0.0,
-            max_new_tokens=int(self.config.max_tokens_per_second * audio.size / ASR_SAMPLE_RATE) + 8,
+            max_new_tokens=int(self.config.max_tokens_per_second * audio.size / ASR_SAMPLE_RATE)
+            + 8,
             condition_on_previous_text=False,
             no_speech_threshold=None,
             vad_filter=False,

@@ -133,9 +133,9 @@ def pair_generated_dir(
         if split is not None and record.get("split") != split:
             continue
         source = f"{reference.name}:{line}"
-        item_id = record.get("id")
+        item_id = record.get("id", f"line{line:05d}")  # natiq speak's name for id-less lines
         if not isinstance(item_id, str) or not item_id.strip():
-            raise DataFormatError(f"{reference}:{line}: missing 'id'")
+            raise DataFormatError(f"{reference}:{line}: 'id' must be a non-empty string")
         natural = _resolve(reference.parent, record.get("audio"))
         voice = natural or _resolve(reference.parent, record.get("voice"))
         generated = folder / f"{item_id}.wav"

@@ -97,7 +97,9 @@ class VoiceActivityDetector:
         return SpeechActivity(mask)
 
 
-def estimate_snr_db(samples: np.ndarray, activity: SpeechActivity, *, frame_ms: int = 20) -> float | None:
+def estimate_snr_db(
+    samples: np.ndarray, activity: SpeechActivity, *, frame_ms: int = 20
+) -> float | None:
     """Speech-to-noise ratio in dB, or None when the VAD found no speech.
 
     The clip is cut into ``frame_ms`` frames. The noise power is the mean

@@ -26,6 +26,7 @@ from natiq.common.files import append_jsonl, atomic_write_json, read_jsonl, writ
 from natiq.data.audio import load_audio
 from natiq.eval.asr import ASR_SAMPLE_RATE, AsrConfig
 from natiq.eval.manifest import GeneratedItem, read_generated_manifest
+from natiq.eval.quality import estimate_snr_db, real_time_factor
 from natiq.eval.speaker import DEFAULT_SPEAKER_MODEL, cosine_similarity
 from natiq.eval.text_metrics import character_edits, normalize_for_scoring, word_edits
 
@@ -34,6 +35,7 @@ RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "eval_config.json"
 REPORT_FILE = "report.html"
+GENERATED_MANIFEST = "generated.jsonl"
 
 # Metrics summarized, with the direction that is better (used by compare and the report).
 METRICS: dict[str, str] = {
@@ -68,12 +70,6 @@ class EvalConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EvalConfig:
-        values = dict(data)
-        values["asr"] = AsrConfig(**values.get("asr", {}))
-        return cls(**values)
 
 
 class Evaluator:
@@ -118,6 +114,8 @@ class Evaluator:
             "reference_audio": str(item.reference_audio) if item.reference_audio else None,
             "text": item.text,
         }
+        if item.reference_text is not None:
+            row["reference_text"] = item.reference_text
         errors = list(item.problems)
         if item.text is None and self.transcriber is not None:
             errors.append("missing 'text': CER/WER not computed")
@@ -148,8 +146,6 @@ class Evaluator:
             except AudioInputError as exc:
                 errors.append(f"speaker similarity not computed: {exc}")
         if self.dnsmos is not None and self.vad is not None:
-            from natiq.eval.quality import estimate_snr_db
-
             row.update(self.dnsmos.score(samples))
             activity = self.vad.detect(samples)
             row["speech_seconds"] = activity.speech_seconds
@@ -166,8 +162,6 @@ class Evaluator:
             except AudioInputError as exc:
                 errors.append(f"duration ratio not computed: {exc}")
         if item.synthesis_seconds is not None:
-            from natiq.eval.quality import real_time_factor
-
             row["synthesis_seconds"] = item.synthesis_seconds
             row["rtf"] = real_time_factor(item.synthesis_seconds, duration)
         return self._finish(row, errors, started, failed=False)
@@ -319,6 +313,19 @@ def run_evaluation(
     return summary
 
 
+def resolve_generated_manifest(path: str | os.PathLike[str]) -> Path:
+    """A manifest file as given, or ``<folder>/generated.jsonl`` for a folder."""
+    source = Path(path)
+    if source.is_dir():
+        source = source / GENERATED_MANIFEST
+        if not source.is_file():
+            raise DataFormatError(
+                f"{source.parent}: no {GENERATED_MANIFEST}; whoever writes the samples must also write "
+                f"this manifest (id, audio, text, reference_audio, synthesis_seconds; see docs/evaluation.md)"
+            )
+    return source
+
+
 def score_manifest(
     manifest_path: str | os.PathLike[str],
     *,
@@ -328,10 +335,12 @@ def score_manifest(
 ) -> dict[str, float]:
     """Evaluate a generated manifest and return flat scores (see ``flat_scores``).
 
+    ``manifest_path`` is the manifest or a folder holding ``generated.jsonl``
+    (the trainers' ``samples/step_N/``).
     Results go to ``output_dir`` (default: ``<manifest folder>/eval``), fresh
     each call. Pass a shared ``evaluator`` to avoid reloading the models.
     """
-    manifest = Path(manifest_path)
+    manifest = resolve_generated_manifest(manifest_path)
     items = read_generated_manifest(manifest)
     target = Path(output_dir) if output_dir is not None else manifest.parent / "eval"
     summary = run_evaluation(

@@ -18,17 +18,17 @@ from natiq.common.errors import ModelLoadError
 from natiq.text import chars as C
 from natiq.text.normalize import normalize, shadda_first, strip_diacritics
 
-_MODEL: Any = None
+_MODELS: dict[bool, Any] = {}
 _LOCK = threading.Lock()
 _CLUSTER = re.compile("(.)([\u064b-\u0652\u0670]*)", re.DOTALL)
 # The model works best on sentence-sized pieces; keep each call bounded.
 MAX_CHUNK_CHARS = 300
 
 
-def _load_model() -> Any:
-    global _MODEL
+def _load_model(word_cache: bool = True) -> Any:
+    """The arabic-diacritizer pipeline, loaded once per process (and per cache choice)."""
     with _LOCK:
-        if _MODEL is None:
+        if word_cache not in _MODELS:
             try:
                 from diacritize import Diacritizer
             except ImportError as exc:
@@ -37,13 +37,13 @@ def _load_model() -> Any:
                     f"(pip install arabic-diacritizer): {exc}"
                 ) from None
             try:
-                _MODEL = Diacritizer.from_pretrained()
-            except (OSError, RuntimeError) as exc:
+                _MODELS[word_cache] = Diacritizer.from_pretrained(no_cache=not word_cache)
+            except (OSError, RuntimeError, ValueError) as exc:
                 raise ModelLoadError(
                     f"could not load the arabic-diacritizer weights shipped in its wheel ({exc}); "
                     "reinstall it with `pip install --force-reinstall arabic-diacritizer`"
                 ) from None
-    return _MODEL
+    return _MODELS[word_cache]
 
 
 def merge_diacritics(original: str, predicted: str) -> str:
@@ -64,8 +64,8 @@ def merge_diacritics(original: str, predicted: str) -> str:
     return shadda_first("".join(merged))
 
 
-def _predict(text: str) -> str:
-    model = _load_model()
+def _predict(text: str, word_cache: bool) -> str:
+    model = _load_model(word_cache)
     bare = strip_diacritics(text)
     predicted = normalize(model.diacritize(bare))
     if strip_diacritics(predicted) == bare:
@@ -79,13 +79,19 @@ def _predict(text: str) -> str:
     return " ".join(out)
 
 
-def diacritize(text: str) -> str:
-    """Normalize ``text`` and fill in missing diacritics with the offline model."""
+def diacritize(text: str, *, word_cache: bool = True) -> str:
+    """Normalize ``text`` and fill in missing diacritics with the offline model.
+
+    ``word_cache=False`` skips the package's 30 MB word cache (faster to load,
+    less accurate; see docs/text-frontend.md for both error rates).
+    """
     text = normalize(text)
     if not any(ch in C.LETTERS for ch in text):
         return text
     return " ".join(
-        merge_diacritics(chunk, _predict(chunk)) if any(ch in C.LETTERS for ch in chunk) else chunk
+        merge_diacritics(chunk, _predict(chunk, word_cache))
+        if any(ch in C.LETTERS for ch in chunk)
+        else chunk
         for chunk in _chunks(text)
     )
 
@@ -104,3 +110,37 @@ def _chunks(text: str) -> list[str]:
     if current:
         chunks.append(" ".join(current))
     return chunks
+
+
+def _letters_with_marks(text: str) -> list[tuple[str, str, bool]]:
+    """(letter, its marks, is the last letter of a word) for every Arabic letter."""
+    clusters = [(base, marks) for base, marks in _CLUSTER.findall(shadda_first(text))]
+    out = []
+    for index, (base, marks) in enumerate(clusters):
+        if base not in C.LETTERS:
+            continue
+        following = clusters[index + 1][0] if index + 1 < len(clusters) else " "
+        out.append((base, marks, following not in C.LETTERS))
+    return out
+
+
+def diacritic_error_rate(
+    reference: str, hypothesis: str, *, skip_word_endings: bool = False
+) -> float:
+    """Share of Arabic letters whose marks differ between two spellings of the same letters.
+
+    Every letter counts (a letter correctly left bare is correct). With
+    ``skip_word_endings`` the last letter of each word, which carries the case
+    ending, is left out ("DER without case endings").
+    """
+    ours, theirs = _letters_with_marks(reference), _letters_with_marks(hypothesis)
+    if [letter for letter, _, _ in ours] != [letter for letter, _, _ in theirs]:
+        raise ValueError("reference and hypothesis must have the same letters")
+    pairs = [
+        (a, b)
+        for (_, a, end), (_, b, _) in zip(ours, theirs, strict=True)
+        if not (skip_word_endings and end)
+    ]
+    if not pairs:
+        return 0.0
+    return sum(a != b for a, b in pairs) / len(pairs)

@@ -17,7 +17,7 @@ from natiq.text import chars as C
 from natiq.text.config import FrontendConfig
 from natiq.text.normalize import normalize
 from natiq.text.punctuation import ends_sentence, map_punctuation, split_sentences
-from natiq.text.romanize import romanize
+from natiq.text.romanize import get_scheme
 from natiq.text.verbalize import verbalize
 
 
@@ -80,7 +80,8 @@ class TextFrontend:
         spoken = self.spoken(text)
         model_text = map_punctuation(spoken) if self.config.map_punctuation else spoken
         if self.config.scheme is not None:
-            model_text = romanize(model_text, self.config.scheme).strip()
+            # spoken is already normalized; mapping punctuation keeps it so.
+            model_text = get_scheme(self.config.scheme).from_normalized(model_text).strip()
             # Pocket TTS treats text without a final . ! ? as unfinished.
             if model_text and not ends_sentence(model_text):
                 model_text += "."

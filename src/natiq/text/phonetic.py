@@ -76,6 +76,11 @@ def _hamza_seat_passes() -> list[tuple[re.Pattern[str], str]]:
 
 
 _WASLA_AFTER_VOWEL = re.compile("(?<=[\u064b-\u0650])\u0671")
+# A word-initial bare alef is hamzat al-wasl: with a vowel mark it only carries
+# that vowel (اِثْنَان -> ithnaan); before a consonant with sukun it is read "i"
+# (اسْم -> ism, اثْنَان -> ithnaan).
+_WASL_VOWELLED = re.compile("[اٱ]" + _WORD_START + "(?=[\u064e-\u0650])")
+_WASL_BEFORE_SUKUN = re.compile("[اٱ]" + _WORD_START + f"(?=[{_LETTER}]\u0652)")
 _TEH_MARBUTA_VOWELLED = re.compile(f"ة(?={_VOWEL})")
 _UU_ALEF = re.compile(f"ُوا(?![{_WORD_CHAR}])")
 _UU = re.compile("ُو(?![\u064b-\u0652])")
@@ -91,7 +96,7 @@ _PREFIX_VOWEL = {"و": C.FATHA, "ف": C.FATHA, "ك": C.FATHA, "ب": C.KASRA, "ل
 _SEAT_VOWEL = {"أ": C.FATHA, "إ": C.KASRA, "ؤ": C.DAMMA, "ئ": C.KASRA}
 _HAMZA_SEATS = _hamza_seat_passes()
 _SEAT_LETTERS = "أإآؤئ"
-_DOUBLING = [(letter + C.SHADDA, letter + letter) for letter in sorted(C.LETTERS | C.EXTRA_LETTERS)]
+_SHADDA = re.compile(f"([{_LETTER}])ّ")
 _WORD_CHARS = frozenset(
     chr(c) for c in [*range(0x0621, 0x063B), *range(0x0641, 0x0653), 0x0670, *range(0x0671, 0x06D4)]
 ) | {SILENT_ONSET, GLOTTAL}
@@ -248,6 +253,8 @@ class PhoneticRomanizer:
                 text = pattern.sub(replacement, text)
         if C.ALEF_WASLA in text:
             text = _WASLA_AFTER_VOWEL.sub("", text)
+        text = _WASL_VOWELLED.sub(SILENT_ONSET, text)
+        text = _WASL_BEFORE_SUKUN.sub("i", text)
         if C.TEH_MARBUTA in text:
             # before a vowel it is read t; the rest are pausal and become "a"
             # in the final translate (a fatha or sukun written on them is dropped).
@@ -259,9 +266,7 @@ class PhoneticRomanizer:
                 text = text.replace(tanween_alef, "an")
         if C.SHADDA in text:
             text = text.replace("وّ", "wو").replace("يّ", "yي")
-            for marked, doubled in _DOUBLING:
-                if marked in text:
-                    text = text.replace(marked, doubled)
+            text = _SHADDA.sub(r"\1\1", text)
         for pattern, repl in self._long_vowels:
             text = pattern.sub(repl, text)
         return self._finish(text.translate(self._table))

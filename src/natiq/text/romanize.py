@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from natiq.common.errors import InputTextError
-from natiq.text.buckwalter import from_buckwalter, romanize_buckwalter
+from natiq.text.buckwalter import from_buckwalter, romanize_buckwalter, to_buckwalter
 from natiq.text.config import FrontendConfigError
 from natiq.text.ipa import phonemize
-from natiq.text.phonetic import romanize_arabizi, romanize_latin
+from natiq.text.phonetic import ARABIZI, LATIN, PhoneticRomanizer, romanize_arabizi, romanize_latin
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class Scheme:
     case_sensitive: bool
     ascii_only: bool
     description: str
+    #: the same spelling for text that is already ``normalize``d (skips a pass)
+    from_normalized: Callable[[str], str]
 
 
 SCHEMES: dict[str, Scheme] = {
@@ -36,6 +38,7 @@ SCHEMES: dict[str, Scheme] = {
         case_sensitive=True,
         ascii_only=False,
         description="Buckwalter transliteration, one symbol per letter/mark, exactly reversible",
+        from_normalized=to_buckwalter,
     ),
     "arabizi": Scheme(
         "arabizi",
@@ -44,6 +47,7 @@ SCHEMES: dict[str, Scheme] = {
         case_sensitive=False,
         ascii_only=True,
         description="chat alphabet (2 3 5 6 7 9), vowels from diacritics, shadda doubled",
+        from_normalized=PhoneticRomanizer(ARABIZI),
     ),
     "latin": Scheme(
         "latin",
@@ -52,6 +56,7 @@ SCHEMES: dict[str, Scheme] = {
         case_sensitive=False,
         ascii_only=True,
         description="digit-free phonetic ASCII for English tokenizers (marhaban bikum)",
+        from_normalized=PhoneticRomanizer(LATIN),
     ),
     "ipa": Scheme(
         "ipa",
@@ -60,6 +65,7 @@ SCHEMES: dict[str, Scheme] = {
         case_sensitive=True,
         ascii_only=False,
         description="IPA phonemes from espeak-ng's Arabic voice (needs espeak-ng)",
+        from_normalized=phonemize,
     ),
 }
 

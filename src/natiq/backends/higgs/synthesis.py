@@ -2,7 +2,9 @@
 
 ``natiq speak --backend higgs`` and the server reach Higgs through this
 class. A voice is a reference clip plus its transcript (``VoicePrompt.text``);
-there is no default voice, because Higgs cloning needs one. The
+there is no default voice, because Higgs cloning needs one. When a caller
+passes only a clip (``natiq speak --voice ref.wav``), the transcript is read
+from ``ref.txt`` beside it. The
 ``checkpoint`` option is an adapter dir from ``natiq higgs train`` (its
 front-end settings are used) or ``None`` for the base model.
 """
@@ -18,7 +20,18 @@ import numpy as np
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
 from natiq.backends.higgs.audio_codes import decode_codes
 from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
-from natiq.common.errors import AudioInputError
+from natiq.common.errors import AudioInputError, InputTextError
+
+
+def reference_transcript(audio: Path) -> str:
+    """The transcript of a reference clip kept beside it as ``<clip>.txt`` (for ``--voice ref.wav``)."""
+    sidecar = audio.with_suffix(".txt")
+    if not sidecar.is_file():
+        raise InputTextError(
+            f"{audio}: Higgs cloning needs the reference transcript; pass it as the voice's text "
+            f"or write it to {sidecar}"
+        )
+    return sidecar.read_text(encoding="utf-8").strip()
 
 
 class HiggsBackend(SpeechBackend):
@@ -62,8 +75,9 @@ class HiggsBackend(SpeechBackend):
             raise AudioInputError(
                 "Higgs has no default voice: give a reference clip and its transcript"
             )
+        text = prompt.text if prompt.text is not None else reference_transcript(Path(prompt.audio))
         return self.cloner.prepare_reference(
-            prompt.audio, prompt.text, max_seconds=self.defaults.max_ref_seconds
+            prompt.audio, text, max_seconds=self.defaults.max_ref_seconds
         )
 
     def _options(self, options: SynthesisOptions | None) -> CloneOptions:

@@ -11,8 +11,12 @@ them in the same layout a downloaded model has, so every command runs on it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from natiq.backends.higgs.config import SPECIAL_TOKENS
+
+if TYPE_CHECKING:
+    import torch
 
 TEXT_VOCAB_SIZE = 128256
 
@@ -83,7 +87,7 @@ def tiny_text_tokenizer():
     return tokenizer
 
 
-def _calibration_signal(seconds: float, sample_rate: int, generator) -> "torch.Tensor":
+def _calibration_signal(seconds: float, sample_rate: int, generator) -> torch.Tensor:
     """A sweep with a moving pitch, bursts and noise: varied frames to seed the codebooks from."""
     import torch
 
@@ -110,12 +114,18 @@ def calibrate_codebooks(audio_tokenizer, *, seed: int = 0, seconds: float = 8.0)
     signal = _calibration_signal(seconds, audio_tokenizer.config.sample_rate, generator)
     for quantizer in audio_tokenizer.quantizer.quantizers:
         captured: list[torch.Tensor] = []
-        hook = quantizer.project_in.register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
+
+        def keep(_module, _inputs, output, store=captured) -> None:
+            store.append(output.detach())
+
+        hook = quantizer.project_in.register_forward_hook(keep)
         with torch.no_grad():
             audio_tokenizer.encode(signal)
         hook.remove()
         frames = captured[0].reshape(-1, captured[0].shape[-1])
-        rows = torch.randint(0, frames.shape[0], (quantizer.codebook.codebook_size,), generator=generator)
+        rows = torch.randint(
+            0, frames.shape[0], (quantizer.codebook.codebook_size,), generator=generator
+        )
         spread = frames.std(dim=0, keepdim=True) * 0.3
         embed = frames[rows] + spread * torch.randn(frames[rows].shape, generator=generator)
         with torch.no_grad():
@@ -135,11 +145,6 @@ def write_tiny_model(directory: str | Path, *, seed: int = 0, hidden_size: int =
     model.save_pretrained(target)
     tiny_text_tokenizer().save_pretrained(target)
     audio_tokenizer = HiggsAudioV2TokenizerModel(tiny_audio_tokenizer_config()).eval()
-    with (
-        torch.no_grad()
-    ):  # the stock init zeroes the codebooks, which would map all audio to code 0
-        for quantizer in audio_tokenizer.quantizer.quantizers:
-            quantizer.codebook.embed.normal_()
-            quantizer.codebook.embed_avg.copy_(quantizer.codebook.embed)
+    calibrate_codebooks(audio_tokenizer, seed=seed)
     audio_tokenizer.save_pretrained(target / "audio_tokenizer")
     return target

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from natiq.common.errors import ModelLoadError
+from natiq.common.errors import CheckpointMismatchError, ModelLoadError
 
 GATED_REPO_URL = "https://huggingface.co/kyutai/pocket-tts"
 
@@ -81,24 +81,56 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
     try:
         model = TTSModel.load_model(**target, **load_kwargs)
     except GatedRepoError as exc:
-        raise ModelLoadError(f"base {base!s}: access to a gated repository was refused ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+        raise ModelLoadError(
+            f"base {base!s}: access to a gated repository was refused ({exc}). {HOW_TO_GET_WEIGHTS}"
+        ) from None
     except LocalEntryNotFoundError:
         raise ModelLoadError(
             f"base {base!s}: its weights or tokenizer are not in the local Hugging Face cache and "
             f"downloads are disabled or impossible (offline). {HOW_TO_GET_WEIGHTS}"
         ) from None
     except (RepositoryNotFoundError, EntryNotFoundError) as exc:
-        raise ModelLoadError(f"base {base!s}: a file it names does not exist on the Hub ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+        raise ModelLoadError(
+            f"base {base!s}: a file it names does not exist on the Hub ({exc}). {HOW_TO_GET_WEIGHTS}"
+        ) from None
     except HfHubHTTPError as exc:
-        raise ModelLoadError(f"base {base!s}: download failed ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+        raise ModelLoadError(
+            f"base {base!s}: download failed ({exc}). {HOW_TO_GET_WEIGHTS}"
+        ) from None
     except FileNotFoundError as exc:
-        raise ModelLoadError(f"base {base!s}: {exc}. Check the paths in the YAML config (weights_path, tokenizer_path).") from None
+        raise ModelLoadError(
+            f"base {base!s}: {exc}. Check the paths in the YAML config (weights_path, tokenizer_path)."
+        ) from None
     except (OSError, ConnectionError) as exc:
-        raise ModelLoadError(f"base {base!s}: could not read or fetch a model file ({exc}). {HOW_TO_GET_WEIGHTS}") from None
+        raise ModelLoadError(
+            f"base {base!s}: could not read or fetch a model file ({exc}). {HOW_TO_GET_WEIGHTS}"
+        ) from None
     except AssertionError as exc:  # pocket-tts asserts tokenizer size == n_bins
-        raise ModelLoadError(f"base {base!s}: inconsistent config ({exc})") from None
+        raise CheckpointMismatchError(
+            f"base {base!s}: tokenizer {_tokenizer_path(target)} does not match the config ({exc}); "
+            "lookup_table.n_bins must equal the tokenizer's number of pieces"
+        ) from None
+    except RuntimeError as exc:
+        if "size mismatch" not in str(exc):
+            raise
+        raise CheckpointMismatchError(
+            f"base {base!s}: the weights do not fit the config (tokenizer "
+            f"{_tokenizer_path(target)}): {str(exc).splitlines()[0]} ... A text embedding of another "
+            "size means the weights were trained with another tokenizer."
+        ) from None
     model.to(select_device(device))
     return model
+
+
+def _tokenizer_path(target: dict[str, str]) -> str:
+    """The tokenizer a config names, for error messages (``?`` when the config is unreadable)."""
+    from pocket_tts.utils.config import CONFIGS_DIR, load_config
+
+    try:
+        source = target.get("config") or str(CONFIGS_DIR / f"{target['language']}.yaml")
+        return str(load_config(source).flow_lm.lookup_table.tokenizer_path)
+    except Exception:
+        return "?"
 
 
 def mimi_encoder_is_zero(tts_model: Any) -> bool:

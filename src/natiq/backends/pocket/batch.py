@@ -53,7 +53,9 @@ class PocketBatch:
         if self.prompt_latents is not None and (
             self.prompt_latents.dim() != 3 or self.prompt_latents.shape[0] != batch
         ):
-            raise ValueError(f"prompt_latents must be [B, P, D], got {tuple(self.prompt_latents.shape)}")
+            raise ValueError(
+                f"prompt_latents must be [B, P, D], got {tuple(self.prompt_latents.shape)}"
+            )
 
     @property
     def batch_size(self) -> int:

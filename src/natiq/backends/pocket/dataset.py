@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from natiq.common.errors import AudioInputError, DataFormatError
+from natiq.common.errors import AudioInputError, DataFormatError, InputTextError
 from natiq.common.files import read_jsonl
 
 MIMI_FRAME_RATE = 12.5
@@ -119,12 +119,16 @@ def load_latents_file(path: Path, *, where: str = "") -> torch.Tensor:
     elif len(tensors) == 1:
         latents = next(iter(tensors.values()))
     else:
-        raise DataFormatError(f"{prefix}{path} holds {sorted(tensors)}, expected one 'latents' tensor")
+        raise DataFormatError(
+            f"{prefix}{path} holds {sorted(tensors)}, expected one 'latents' tensor"
+        )
     latents = latents.float()
     while latents.dim() > 2 and latents.shape[0] == 1:
         latents = latents[0]
     if latents.dim() != 2 or latents.shape[-1] != LATENT_DIM or latents.shape[0] == 0:
-        raise DataFormatError(f"{prefix}{path}: latents of shape {tuple(latents.shape)}, expected [frames, {LATENT_DIM}]")
+        raise DataFormatError(
+            f"{prefix}{path}: latents of shape {tuple(latents.shape)}, expected [frames, {LATENT_DIM}]"
+        )
     return latents
 
 
@@ -170,7 +174,7 @@ class PocketTrainData(torch.utils.data.Dataset):
     def _tokenize(tokenize: Tokenize, utt: Utterance) -> torch.Tensor:
         try:
             ids = tokenize(utt.text)
-        except DataFormatError as exc:
+        except (DataFormatError, InputTextError) as exc:
             raise DataFormatError(f"{utt.where}: {exc}") from None
         if not ids:
             raise DataFormatError(f"{utt.where}: the text gives no tokens: {utt.text!r}")
@@ -228,7 +232,9 @@ class EpochBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
             yield [(self.epoch, i) for i in order[start : start + self.batch_size]]
 
 
-def pad_stack(tensors: Sequence[torch.Tensor], pad_value: float | int) -> tuple[torch.Tensor, torch.Tensor]:
+def pad_stack(
+    tensors: Sequence[torch.Tensor], pad_value: float | int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-pad along dim 0 and stack; returns ``(padded, lengths)``."""
     lengths = torch.tensor([t.shape[0] for t in tensors], dtype=torch.long)
     longest = int(lengths.max())

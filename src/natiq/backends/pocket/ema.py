@@ -56,7 +56,9 @@ def load_ema_file(path: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     if not path.is_file():
-        raise CheckpointMismatchError(f"{path}: no EMA weights in this checkpoint (train with --ema)")
+        raise CheckpointMismatchError(
+            f"{path}: no EMA weights in this checkpoint (train with --ema)"
+        )
     return load_file(str(path))
 
 

@@ -76,24 +76,32 @@ def load_checkpoint_model(
     return tts, model_setup.read_frontend(yaml_path.parent)
 
 
-def _load_training_checkpoint(directory: Path, *, use_ema: bool, base: str | None) -> tuple[Any, Any]:
+def _load_training_checkpoint(
+    directory: Path, *, use_ema: bool, base: str | None
+) -> tuple[Any, Any]:
     from natiq.backends.pocket.ema import EMA_FILE, copy_shadow_into, load_ema_file
     from natiq.backends.pocket.lora import merge_lora, prepare_trainable
     from natiq.backends.pocket.train_config import PocketTrainConfig
 
     record = model_setup.read_training_record(directory)
-    config = PocketTrainConfig.from_dict(record["config"], source=directory / ckpt.TRAINING_CONFIG_FILE)
+    config = PocketTrainConfig.from_dict(
+        record["config"], source=directory / ckpt.TRAINING_CONFIG_FILE
+    )
     if base is not None:
         from natiq.backends.pocket.synthesis import load_base_config
 
-        model_setup.check_same_base(record["base"]["fingerprint"], load_base_config(base), where=directory, base=base)
+        model_setup.check_same_base(
+            record["base"]["fingerprint"], load_base_config(base), where=directory, base=base
+        )
     snapshot = None
     if record["base"].get("snapshot"):
         snapshot = directory.parent / record["base"]["snapshot"]
     tts = model_setup.load_base_model(config.base, snapshot=snapshot)
-    model_setup.check_same_base(record["base"]["fingerprint"], tts.config, where=directory, base=config.base)
+    model_setup.check_same_base(
+        record["base"]["fingerprint"], tts.config, where=directory, base=config.base
+    )
     model_setup.install_tokenizer(
-        tts, directory / record["tokenizer"], reset_embedding=config.text_mode == "native"
+        tts, directory / record["tokenizer"], native=config.text_mode == "native", seed=config.seed
     )
     model_setup.configure_text_prep(tts)
     trainable = prepare_trainable(
@@ -151,7 +159,9 @@ def export_checkpoint(
     config["replace_characters"] = dict(tts.replace_characters)
     header = f"# Exported by natiq from {Path(checkpoint_dir).resolve()}\n"
     yaml_path = out / f"{name}.yaml"
-    atomic_write_text(yaml_path, header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    atomic_write_text(
+        yaml_path, header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    )
     atomic_write_json(out / ckpt.FRONTEND_FILE, frontend_config.to_dict())
     return yaml_path
 

@@ -132,7 +132,9 @@ def teacher_forced_backbone(flow_lm: torch.nn.Module, batch: PocketBatch) -> Bac
     for b in range(batch.batch_size):
         pieces = []
         if batch.prompt_latents is not None and int(batch.prompt_lengths[b]) > 0:
-            pieces.append(voice_prefix(flow_lm, batch.prompt_latents[b, : int(batch.prompt_lengths[b])]))
+            pieces.append(
+                voice_prefix(flow_lm, batch.prompt_latents[b, : int(batch.prompt_lengths[b])])
+            )
         pieces.append(text_emb[b, : int(batch.text_lengths[b])])
         audio_starts.append(sum(piece.shape[0] for piece in pieces))
         pieces.append(audio_in[b, : int(batch.latent_lengths[b]) + 1])

@@ -66,11 +66,17 @@ def encode_audio(tts_model: Any, samples_24k: np.ndarray | torch.Tensor) -> torc
     ``samples_24k``: [T] or [B, T] float samples. Returns [F, 32] or [B, F, 32]
     float32 on the model's device, F = ceil(T / 1920) at 24 kHz.
     """
-    audio = torch.as_tensor(np.asarray(samples_24k) if not torch.is_tensor(samples_24k) else samples_24k)
+    audio = torch.as_tensor(
+        np.asarray(samples_24k) if not torch.is_tensor(samples_24k) else samples_24k
+    )
     squeeze = audio.dim() == 1
     if audio.dim() not in (1, 2) or audio.shape[-1] == 0:
-        raise AudioInputError(f"expected [T] or [B, T] non-empty audio, got shape {tuple(audio.shape)}")
-    audio = audio.reshape(-1, 1, audio.shape[-1]).to(device=_model_device(tts_model), dtype=torch.float32)
+        raise AudioInputError(
+            f"expected [T] or [B, T] non-empty audio, got shape {tuple(audio.shape)}"
+        )
+    audio = audio.reshape(-1, 1, audio.shape[-1]).to(
+        device=_model_device(tts_model), dtype=torch.float32
+    )
     latents = tts_model.mimi.encode_to_latent(audio).to(torch.float32)
     return latents[0] if squeeze else latents
 
@@ -109,7 +115,12 @@ def extract_latents(
     frame_rate = float(model.config.mimi.frame_rate)
     atomic_write_json(
         output_dir / LATENTS_CONFIG,
-        {"base": str(base), "sample_rate": sample_rate, "frame_rate": frame_rate, "latent_key": LATENT_KEY},
+        {
+            "base": str(base),
+            "sample_rate": sample_rate,
+            "frame_rate": frame_rate,
+            "latent_key": LATENT_KEY,
+        },
     )
 
     summary = LatentsSummary(manifest=output_dir / LATENTS_MANIFEST)
@@ -134,7 +145,9 @@ def extract_latents(
             try:
                 samples, _ = load_audio(audio_path, target_sr=sample_rate)
             except AudioInputError as exc:
-                summary.rejected.append({"id": utt_id, "line": line, "reason": "audio", "detail": str(exc)})
+                summary.rejected.append(
+                    {"id": utt_id, "line": line, "reason": "audio", "detail": str(exc)}
+                )
                 continue
             latents = encode_audio(model, samples).cpu()
             if not checked_constant:
@@ -176,7 +189,9 @@ def load_latent_stats(latents_dir: str | Path) -> tuple[torch.Tensor, torch.Tens
     if not source.is_file():
         raise DataFormatError(f"{source}: no latent statistics; run `natiq pocket latents` first")
     data = json.loads(source.read_text(encoding="utf-8"))
-    return torch.tensor(data["mean"], dtype=torch.float32), torch.tensor(data["std"], dtype=torch.float32)
+    return torch.tensor(data["mean"], dtype=torch.float32), torch.tensor(
+        data["std"], dtype=torch.float32
+    )
 
 
 def _validate(record: dict[str, Any], seen: set[str]) -> dict[str, str] | None:

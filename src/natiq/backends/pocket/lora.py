@@ -41,7 +41,11 @@ def scope_parts(scope: str) -> tuple[bool, bool, bool]:
     """``(text, flow, backbone)``: which groups of weights ``scope`` trains."""
     if scope not in ("text", "flow", "text+flow", "full"):
         raise DataFormatError(f"unknown train scope {scope!r}; use text, flow, text+flow or full")
-    return scope in ("text", "text+flow", "full"), scope in ("flow", "text+flow", "full"), scope == "full"
+    return (
+        scope in ("text", "text+flow", "full"),
+        scope in ("flow", "text+flow", "full"),
+        scope == "full",
+    )
 
 
 def lora_config(flow_lm: nn.Module, *, scope: str, rank: int, alpha: float, dropout: float):

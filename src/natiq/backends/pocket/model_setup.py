@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ STRUCTURAL_FIELDS: tuple[str, ...] = (
     "base",
     "text_mode",
     "scheme",
+    "native_tokenizer",
     "train_scope",
     "use_lora",
     "lora_rank",
@@ -61,7 +62,12 @@ def base_fingerprint(config: Any) -> dict[str, Any]:
 def check_same_base(recorded: dict[str, Any], config: Any, *, where: Path, base: str) -> None:
     """Raise ``CheckpointMismatchError`` when ``config`` is not the base ``recorded`` in ``where``."""
     found = base_fingerprint(config)
-    differing = [key for key in found if json.dumps(found[key], sort_keys=True, default=str) != json.dumps(recorded.get(key), sort_keys=True, default=str)]
+    differing = [
+        key
+        for key in found
+        if json.dumps(found[key], sort_keys=True, default=str)
+        != json.dumps(recorded.get(key), sort_keys=True, default=str)
+    ]
     if differing:
         raise CheckpointMismatchError(
             f"{where} was trained from another base model than {base!r} (differs in: "
@@ -74,7 +80,9 @@ def read_training_record(directory: Path) -> dict[str, Any]:
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except OSError:
-        raise ModelLoadError(f"{path}: missing; {directory} is not a natiq Pocket checkpoint") from None
+        raise ModelLoadError(
+            f"{path}: missing; {directory} is not a natiq Pocket checkpoint"
+        ) from None
     except json.JSONDecodeError as exc:
         raise DataFormatError(f"{path}: invalid JSON ({exc.msg})") from None
     if not isinstance(record, dict) or "config" not in record or "base" not in record:
@@ -89,7 +97,9 @@ def read_frontend(directory: Path) -> Any:
     try:
         return FrontendConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except OSError:
-        raise ModelLoadError(f"{path}: missing; the checkpoint does not record its text front-end") from None
+        raise ModelLoadError(
+            f"{path}: missing; the checkpoint does not record its text front-end"
+        ) from None
     except (json.JSONDecodeError, TypeError, ValueError) as exc:
         raise DataFormatError(f"{path}: unreadable front-end settings ({exc})") from None
 
@@ -117,7 +127,9 @@ def load_base_model(base: str, *, snapshot: Path | None = None) -> Any:
         try:
             tts.load_state_dict(load_file(str(snapshot)), strict=True)
         except RuntimeError as exc:
-            raise CheckpointMismatchError(f"{snapshot}: does not fit base {base!r} ({exc})") from None
+            raise CheckpointMismatchError(
+                f"{snapshot}: does not fit base {base!r} ({exc})"
+            ) from None
     return tts
 
 
@@ -128,36 +140,34 @@ def tokenizer_source(tts: Any) -> Path:
     return Path(download_if_necessary(str(tts.config.flow_lm.lookup_table.tokenizer_path)))
 
 
-def install_tokenizer(tts: Any, tokenizer_file: Path, *, reset_embedding: bool) -> None:
-    """Make ``tokenizer_file`` the model's tokenizer (vocab must equal ``n_bins``).
+def install_tokenizer(tts: Any, tokenizer_file: Path, *, native: bool, seed: int = 0) -> None:
+    """Make ``tokenizer_file`` the model's tokenizer.
 
-    With ``reset_embedding`` the text embedding is re-initialized: its rows
-    meant pieces of the old vocabulary.
+    ``native``: a tokenizer trained for this run; the text embedding is
+    re-initialized at its size (pocket-core's ``reset_text_embedding``).
+    Otherwise its vocabulary must equal the embedding's ``n_bins``
+    (``ModelLoadError`` naming the file).
     """
     from pocket_tts.modules.text_conditioner import build_tokenizer
 
+    from natiq.backends.pocket.text_tokens import reset_text_embedding
+
+    if native:
+        reset_text_embedding(tts, tokenizer_file, seed=seed)
+        return
     lookup = tts.config.flow_lm.lookup_table
     kind = "tokenizers" if tokenizer_file.suffix == ".json" else "sentencepiece"
     try:
         tokenizer = build_tokenizer(lookup.n_bins, str(tokenizer_file), kind)
     except AssertionError as exc:
-        raise ModelLoadError(f"{tokenizer_file}: {exc}; the model's text embedding has n_bins={lookup.n_bins}") from None
+        raise ModelLoadError(
+            f"{tokenizer_file}: {exc}; the model's text embedding has n_bins={lookup.n_bins}"
+        ) from None
+    except (OSError, RuntimeError) as exc:
+        raise ModelLoadError(f"{tokenizer_file}: unreadable tokenizer ({exc})") from None
     tts.flow_lm.conditioner.tokenizer = tokenizer
     lookup.tokenizer = kind
     lookup.tokenizer_path = str(tokenizer_file)
-    if reset_embedding:
-        embed = tts.flow_lm.conditioner.embed
-        with torch.no_grad():
-            torch.nn.init.normal_(embed.weight, std=embed.weight.std().item() or 0.02)
-
-
-def train_native_tokenizer(texts: Sequence[str], n_bins: int, out_file: Path, *, seed: int) -> Path:
-    """A SentencePiece model of exactly ``n_bins`` pieces on the corpus text (diacritics kept)."""
-    from natiq.backends.pocket.tiny import train_sentencepiece
-
-    with atomic_path(out_file) as tmp:
-        tmp.write_bytes(train_sentencepiece(list(texts), n_bins, seed=seed))
-    return out_file
 
 
 def configure_text_prep(tts: Any) -> None:
@@ -176,30 +186,12 @@ def configure_text_prep(tts: Any) -> None:
     tts.config.replace_characters = replace
 
 
-def make_tokenize(tts: Any, frontend: Any, max_tokens: int) -> Callable[[str], list[int]]:
-    """Text -> token ids exactly as inference prepares it (front-end, then pocket-tts' text prep)."""
-    from pocket_tts.models.text_chunking import prepare_text_prompt
+def make_tokenize(tts: Any, frontend: Any) -> Callable[[str], list[int]]:
+    """Text -> token ids exactly as inference prepares them (front-end, then pocket-tts' text prep)."""
+    from natiq.backends.pocket.text_tokens import tokenize_model_text
 
     def tokenize(text: str) -> list[int]:
-        model_text = frontend.prepare(text).model_text
-        try:
-            prepared, _ = prepare_text_prompt(
-                model_text,
-                tts.pad_with_spaces_for_short_inputs,
-                tts.remove_semicolons,
-                tts.append_terminal_punctuation,
-                tts.capitalize_first_letter,
-                tts.replace_characters,
-            )
-        except ValueError as exc:
-            raise DataFormatError(f"{exc}: {text!r}") from None
-        ids = tts.flow_lm.conditioner.tokenizer.encode(prepared)
-        if len(ids) > max_tokens:
-            raise DataFormatError(
-                f"the text is {len(ids)} tokens long, over the model's limit of {max_tokens} "
-                "(pocket-tts generates at most that many tokens per chunk); split it into sentences"
-            )
-        return ids
+        return tokenize_model_text(tts, frontend.prepare(text).model_text)
 
     return tokenize
 
@@ -217,7 +209,6 @@ class RunSetup:
     random_base: bool
     resumed: bool
     log: Callable[[str], None] = print
-    skipped: list[str] = field(default_factory=list)
 
     @property
     def flow_lm(self) -> torch.nn.Module:
@@ -262,23 +253,29 @@ class RunSetup:
 
     @torch.no_grad()
     def write_samples(self, data: Any, out_dir: Path, count: int) -> list[Path]:
-        """Generate ``count`` validation sentences with pocket-tts' own generator; write wavs."""
-        from natiq.data.audio import load_audio, save_wav
+        """Generate ``count`` validation sentences with pocket-tts' own generator; write wavs.
+
+        The voice is the example's training prompt (latents of another utterance
+        of the speaker), turned into a model state the way
+        ``TTSModel.get_state_for_audio_prompt`` does after Mimi encoding.
+        """
+        from pocket_tts.modules.stateful_module import init_states
+
+        from natiq.backends.pocket.forward import voice_prefix
+        from natiq.data.audio import save_wav
 
         written = []
+        device = self.flow_lm.bos_emb.device
         for index in range(min(count, len(data))):
             utt = data.utterances[index]
-            others = data.same_speaker[index]
-            voice_path = data.utterances[others[0]].audio if others else utt.audio
-            try:
-                voice, _ = load_audio(voice_path, target_sr=int(self.tts.sample_rate))
-            except Exception as exc:  # a sample is optional: record why it was skipped
-                self.skipped.append(f"sample {utt.id}: voice audio unavailable ({exc})")
-                continue
-            state = self.tts.get_state_for_audio_prompt(torch.from_numpy(voice)[None])
+            prompt = data[(0, index)].prompt.to(device)
+            prefix = voice_prefix(self.flow_lm, prompt)[None]
+            state = init_states(self.flow_lm, batch_size=1, sequence_length=prefix.shape[1])
+            self.tts._run_flow_lm_and_increment_step(model_state=state, audio_conditioning=prefix)
             model_text = self._frontend().prepare(utt.text).model_text
             audio = self.tts.generate_audio(state, model_text)
-            written.append(save_wav(out_dir / f"{utt.id}.wav", audio.float().cpu().numpy(), int(self.tts.sample_rate)))
+            path = out_dir / f"{utt.id}.wav"
+            written.append(save_wav(path, audio.float().cpu().numpy(), int(self.tts.sample_rate)))
         return written
 
     def _frontend(self) -> Any:
@@ -303,8 +300,12 @@ def setup_run(
         saved = record["config"]
         differing = [name for name in STRUCTURAL_FIELDS if saved.get(name) != getattr(config, name)]
         if differing:
-            details = ", ".join(f"{n}: checkpoint {saved.get(n)!r} vs now {getattr(config, n)!r}" for n in differing)
-            raise CheckpointMismatchError(f"{resume_dir}: cannot resume with other settings ({details})")
+            details = ", ".join(
+                f"{n}: checkpoint {saved.get(n)!r} vs now {getattr(config, n)!r}" for n in differing
+            )
+            raise CheckpointMismatchError(
+                f"{resume_dir}: cannot resume with other settings ({details})"
+            )
 
     snapshot = None
     if record is not None and record["base"].get("snapshot"):
@@ -312,7 +313,9 @@ def setup_run(
     tts = load_base_model(config.base, snapshot=snapshot)
     random_base = base_is_random(tts) if record is None else bool(record["base"].get("random"))
     if record is not None:
-        check_same_base(record["base"]["fingerprint"], tts.config, where=resume_dir, base=config.base)
+        check_same_base(
+            record["base"]["fingerprint"], tts.config, where=resume_dir, base=config.base
+        )
     if random_base and record is None:
         from safetensors.torch import save_file
 
@@ -335,17 +338,23 @@ def setup_run(
         if record is not None:
             tokenizer_file = resume_dir / record["tokenizer"]
         else:
+            from natiq.backends.pocket.text_tokens import train_native_tokenizer
+
             texts = [frontend.prepare(u.text).model_text for u in utterances]
-            tokenizer_file = train_native_tokenizer(texts, n_bins, run_dir / "tokenizer.model", seed=config.seed)
-            log(f"native text: trained a {n_bins}-piece tokenizer on {len(texts)} utterances")
-        install_tokenizer(tts, tokenizer_file, reset_embedding=True)
+            tokenizer_file = train_native_tokenizer(
+                texts, run_dir / "tokenizer.model", kind=config.native_tokenizer, vocab_size=n_bins
+            )
+        install_tokenizer(tts, tokenizer_file, native=True, seed=config.seed)
+        if record is None:
+            pieces = tts.config.flow_lm.lookup_table.n_bins
+            log(
+                f"native text: {pieces}-piece {config.native_tokenizer} tokenizer, new text embedding"
+            )
     else:
         tokenizer_file = tokenizer_source(tts)
 
-    from pocket_tts.default_parameters import MAX_TOKEN_PER_CHUNK
-
     configure_text_prep(tts)
-    tokenize = make_tokenize(tts, frontend, MAX_TOKEN_PER_CHUNK)
+    tokenize = make_tokenize(tts, frontend)
     trainable = prepare_trainable(
         tts.flow_lm,
         scope=config.train_scope,

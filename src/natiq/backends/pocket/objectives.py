@@ -86,10 +86,14 @@ def compute_losses(
     out = teacher_forced_backbone(flow_lm, batch)
     cond = out.cond[:, :-1][out.frame_mask]
     target = out.targets[out.frame_mask]
-    head = head_losses(flow_lm.flow_net, cond, target, objective=objective, p_equal=p_equal, generator=generator)
+    head = head_losses(
+        flow_lm.flow_net, cond, target, objective=objective, p_equal=p_equal, generator=generator
+    )
 
     positions = torch.arange(out.eos_logits.shape[1], device=out.eos_logits.device)[None, :]
-    eos_target = (positions == batch.latent_lengths.to(positions.device)[:, None]).to(out.eos_logits)
+    eos_target = (positions == batch.latent_lengths.to(positions.device)[:, None]).to(
+        out.eos_logits
+    )
     eos = F.binary_cross_entropy_with_logits(out.eos_logits[out.eos_mask], eos_target[out.eos_mask])
     total = head.total + eos_weight * eos
     terms = {**head.terms, "eos": eos, "total": total}
@@ -117,7 +121,9 @@ def head_losses(
             f"this head has {conds}"
         )
     if conds not in (1, 2):
-        raise ValueError(f"cannot train a sampler head with {conds} time conditions with {objective}")
+        raise ValueError(
+            f"cannot train a sampler head with {conds} time conditions with {objective}"
+        )
 
     n = target.shape[0]
     x1 = target.to(torch.float32)

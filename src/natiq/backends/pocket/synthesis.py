@@ -105,8 +105,6 @@ def load_base_config(model: str) -> Any:
     """Parse a base model's config without loading weights (an ``hf://`` YAML is downloaded unless offline)."""
     from pocket_tts.utils.config import CONFIGS_DIR, load_config
 
-    from natiq.backends.pocket.base_model import resolve_base
-
     target = resolve_base(model)
     source = (
         str(CONFIGS_DIR / f"{target['language']}.yaml")
@@ -146,7 +144,6 @@ class PocketBackend(SpeechBackend):
         self.custom_weights = custom_weights
         self.source = source
         self._frontend = TextFrontend(frontend_config)
-        self._default_temperature = float(tts_model.temp)
         self._lock = threading.Lock()
 
     @classmethod

@@ -85,9 +85,7 @@ BUILTIN_CORPUS: tuple[str, ...] = (
 )
 
 
-def train_sentencepiece(
-    texts: Sequence[str], vocab_size: int, *, model_type: str = "bpe"
-) -> bytes:
+def train_sentencepiece(texts: Sequence[str], vocab_size: int, *, model_type: str = "bpe") -> bytes:
     """Train a SentencePiece model whose vocabulary is exactly ``vocab_size``.
 
     Returns the serialized model. Every character of ``texts`` is covered
@@ -143,7 +141,10 @@ def tiny_config_dict(
     for key in ("weights_path", "weights_path_without_voice_cloning"):
         config.pop(key, None)
     config["capitalize_first_letter"] = False
-    config["replace_characters"] = {**config.get("replace_characters", {}), **ARABIC_PUNCTUATION_MAP}
+    config["replace_characters"] = {
+        **config.get("replace_characters", {}),
+        **ARABIC_PUNCTUATION_MAP,
+    }
 
     flow_lm = config["flow_lm"]
     flow_lm["flow"] = {"dim": flow_dim, "depth": flow_depth, "type": flow_type}
@@ -221,6 +222,9 @@ def write_tiny_model(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = _load_quietly(yaml_path)
+        # pocket-tts builds the voice projection as zeros (it expects trained weights);
+        # give it random values so a voice prompt changes the output, as it does for real.
+        torch.nn.init.kaiming_uniform_(model.flow_lm.speaker_proj_weight, a=5**0.5)
     state = {key: value.detach().contiguous() for key, value in model.state_dict().items()}
     with atomic_path(weights_file) as tmp:
         safetensors.torch.save_file(state, str(tmp))

@@ -18,6 +18,7 @@ from natiq.common.errors import DataFormatError
 
 TrainScope = Literal["text", "flow", "text+flow", "full"]
 TextMode = Literal["romanized", "native"]
+NativeTokenizer = Literal["sentencepiece", "char"]
 Objective = Literal["lsd", "flow-matching"]
 PrecisionName = Literal["auto", "fp32", "bf16", "fp16"]
 
@@ -36,6 +37,7 @@ class PocketTrainConfig:
     base: str = "english"
     text_mode: TextMode = "romanized"
     scheme: str = "buckwalter"
+    native_tokenizer: NativeTokenizer = "sentencepiece"
     train_scope: TrainScope = "text+flow"
     objective: Objective = "lsd"
     batch_size: int = 8
@@ -68,6 +70,10 @@ class PocketTrainConfig:
         checks: list[tuple[bool, str]] = [
             (bool(self.metadata), "--metadata is required"),
             (self.text_mode in TEXT_MODES, f"--text-mode must be one of {TEXT_MODES}"),
+            (
+                self.native_tokenizer in ("sentencepiece", "char"),
+                "--native-tokenizer must be sentencepiece or char",
+            ),
             (self.train_scope in TRAIN_SCOPES, f"--train-scope must be one of {TRAIN_SCOPES}"),
             (self.objective in OBJECTIVES, f"--objective must be one of {OBJECTIVES}"),
             (self.precision in PRECISIONS, f"--precision must be one of {PRECISIONS}"),

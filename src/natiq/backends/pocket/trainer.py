@@ -92,11 +92,15 @@ def make_accelerator(config: PocketTrainConfig, run_dir: Path):
         mixed_precision=MIXED_PRECISION[precision],
         cpu=device.type == "cpu",
         log_with="tensorboard",
-        project_config=ProjectConfiguration(project_dir=str(run_dir), logging_dir=str(run_dir / "logs")),
+        project_config=ProjectConfiguration(
+            project_dir=str(run_dir), logging_dir=str(run_dir / "logs")
+        ),
     )
 
 
-def infinite_batches(loader, sampler: EpochBatchSampler, accelerator, state: ckpt.TrainerState) -> Iterator:
+def infinite_batches(
+    loader, sampler: EpochBatchSampler, accelerator, state: ckpt.TrainerState
+) -> Iterator:
     """Batches forever, epoch after epoch; ``state`` tracks the position for checkpoints."""
     skip = state.batches_in_epoch
     while True:
@@ -131,9 +135,11 @@ def train(
 
     # ---- model: base, text mode, latent statistics, trainable scope -------------------
     utterances = read_utterances(config.metadata, precomputed=config.use_precomputed_latents)
-    setup = model_setup.setup_run(config, utterances, run_dir=run_dir, resume_dir=resume_dir, log=log)
-    flow_lm, tts = setup.trainable, setup.tts
-    n_train, n_total = count_parameters(flow_lm)
+    setup = model_setup.setup_run(
+        config, utterances, run_dir=run_dir, resume_dir=resume_dir, log=log
+    )
+    model = setup.trainable  # a PEFT wrapper (LoRA) or the FlowLM itself
+    n_train, n_total = count_parameters(model)
     log(f"trainable parameters: {n_train:,} of {n_total:,} ({100 * n_train / n_total:.2f}%)")
 
     # ---- data ----------------------------------------------------------------------
@@ -148,31 +154,47 @@ def train(
         log(skipped[-1])
     encode = None if config.use_precomputed_latents else setup.encode
     prompt_frames = prompt_frames_for(config.prompt_seconds)
-    train_data = PocketTrainData(train_utts, setup.tokenize, encode=encode, prompt_frames=prompt_frames, seed=config.seed)
-    val_data = PocketTrainData(val_utts[:EVAL_MAX_UTTERANCES], setup.tokenize, encode=encode, prompt_frames=prompt_frames, seed=config.seed)
+    train_data = PocketTrainData(
+        train_utts, setup.tokenize, encode=encode, prompt_frames=prompt_frames, seed=config.seed
+    )
+    val_data = PocketTrainData(
+        val_utts[:EVAL_MAX_UTTERANCES],
+        setup.tokenize,
+        encode=encode,
+        prompt_frames=prompt_frames,
+        seed=config.seed,
+    )
     setup.set_stats_if_random(train_data)
     sampler = EpochBatchSampler(len(train_data), config.batch_size, seed=config.seed)
     collate = make_collate(setup.pad_id)
     # Its own generator: creating a loader must not draw from the global RNG (exact resume).
-    loader = torch.utils.data.DataLoader(train_data, batch_sampler=sampler, collate_fn=collate, generator=torch.Generator())
+    loader = torch.utils.data.DataLoader(
+        train_data, batch_sampler=sampler, collate_fn=collate, generator=torch.Generator()
+    )
 
     # ---- optimizer, schedule, EMA -------------------------------------------------------
-    params = [p for p in flow_lm.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config.warmup_steps, config.max_steps))
-    ema = EMA(trainable_state(flow_lm), config.ema) if config.ema > 0 else None
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        params, lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_lambda(config.warmup_steps, config.max_steps)
+    )
+    ema = EMA(trainable_state(model), config.ema) if config.ema > 0 else None
 
-    loss_module = LossModule(flow_lm, config.objective, config.eos_weight)
-    loss_module, optimizer, loader, scheduler = accelerator.prepare(loss_module, optimizer, loader, scheduler)
+    loss_module = LossModule(model, config.objective, config.eos_weight)
+    loss_module, optimizer, loader, scheduler = accelerator.prepare(
+        loss_module, optimizer, loader, scheduler
+    )
 
     def save_hook(models, weights, output_dir):
         # Only the trained weights go to disk (adapter or unfrozen scope), not the base.
         weights.clear()
-        ckpt.save_model_weights(flow_lm, Path(output_dir), setup.flow_lm)
+        ckpt.save_model_weights(model, Path(output_dir), setup.flow_lm)
 
     def load_hook(models, input_dir):
         models.clear()
-        ckpt.load_model_weights(flow_lm, Path(input_dir), setup.flow_lm)
+        ckpt.load_model_weights(model, Path(input_dir), setup.flow_lm)
 
     accelerator.register_save_state_pre_hook(save_hook)
     accelerator.register_load_state_pre_hook(load_hook)
@@ -183,14 +205,24 @@ def train(
         state = ckpt.TrainerState.load(resume_dir)
         if ema is not None:
             ema.load(resume_dir)
-        log(f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, batch {state.batches_in_epoch})")
+        log(
+            f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, batch {state.batches_in_epoch})"
+        )
 
-    accelerator.init_trackers("pocket", config={k: v for k, v in config.to_dict().items() if v is not None})
+    accelerator.init_trackers(
+        "pocket", config={k: v for k, v in config.to_dict().items() if v is not None}
+    )
     last_step = stop_after_step if stop_after_step is not None else config.max_steps
-    progress = tqdm(total=config.max_steps, initial=state.step, desc="pocket train", disable=not accelerator.is_local_main_process)
+    progress = tqdm(
+        total=config.max_steps,
+        initial=state.step,
+        desc="pocket train",
+        disable=not accelerator.is_local_main_process,
+    )
     result = TrainResult(step=state.step, checkpoint=resume_dir, skipped=skipped)
     running: dict[str, float] = {}
     micro = 0
+    first_step = state.step
     started = time.monotonic()
 
     # ---- the loop ----------------------------------------------------------------------
@@ -223,12 +255,21 @@ def train(
         if state.step % config.log_every == 0 or state.step == last_step:
             logged = {f"train/{k}": v for k, v in losses.items()}
             logged["train/lr"] = scheduler.get_last_lr()[0]
-            logged["train/steps_per_s"] = state.step / max(1e-9, time.monotonic() - started)
+            done = state.step - first_step
+            logged["train/steps_per_s"] = done / max(1e-9, time.monotonic() - started)
             accelerator.log(logged, step=state.step)
 
         if config.eval_every and state.step % config.eval_every == 0:
             result.eval_losses = evaluate(
-                accelerator, loss_module, val_data, collate, setup, config, run_dir, state.step, sample_scorer, ema
+                accelerator,
+                loss_module,
+                val_data,
+                collate,
+                setup,
+                config,
+                run_dir,
+                state.step,
+                sample_scorer,
             )
             loss_module.train()
 
@@ -241,7 +282,14 @@ def train(
     return result
 
 
-def save_checkpoint(accelerator, run_dir: Path, state: ckpt.TrainerState, setup, config: PocketTrainConfig, ema: EMA | None) -> Path:
+def save_checkpoint(
+    accelerator,
+    run_dir: Path,
+    state: ckpt.TrainerState,
+    setup,
+    config: PocketTrainConfig,
+    ema: EMA | None,
+) -> Path:
     """Write ``step_<N>/`` atomically (temp dir, then rename) and prune old checkpoints."""
     accelerator.wait_for_everyone()
     target = ckpt.step_dir(run_dir, state.step)
@@ -268,7 +316,6 @@ def evaluate(
     run_dir: Path,
     step: int,
     sample_scorer: SampleScorer | None,
-    ema: EMA | None,
 ) -> dict[str, float]:
     """Validation loss per term, plus a few generated samples written as wav files.
 
@@ -276,7 +323,8 @@ def evaluate(
     RNG is forked, so evaluating never changes the training run.
     """
     loss_module.eval()
-    with torch.random.fork_rng(devices=[]):
+    devices = [accelerator.device] if accelerator.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
         torch.manual_seed(config.seed + step)
         totals: dict[str, float] = {}
         count = 0

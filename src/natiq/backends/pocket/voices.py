@@ -59,12 +59,9 @@ def load_reference_audio(path: str | Path, sample_rate: int) -> np.ndarray:
 
 def state_from_audio(model: Any, samples: np.ndarray) -> ModelState:
     """Encode mono samples (at the model's rate) into a voice state."""
-    if not getattr(model, "has_voice_cloning", True):
-        raise ModelLoadError(
-            "these Pocket TTS weights have no voice-cloning encoder (the ungated release); "
-            "accept the terms of https://huggingface.co/kyutai/pocket-tts, log in with "
-            "`hf auth login`, or pass an exported VOICE.safetensors instead of a wav"
-        )
+    from natiq.backends.pocket.base_model import require_mimi_encoder
+
+    require_mimi_encoder(model)
     tensor = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, :]
     with torch.inference_mode():
         return model.get_state_for_audio_prompt(tensor)

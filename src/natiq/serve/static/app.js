@@ -35,6 +35,21 @@ async function errorText(response) {
   }
 }
 
+// A streamed wav says "unknown length" in its header; once the whole file is
+// here, write the real sizes so players show the duration and downloads are
+// ordinary wav files.
+function withExactWavSizes(buffer, format) {
+  const type = format === "wav" ? "audio/wav" : format === "mp3" ? "audio/mpeg" : `audio/${format}`;
+  if (format === "wav" && buffer.byteLength >= 44) {
+    const view = new DataView(buffer);
+    if (view.getUint32(40, true) === 0xffffffff) {
+      view.setUint32(4, buffer.byteLength - 8, true);
+      view.setUint32(40, buffer.byteLength - 44, true);
+    }
+  }
+  return new Blob([buffer], { type });
+}
+
 async function loadVoices(selectId) {
   const response = await fetch("/v1/voices", { headers: headers() });
   if (!response.ok) {
@@ -96,7 +111,7 @@ async function generate(event) {
       setStatus(await errorText(response), true);
       return;
     }
-    const blob = await response.blob();
+    const blob = withExactWavSizes(await response.arrayBuffer(), format);
     if (lastUrl) URL.revokeObjectURL(lastUrl);
     lastUrl = URL.createObjectURL(blob);
     const player = $("player");

@@ -1,0 +1,144 @@
+"""Throughput of ``natiq data prepare`` in seconds of audio per wall-clock second.
+
+Two inputs with the same audio (speech from the bundled mini-corpus, tiled
+to ``--seconds``, at ClArTTS's 40100 Hz):
+
+- ``parquet``: a folder with ClArTTS's exact schema (float64 sample lists),
+  read through the real ``datasets`` streaming path. The main process
+  decodes the parquet, so decoding does not scale with workers.
+- ``wav``: an input manifest of 16-bit wav files; workers read the files
+  themselves, so this measures resample + checks + atomic write + journal.
+
+Each run goes into a fresh output folder, after a 2-item warm-up that pays
+the one-time imports. Figures depend on how busy the machine is.
+
+    .venv/bin/python benchmarks/data_prepare.py --items 80 --seconds 6 --workers 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+RATE = 40100
+
+
+def build_parquet(folder: Path, items: int, seconds: float) -> float:
+    """Write ``items`` rows of ``seconds`` each; returns the total audio duration."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from natiq.common.files import read_jsonl
+    from natiq.data.audio import load_audio
+    from natiq.data.mini_corpus import mini_corpus_manifest
+
+    manifest = mini_corpus_manifest()
+    corpus = [(r["text"], manifest.parent / r["audio"]) for _, r in read_jsonl(manifest)]
+    length = int(seconds * RATE)
+    path = folder / "data" / "train-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    writer = None
+    for start in range(0, items, 16):
+        texts, files, audio = [], [], []
+        for index in range(start, min(items, start + 16)):
+            text, wav = corpus[index % len(corpus)]
+            samples, _ = load_audio(wav, target_sr=RATE)
+            texts.append(text)
+            files.append(f"bench_{index:05d}.wav")
+            audio.append(np.resize(samples.astype(np.float64), length))
+        table = pa.table(
+            {
+                "text": pa.array(texts, pa.string()),
+                "file": pa.array(files, pa.string()),
+                "audio": pa.array([a.tolist() for a in audio], pa.list_(pa.float64())),
+                "sampling_rate": pa.array([RATE] * len(files), pa.int64()),
+                "duration": pa.array([length / RATE] * len(files), pa.float64()),
+            }
+        )
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table)
+    if writer is not None:
+        writer.close()
+    return items * length / RATE
+
+
+def build_wavs(folder: Path, parquet: Path) -> Path:
+    """The parquet's rows as 16-bit wavs plus an input manifest; returns the manifest."""
+    import pyarrow.parquet as pq
+
+    from natiq.common.files import write_jsonl
+    from natiq.data.audio import save_wav
+
+    records = []
+    for batch in pq.ParquetFile(next(parquet.rglob("*.parquet"))).iter_batches(batch_size=16):
+        for text, name, audio in zip(
+            *(batch.column(c).to_pylist() for c in ("text", "file", "audio")), strict=True
+        ):
+            save_wav(folder / name, np.asarray(audio, dtype=np.float32), RATE)
+            records.append({"id": Path(name).stem, "audio": name, "text": text})
+    write_jsonl(folder / "manifest.jsonl", records)
+    return folder / "manifest.jsonl"
+
+
+def run_once(source: Path, output: Path, workers: int, limit: int | None = None) -> float:
+    from natiq.data.prepare import PrepareConfig, run_prepare
+    from natiq.data.processing import AudioOptions
+
+    config = PrepareConfig(
+        output_dir=output,
+        dataset=str(source) if source.is_dir() else None,
+        manifest=source if source.is_file() else None,
+        audio=AudioOptions(sample_rate=24000, max_duration=60.0),
+        num_workers=workers,
+        limit=limit,
+        progress=False,
+    )
+    start = time.perf_counter()
+    summary = run_prepare(config)
+    elapsed = time.perf_counter() - start
+    if summary.rejected:
+        raise SystemExit(f"unexpected rejects: {dict(summary.reasons)}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=80)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    with tempfile.TemporaryDirectory(prefix="natiq-bench-") as tmp:
+        root = Path(tmp)
+        total = build_parquet(root / "clartts", args.items, args.seconds)
+        sources = {"parquet": root / "clartts", "wav": build_wavs(root / "wavs", root / "clartts")}
+        print(
+            f"input: {args.items} utterances x {args.seconds:g} s at {RATE} Hz = {total:.0f} s of audio"
+        )
+        print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (shared machine)")
+        for kind, source in sources.items():
+            # One-time imports (datasets pulls in scipy and torch) are not throughput.
+            run_once(source, root / f"warmup_{kind}", 1, limit=2)
+            baseline = None
+            for workers in args.workers:
+                elapsed = run_once(source, root / f"out_{kind}_{workers}", workers)
+                speed = total / elapsed
+                baseline = baseline or speed
+                print(
+                    f"{kind:8s} workers={workers}: {elapsed:6.2f} s wall, {speed:7.1f}x real time, "
+                    f"speed-up {speed / baseline:.2f}x"
+                )
+
+
+if __name__ == "__main__":
+    main()

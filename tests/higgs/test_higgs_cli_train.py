@@ -1,0 +1,97 @@
+"""The command line: tokenize (resumable) then train with a text loss, logged apart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+
+def test_tokenize_then_train_with_text_loss(
+    tiny_model_dir: Path, train_chatml: Path, tmp_path: Path
+):
+    from natiq.cli.main import app
+
+    runner = CliRunner()
+    codes = tmp_path / "codes"
+    tokenize = [
+        "higgs",
+        "tokenize",
+        "--chatml",
+        str(train_chatml),
+        "--output-dir",
+        str(codes),
+        "--model",
+        str(tiny_model_dir),
+        "--device",
+        "cpu",
+    ]
+    first = runner.invoke(app, tokenize)
+    assert first.exit_code == 0, first.output
+    assert "encoded 4, already cached 0, failed 0" in first.output
+    again = runner.invoke(app, tokenize)
+    assert "encoded 0, already cached 4" in again.output
+    assert len(list(codes.glob("*.safetensors"))) == 4
+
+    output = tmp_path / "adapter"
+    train = [
+        "higgs",
+        "train",
+        "--chatml",
+        str(train_chatml),
+        "--output-dir",
+        str(output),
+        "--codes",
+        str(codes),
+    ]
+    train += [
+        "--model",
+        str(tiny_model_dir),
+        "--max-steps",
+        "2",
+        "--per-device-batch-size",
+        "2",
+        "--grad-accum",
+        "1",
+    ]
+    train += [
+        "--logging-steps",
+        "1",
+        "--text-loss-weight",
+        "0.5",
+        "--lora-targets",
+        "q_proj,v_proj",
+        "--device",
+        "cpu",
+    ]
+    result = runner.invoke(app, train)
+    assert result.exit_code == 0, result.output
+    log = [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [1, 2]
+    for entry in log:
+        assert entry["loss/text"] > 5  # an untrained 128k-vocab text head: about ln(128256) = 11.8
+        assert abs(entry["loss/total"] - (entry["loss/audio"] + 0.5 * entry["loss/text"])) < 1e-3
+    adapter = json.loads((output / "adapter_config.json").read_text())
+    assert sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
+
+
+def test_train_rejects_a_bad_quantize_value(
+    tiny_model_dir: Path, train_chatml: Path, tmp_path: Path
+):
+    from natiq.cli.main import app
+
+    args = [
+        "higgs",
+        "train",
+        "--chatml",
+        str(train_chatml),
+        "--output-dir",
+        str(tmp_path),
+        "--model",
+        str(tiny_model_dir),
+        "--quantize",
+        "3bit",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0 and "quantize must be none, 8bit or 4bit" in str(result.exception)

@@ -1,0 +1,52 @@
+"""``natiq higgs memory``: exact parameter counts from a config on the meta device."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from natiq.backends.higgs.memory import count_parameters, estimate_memory, load_config
+from natiq.backends.higgs.train_config import DEFAULT_LORA_TARGETS
+
+
+def test_released_config_reports_5_8_billion_parameters():
+    from natiq.cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["higgs", "memory", "--config", "released", "--batch-size", "1", "--seq-len", "2048"]
+    )
+    assert result.exit_code == 0, result.output
+    total = float(re.search(r"parameters: ([\d.]+)B total", result.output).group(1))
+    assert 5.7 <= total <= 5.85
+    assert "qlora-4bit" in result.output and "lora-bf16" in result.output
+
+
+def test_counts_match_a_real_tiny_model(tmp_path: Path):
+    from transformers import HiggsAudioV2ForConditionalGeneration
+
+    from natiq.backends.higgs.tiny import tiny_model_config
+
+    config = tiny_model_config(hidden_size=32)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config.to_dict()))
+    counts = count_parameters(load_config(str(path)), lora_r=4, lora_targets=DEFAULT_LORA_TARGETS)
+    model = HiggsAudioV2ForConditionalGeneration(config, use_text_head=True)
+    assert counts.total == sum(p.numel() for p in model.parameters())
+    # LoRA r=4 on 7 projections x (mlp + audio_mlp for 3 of them) x 2 layers
+    from natiq.backends.higgs.lora import add_lora
+
+    peft_model = add_lora(model, r=4, alpha=8, dropout=0.0, targets=DEFAULT_LORA_TARGETS)
+    assert counts.lora == sum(p.numel() for n, p in peft_model.named_parameters() if "lora_" in n)
+
+
+def test_quantized_bases_need_less_memory():
+    config = load_config("released")
+    counts = count_parameters(config, lora_targets=DEFAULT_LORA_TARGETS)
+    bf16, int8, int4 = (
+        e.total_gib for e in estimate_memory(config, counts, batch_size=1, seq_len=2048)
+    )
+    assert bf16 > int8 > int4
+    assert 10 < bf16 < 16 and int4 < 8
