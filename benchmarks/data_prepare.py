@@ -12,7 +12,7 @@ to ``--seconds``, at ClArTTS's 40100 Hz):
 Each run goes into a fresh output folder, after a 2-item warm-up that pays
 the one-time imports. Figures depend on how busy the machine is.
 
-    .venv/bin/python benchmarks/data_prepare.py --items 80 --seconds 6 --workers 1 2
+    .venv/bin/python benchmarks/data_prepare.py --items 240 --seconds 6 --workers 1 2
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def run_once(source: Path, output: Path, workers: int, limit: int | None = None)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=80)
+    parser.add_argument("--items", type=int, default=240)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()

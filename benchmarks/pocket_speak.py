@@ -176,11 +176,22 @@ def model_text_of(export_dir: Path) -> str:
 
 
 def child(name: str, export_dir: Path, device: str) -> None:
-    """Load one variant, speak once, print its peak RSS (MB) as JSON."""
+    """Load one variant, speak once, print its peak RSS and its RSS afterwards (MB) as JSON."""
+    import gc
+
     speak, _ = load_variant(name, export_dir, device)
     speak()
+    gc.collect()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"variant": name, "peak_rss_mb": peak_mb}))
+    print(json.dumps({"variant": name, "peak_rss_mb": peak_mb, "rss_after_mb": current_rss_mb()}))
+
+
+def current_rss_mb() -> float:
+    """Resident memory now (Linux ``/proc``; the peak includes loading, this does not)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def main() -> None:
@@ -251,16 +262,19 @@ def main() -> None:
             text=True,
             check=True,
         )
-        memory[name] = json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mb"]
+        memory[name] = json.loads(out.stdout.strip().splitlines()[-1])
 
     med = {name: statistics.median(values) for name, values in speed.items()}
     lat = {name: statistics.median(values) for name, values in first.items()}
     print(
         f"\naudio per run: {audio_seconds['stock']:.2f} s; {args.rounds} interleaved rounds; device {args.device}"
     )
-    print(f"{'variant':<16}{'x real time':>12}{'first chunk ms':>16}{'peak RSS MB':>13}")
+    print(
+        f"{'variant':<16}{'x real time':>12}{'first chunk ms':>16}{'peak RSS MB':>13}{'RSS after MB':>14}"
+    )
     for name in variants:
-        print(f"{name:<16}{med[name]:>12.2f}{lat[name] * 1000:>16.0f}{memory[name]:>13.0f}")
+        row = f"{name:<16}{med[name]:>12.2f}{lat[name] * 1000:>16.0f}"
+        print(row + f"{memory[name]['peak_rss_mb']:>13.0f}{memory[name]['rss_after_mb']:>14.0f}")
     ratio = med["natiq"] / med["stock"]
     latency_diff = lat["natiq"] / lat["stock"] - 1
     print(
@@ -275,7 +289,7 @@ def main() -> None:
             {
                 "speed": med,
                 "first_chunk_s": lat,
-                "peak_rss_mb": memory,
+                "memory_mb": memory,
                 "ratio": ratio,
                 "latency_diff": latency_diff,
             }

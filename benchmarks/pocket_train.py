@@ -97,6 +97,7 @@ def run_case(
     """Time ``steps`` optimizer steps after ``warmup`` ones, in this process."""
     import torch
 
+    from natiq.backends.pocket.checkpointing import save_model_weights
     from natiq.backends.pocket.dataset import (
         EpochBatchSampler,
         PocketTrainData,
@@ -104,6 +105,7 @@ def run_case(
         prompt_frames_for,
         read_utterances,
     )
+    from natiq.backends.pocket.export import checkpoint_size_bytes
     from natiq.backends.pocket.lora import count_parameters
     from natiq.backends.pocket.model_setup import setup_run
     from natiq.backends.pocket.train_config import PocketTrainConfig
@@ -154,11 +156,15 @@ def run_case(
             if step >= warmup:
                 timings.append(time.perf_counter() - started)
         trainable, total = count_parameters(setup.trainable)
+        save_model_weights(setup.trainable, Path(run_dir), setup.flow_lm)
+        weights_bytes = checkpoint_size_bytes(run_dir)
     return {
         "case": name,
         "steps_per_s": len(timings) / sum(timings),
         "sec_per_step": sum(timings) / len(timings),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "utterances_per_s": case["batch"] * len(timings) / sum(timings),
+        "checkpoint_weights_mb": weights_bytes / 1e6,
         "trainable_params": trainable,
         "total_params": total,
     }
@@ -205,9 +211,10 @@ def main() -> None:
             results.append(json.loads(out.strip().splitlines()[-1]))
             r = results[-1]
             print(
-                f"{r['case']:<22} {r['steps_per_s']:.3f} steps/s  ({r['sec_per_step']:.2f} s/step)  "
-                f"peak RSS {r['peak_rss_mb']:.0f} MB  trainable {r['trainable_params'] / 1e6:.2f}M "
-                f"of {r['total_params'] / 1e6:.1f}M",
+                f"{r['case']:<22} {r['steps_per_s']:.3f} steps/s  ({r['sec_per_step']:.2f} s/step, "
+                f"{r['utterances_per_s']:.2f} utt/s)  peak RSS {r['peak_rss_mb']:.0f} MB  "
+                f"trainable {r['trainable_params'] / 1e6:.2f}M of {r['total_params'] / 1e6:.1f}M  "
+                f"checkpoint weights {r['checkpoint_weights_mb']:.1f} MB",
                 flush=True,
             )
     by_name = {r["case"]: r for r in results}

@@ -72,5 +72,5 @@ def write_clartts_parquet(folder: Path) -> Path:
     )
     path = folder / "data" / "train-00000-of-00001.parquet"
     path.parent.mkdir(parents=True)
-    pq.write_table(table, path)
+    pq.write_table(table, path, row_group_size=5)
     return folder

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from data_testkit import BAD_ROWS, GOOD_ROWS
@@ -72,6 +73,18 @@ def test_rerun_skips_everything_and_changes_nothing(prepared, clartts_dir):
     assert {p: p.stat().st_mtime_ns for p in (output / "audio").iterdir()} == mtimes
 
 
+def test_two_workers_decode_row_groups_to_the_same_files(prepared, clartts_dir, tmp_path):
+    output, _ = prepared
+    summary = run_prepare(_config(clartts_dir, tmp_path, val_fraction=0.2, num_workers=2))
+    assert summary.processed == GOOD_ROWS + len(BAD_ROWS)
+
+    def files(folder: Path) -> dict[str, bytes]:
+        found = [p for p in folder.rglob("*") if p.is_file() and ".progress" not in p.parts]
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in found}
+
+    assert files(tmp_path) == files(output)
+
+
 def test_rerun_with_other_settings_is_refused(prepared, clartts_dir):
     output, _ = prepared
     with pytest.raises(DataFormatError, match="other settings"):
@@ -98,3 +111,16 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
     with pytest.raises(DataFormatError, match="cannot open dataset"):
         run_prepare(config)
     assert not (tmp_path / "out").exists()
+
+
+def test_row_audio_is_checked_against_its_file_name(clartts_dir):
+    from natiq.data.parquet_rows import load_row_audio, local_parquet_files, read_parquet_light
+
+    (path,) = local_parquet_files(clartts_dir, "train")
+    items = list(read_parquet_light(clartts_dir, "train", str(clartts_dir)))
+    assert [i.id for i in items][:2] == ["good_000", "good_001"]
+    ref = items[6].parquet
+    assert ref is not None and (ref.row_group, ref.row) == (1, 1)
+    assert load_row_audio(ref).dtype == np.float32
+    with pytest.raises(RuntimeError, match=r"not 'other\.wav'"):
+        load_row_audio(type(ref)(str(path), ref.row_group, ref.row, "other.wav"))

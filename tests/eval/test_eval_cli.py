@@ -14,7 +14,7 @@ from natiq.cli.eval import app
 from natiq.common.errors import NatiqError
 from natiq.common.files import read_jsonl, write_jsonl
 from natiq.data.audio import duration_seconds
-from natiq.eval.compare import compare_summaries, load_summary
+from natiq.eval.compare import comparability_warnings, compare_summaries, load_summary
 
 
 def test_cli_runs_a_manifest_without_models(mini_corpus: dict[str, Any], tmp_path: Path):
@@ -102,6 +102,15 @@ def test_compare_lines_up_two_runs(evaluated_run: dict[str, Any], tmp_path: Path
     result = CliRunner().invoke(app, ["compare", str(evaluated_run["output"]), str(better)])
     assert result.exit_code == 0, result.output
     assert "speaker_similarity" in result.output and "corpus_cer" in result.output
+
+
+def test_compare_warns_when_runs_are_not_comparable(evaluated_run: dict[str, Any]):
+    a = load_summary(evaluated_run["output"])
+    assert comparability_warnings(a, a) == []
+    b = {**a, "asr_model": "large-v3", "counts": {**a["counts"], "total": 3}}
+    warnings = comparability_warnings(a, b)
+    assert len(warnings) == 2
+    assert "CER/WER" in warnings[0] and "large-v3" in warnings[0]
 
 
 def test_compare_rejects_a_folder_without_summary(tmp_path: Path):

@@ -11,7 +11,7 @@ import pytest
 
 from natiq.common.errors import ModelLoadError
 from natiq.data.audio import load_audio
-from natiq.eval.asr import AsrConfig, WhisperTranscriber, packaged_model_dir
+from natiq.eval.asr import AsrConfig, WhisperTranscriber, packaged_model_dir, token_cap
 from natiq.eval.quality import estimate_snr_db
 from natiq.eval.runner import Evaluator
 from natiq.eval.speaker import cosine_similarity, load_speaker_encoder
@@ -45,6 +45,12 @@ def test_packaged_whisper_is_joined_once(evaluator: Evaluator, whisper_cache: Pa
     assert [p.name for p in whisper_cache.iterdir()] == ["whisper-base-ct2"]  # no staging left
 
 
+def test_asr_token_cap_scales_with_duration_and_fits_whisper_window():
+    assert token_cap(2.0, 15.0) == 38
+    assert token_cap(29.0, 15.0) == 440
+    assert token_cap(300.0, 15.0) == 440  # per 30 s window, never above Whisper's limit
+
+
 def test_missing_asr_model_is_a_clear_error(tmp_path: Path):
     with pytest.raises(ModelLoadError, match="--asr-model"):
         WhisperTranscriber(AsrConfig(model=str(tmp_path / "no-such-model"), device="cpu"))
@@ -69,11 +75,15 @@ def test_same_voice_is_more_similar_than_another_voice(
     assert min(same_1, same_2) > max(across)
 
 
-def test_unknown_speaker_model_is_a_clear_error():
-    with pytest.raises(ModelLoadError, match="resemblyzer"):
-        load_speaker_encoder("ecapa-from-nowhere", device="cpu")
+@pytest.mark.parametrize(
+    ("name", "message"), [("speechbrain/spkrec-ecapa-voxceleb", "ECAPA"), ("x-vector", "unknown")]
+)
+def test_unsupported_speaker_models_are_clear_errors(name: str, message: str):
+    with pytest.raises(ModelLoadError, match=message):
+        load_speaker_encoder(name, device="cpu")
 
 
+@pytest.mark.slow  # importing transformers costs ~8 s of CPU
 def test_wavlm_speaker_model_from_a_local_folder(tmp_path: Path, clip_16k: np.ndarray):
     from transformers import Wav2Vec2FeatureExtractor, WavLMConfig, WavLMForXVector
 

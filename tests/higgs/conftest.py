@@ -66,10 +66,10 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("speech")
-    espeak("مرحبا بكم", folder / "ref1.wav")
-    espeak("السلام عليكم", folder / "tgt1.wav")
-    espeak("صباح الخير", folder / "ref2.wav")
-    espeak("كيف حالك", folder / "tgt2.wav")
+    espeak("مرحبا", folder / "ref1.wav")
+    espeak("نعم", folder / "tgt1.wav")
+    espeak("شكرا", folder / "ref2.wav")
+    espeak("كلا", folder / "tgt2.wav")
     return folder
 
 
@@ -78,7 +78,7 @@ def train_chatml(speech_dir: Path) -> Path:
     return write_chatml(
         speech_dir / "train.jsonl",
         [
-            chatml_line("s1", "مرحبا بكم", "ref1.wav", "السلام عليكم", "tgt1.wav"),
-            chatml_line("s2", "صباح الخير", "ref2.wav", "كيف حالك", "tgt2.wav"),
+            chatml_line("s1", "مرحبا", "ref1.wav", "نعم", "tgt1.wav"),
+            chatml_line("s2", "شكرا", "ref2.wav", "كلا", "tgt2.wav"),
         ],
     )

@@ -7,12 +7,26 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from conftest import chatml_line, write_chatml
 
-def test_tokenize_then_train_with_text_loss(
-    tiny_model_dir: Path, train_chatml: Path, tmp_path: Path
-):
+
+def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Path, tmp_path: Path):
     from natiq.cli.main import app
 
+    train_chatml = write_chatml(
+        tmp_path / "train.jsonl",
+        [
+            chatml_line(
+                "s1", "مرحبا", str(speech_dir / "ref1.wav"), "نعم", str(speech_dir / "tgt1.wav")
+            ),
+            chatml_line(
+                "s2", "شكرا", str(speech_dir / "ref2.wav"), "كلا", str(speech_dir / "tgt2.wav")
+            ),
+            chatml_line(
+                "lost", "شكرا", str(tmp_path / "gone.wav"), "كلا", str(speech_dir / "tgt2.wav")
+            ),
+        ],
+    )
     runner = CliRunner()
     codes = tmp_path / "codes"
     tokenize = [
@@ -29,7 +43,7 @@ def test_tokenize_then_train_with_text_loss(
     ]
     first = runner.invoke(app, tokenize)
     assert first.exit_code == 0, first.output
-    assert "encoded 4, already cached 0, failed 0" in first.output
+    assert "encoded 4, already cached 0, failed 1" in first.output
     again = runner.invoke(app, tokenize)
     assert "encoded 0, already cached 4" in again.output
     assert len(list(codes.glob("*.safetensors"))) == 4
@@ -74,6 +88,9 @@ def test_tokenize_then_train_with_text_loss(
         assert abs(entry["loss/total"] - (entry["loss/audio"] + 0.5 * entry["loss/text"])) < 1e-3
     adapter = json.loads((output / "adapter_config.json").read_text())
     assert sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
+    skipped = [json.loads(line) for line in (output / "skipped.jsonl").read_text().splitlines()]
+    assert [s["id"] for s in skipped] == ["lost"] and "gone.wav" in skipped[0]["reason"]
+    assert "skipped lost" in result.output
 
 
 def test_train_rejects_a_bad_quantize_value(

@@ -9,7 +9,9 @@ import torch
 import yaml
 
 
-def test_a_missing_release_offline_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_release_offline_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import huggingface_hub.constants
 
     from natiq.backends.pocket.base_model import load_base
@@ -28,7 +30,7 @@ def test_unknown_base_lists_the_choices(tmp_path: Path) -> None:
     from natiq.backends.pocket.base_model import load_base
     from natiq.common.errors import ModelLoadError
 
-    with pytest.raises(ModelLoadError, match="english_24l|english"):
+    with pytest.raises(ModelLoadError, match="french_24l"):
         load_base("klingon")
     with pytest.raises(ModelLoadError, match="not found"):
         load_base(tmp_path / "missing.yaml")
@@ -38,7 +40,9 @@ def test_a_local_yaml_or_its_directory_is_a_base(tiny_yaml: Path) -> None:
     from natiq.backends.pocket.base_model import load_base, mimi_encoder_is_zero, resolve_base
 
     assert resolve_base("french_24l") == {"language": "french_24l"}
-    assert resolve_base("hf://kyutai/pocket-tts/x.yaml") == {"config": "hf://kyutai/pocket-tts/x.yaml"}
+    assert resolve_base("hf://kyutai/pocket-tts/x.yaml") == {
+        "config": "hf://kyutai/pocket-tts/x.yaml"
+    }
     model = load_base(tiny_yaml.parent, device="cpu")
     assert model.flow_lm.conditioner.embed.num_embeddings == 257
     assert not mimi_encoder_is_zero(model)
@@ -56,13 +60,13 @@ def test_a_tokenizer_of_the_wrong_size_names_the_file(tiny_yaml: Path, tmp_path:
     config["flow_lm"]["lookup_table"]["tokenizer_path"] = str(wrong)
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(CheckpointMismatchError, match="wrong.model"):
+    with pytest.raises(CheckpointMismatchError, match=r"wrong\.model"):
         load_base(bad_yaml)
 
     # weights trained with a 128-piece table against a 256-piece tokenizer
     config["flow_lm"]["lookup_table"]["n_bins"] = 128
     bad_yaml.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(CheckpointMismatchError, match="wrong.model"):
+    with pytest.raises(CheckpointMismatchError, match=r"wrong\.model"):
         load_base(bad_yaml)
 
     model = load_base(tiny_yaml)
@@ -70,7 +74,9 @@ def test_a_tokenizer_of_the_wrong_size_names_the_file(tiny_yaml: Path, tmp_path:
     from pocket_tts.modules.text_conditioner import build_tokenizer
 
     model.flow_lm.conditioner.tokenizer = build_tokenizer(128, str(wrong))
-    with pytest.raises(CheckpointMismatchError, match="has 128 pieces but the text embedding has 257 rows"):
+    with pytest.raises(
+        CheckpointMismatchError, match="has 128 pieces but the text embedding has 257 rows"
+    ):
         check_tokenizer_matches(model)
 
 
@@ -81,8 +87,13 @@ def test_text_longer_than_the_limit_is_refused_with_its_location(tiny_yaml: Path
 
     model = load_tiny_tts(tiny_yaml)
     ids = tokenize_model_text(model, "salAm Elykm")
-    assert ids == model.flow_lm.conditioner.tokenizer.encode("salAm Elykm.")  # no capital, final period
-    with pytest.raises(InputTextError, match=r"metadata.jsonl:7: the text is \d+ tokens long, more than the limit of 20"):
+    assert ids == model.flow_lm.conditioner.tokenizer.encode(
+        "salAm Elykm."
+    )  # no capital, final period
+    with pytest.raises(
+        InputTextError,
+        match=r"metadata.jsonl:7: the text is \d+ tokens long, more than the limit of 20",
+    ):
         tokenize_model_text(model, "كيف حالك اليوم " * 10, max_tokens=20, where="metadata.jsonl:7")
     with pytest.raises(InputTextError, match="empty"):
         tokenize_model_text(model, "  ")

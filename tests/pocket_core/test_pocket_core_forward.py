@@ -35,7 +35,11 @@ def _batch(model, mini_latents, texts, with_prompts=True):
 def test_teacher_forced_outputs_equal_the_streaming_kv_cache_path(model, mini_latents) -> None:
     from pocket_tts.modules.stateful_module import init_states
 
-    from natiq.backends.pocket.forward import normalize_latents, teacher_forced_backbone, voice_prefix
+    from natiq.backends.pocket.forward import (
+        normalize_latents,
+        teacher_forced_backbone,
+        voice_prefix,
+    )
 
     texts = ["بسم الله.", "العلم نور والجهل ظلام."]
     batch = _batch(model, mini_latents, texts)
@@ -52,11 +56,15 @@ def test_teacher_forced_outputs_equal_the_streaming_kv_cache_path(model, mini_la
         if row == 0:
             prefix = voice_prefix(flow_lm, mini_latents[3][:12])[None]
             model._run_flow_lm_and_increment_step(model_state=state, audio_conditioning=prefix)
-        model._run_flow_lm_and_increment_step(model_state=state, text_tokens=torch.tensor([_tokens(model, text)]))
+        model._run_flow_lm_and_increment_step(
+            model_state=state, text_tokens=torch.tensor([_tokens(model, text)])
+        )
         targets = normalize_latents(flow_lm, mini_latents[row])
         current = torch.full((1, 1, 32), float("nan"))
         for i in range(8):
-            latent, _ = model._run_flow_lm_and_increment_step(model_state=state, backbone_input_latents=current)
+            latent, _ = model._run_flow_lm_and_increment_step(
+                model_state=state, backbone_input_latents=current
+            )
             assert torch.allclose(latent[0, 0], one_step[row, i], atol=1e-4), (row, i)
             current = targets[i].reshape(1, 1, 32)
 
@@ -92,7 +100,9 @@ def test_losses_have_every_term_and_flow_matching_has_no_distillation(model, min
     assert model.flow_lm.conditioner.embed.weight.grad.abs().sum() > 0
     assert model.flow_lm.speaker_proj_weight.grad.abs().sum() > 0
 
-    fm = compute_losses(model.flow_lm, batch, objective="flow-matching", generator=torch.Generator().manual_seed(0))
+    fm = compute_losses(
+        model.flow_lm, batch, objective="flow-matching", generator=torch.Generator().manual_seed(0)
+    )
     assert float(fm.terms["distill"]) == 0.0
     assert torch.allclose(fm.total, fm.terms["diag"] + 0.1 * fm.terms["eos"])
 
@@ -122,7 +132,11 @@ def test_lsd_needs_a_two_time_head_and_rejects_unknown_objectives() -> None:
 
 
 def test_latent_stats_are_per_dimension_and_written_into_the_model(model, mini_latents) -> None:
-    from natiq.backends.pocket.forward import compute_latent_stats, normalize_latents, set_latent_stats
+    from natiq.backends.pocket.forward import (
+        compute_latent_stats,
+        normalize_latents,
+        set_latent_stats,
+    )
     from natiq.common.errors import DataFormatError
 
     mean, std = compute_latent_stats(mini_latents)

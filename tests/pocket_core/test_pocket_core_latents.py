@@ -20,24 +20,40 @@ def manifest(tmp_path: Path, mini_records: list) -> Path:
     lines = []
     for record in mini_records[:3]:
         shutil.copy(record["audio_path"], audio_dir / Path(record["audio"]).name)
-        lines.append({"id": record["id"], "audio": record["audio"], "text": record["text"], "speaker": record["speaker"]})
+        lines.append(
+            {
+                "id": record["id"],
+                "audio": record["audio"],
+                "text": record["text"],
+                "speaker": record["speaker"],
+            }
+        )
     lines.append({"id": "gone", "audio": "audio/gone.wav", "text": "x", "speaker": "spk1"})
     lines.append({"id": "nofile", "text": "x", "speaker": "spk1"})
     path = tmp_path / "corpus" / "metadata.jsonl"
-    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
     return path
 
 
-def test_latents_are_written_once_per_utterance_and_resume(manifest: Path, tiny_yaml: Path, tmp_path: Path) -> None:
+def test_latents_are_written_once_per_utterance_and_resume(
+    manifest: Path, tiny_yaml: Path, tmp_path: Path
+) -> None:
     from natiq.backends.pocket.latents import extract_latents, load_latent_stats, load_latents
     from natiq.common.files import read_jsonl
 
     out = tmp_path / "latents"
     summary = extract_latents(manifest, out, base=tiny_yaml, device="cpu")
     assert (summary.encoded, summary.reused) == (3, 0)
-    assert {(r["id"], r["reason"], r["line"]) for r in summary.rejected} == {("gone", "audio", 4), ("nofile", "fields", 5)}
+    assert {(r["id"], r["reason"], r["line"]) for r in summary.rejected} == {
+        ("gone", "audio", 4),
+        ("nofile", "fields", 5),
+    }
     rows = [record for _, record in read_jsonl(out / "metadata_latents.jsonl")]
-    assert [row["id"] for row in rows] == [json.loads(line)["id"] for line in manifest.read_text().splitlines()[:3]]
+    assert [row["id"] for row in rows] == [
+        json.loads(line)["id"] for line in manifest.read_text().splitlines()[:3]
+    ]
     for row in rows:
         latents = load_latents(out / row["latents"])
         duration = sf.info(manifest.parent / row["audio"]).duration
@@ -55,7 +71,9 @@ def test_latents_are_written_once_per_utterance_and_resume(manifest: Path, tiny_
     assert torch.equal(load_latents(out / rows[0]["latents"]), first)
 
 
-def test_resuming_with_another_base_is_refused(manifest: Path, tiny_yaml: Path, tmp_path: Path) -> None:
+def test_resuming_with_another_base_is_refused(
+    manifest: Path, tiny_yaml: Path, tmp_path: Path
+) -> None:
     from natiq.backends.pocket.latents import extract_latents
     from natiq.common.errors import DataFormatError
 
@@ -65,7 +83,9 @@ def test_resuming_with_another_base_is_refused(manifest: Path, tiny_yaml: Path, 
         extract_latents(manifest, out, base="english", device="cpu")
 
 
-def test_an_all_zero_mimi_encoder_is_detected(manifest: Path, tiny_yaml: Path, tmp_path: Path) -> None:
+def test_an_all_zero_mimi_encoder_is_detected(
+    manifest: Path, tiny_yaml: Path, tmp_path: Path
+) -> None:
     from natiq.backends.pocket.latents import extract_latents
     from natiq.backends.pocket.tiny import load_tiny_tts
     from natiq.common.errors import ModelLoadError

@@ -33,16 +33,24 @@ def _free_run_mse(model, token_ids, latents) -> float:
     model.eval()
     errors = []
     for ids, target in zip(token_ids, latents, strict=True):
-        generated = free_run_latents(model, torch.tensor(ids), target.shape[0], temp=0.0, decode_steps=1)
+        generated = free_run_latents(
+            model, torch.tensor(ids), target.shape[0], temp=0.0, decode_steps=1
+        )
         errors.append(float(((generated - normalize_latents(model.flow_lm, target)) ** 2).mean()))
     model.train()
     return sum(errors) / len(errors)
 
 
 @pytest.mark.slow
-def test_tiny_lsd_model_memorizes_four_utterances(tiny_yaml: Path, mini_records: list, mini_latents: list) -> None:
+def test_tiny_lsd_model_memorizes_four_utterances(
+    tiny_yaml: Path, mini_records: list, mini_latents: list
+) -> None:
     from natiq.backends.pocket.batch import PocketBatch
-    from natiq.backends.pocket.objectives import compute_latent_stats, compute_losses, set_latent_stats
+    from natiq.backends.pocket.objectives import (
+        compute_latent_stats,
+        compute_losses,
+        set_latent_stats,
+    )
     from natiq.backends.pocket.text_tokens import tokenize_model_text
     from natiq.backends.pocket.tiny import load_tiny_tts
 
@@ -62,6 +70,8 @@ def test_tiny_lsd_model_memorizes_four_utterances(tiny_yaml: Path, mini_records:
         optimizer.step()
     diag_end = _diag_term(model, batch)
     free_end = _free_run_mse(model, token_ids, mini_latents)
-    print(f"diag {diag_start:.3f} -> {diag_end:.3f}; free-run MSE {free_start:.3f} -> {free_end:.3f}")
+    print(
+        f"diag {diag_start:.3f} -> {diag_end:.3f}; free-run MSE {free_start:.3f} -> {free_end:.3f}"
+    )
     assert diag_end <= 0.2 * diag_start
     assert free_end <= 0.3 * free_start

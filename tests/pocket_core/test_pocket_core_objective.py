@@ -37,14 +37,18 @@ def _train(objective: str, time_conds: int, conds: torch.Tensor, targets: torch.
     for _ in range(STEPS):
         which = torch.randint(0, N_CONDITIONS, (BATCH,), generator=gen)
         side = torch.randint(0, 2, (BATCH,), generator=gen)
-        loss = head_losses(head, conds[which], targets[which, side], objective=objective, generator=gen)
+        loss = head_losses(
+            head, conds[which], targets[which, side], objective=objective, generator=gen
+        )
         optimizer.zero_grad()
         loss.total.backward()
         optimizer.step()
     return head
 
 
-def _nearest_target_mse(head, decode, steps: int, conds: torch.Tensor, targets: torch.Tensor) -> float:
+def _nearest_target_mse(
+    head, decode, steps: int, conds: torch.Tensor, targets: torch.Tensor
+) -> float:
     which = torch.arange(N_CONDITIONS).repeat_interleave(128)
     noise = torch.randn(which.shape[0], LATENT, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
@@ -62,7 +66,9 @@ def test_one_step_lsd_lands_on_a_target_where_flow_matching_collapses() -> None:
     lsd_one = _nearest_target_mse(lsd_head, lsd_decode, 1, conds, targets)
     fm_one = _nearest_target_mse(fm_head, ot_decode, 1, conds, targets)
     fm_many = _nearest_target_mse(fm_head, ot_decode, 16, conds, targets)
-    print(f"nearest-target MSE: lsd 1-step {lsd_one:.3f}, fm 1-step {fm_one:.3f}, fm 16-step {fm_many:.3f}")
+    print(
+        f"nearest-target MSE: lsd 1-step {lsd_one:.3f}, fm 1-step {fm_one:.3f}, fm 16-step {fm_many:.3f}"
+    )
     assert lsd_one <= 0.5 * fm_one
     # flow matching is not broken, it needs the multi-step decoder it was made for
     assert fm_many < 0.5 * fm_one

@@ -24,7 +24,9 @@ def test_tiny_yaml_is_self_contained_with_local_files(tiny_yaml: Path) -> None:
     assert config["replace_characters"]["؟"] == "?"
 
 
-def test_tiny_model_loads_offline_and_speaks_from_a_wav_prompt(tiny_yaml: Path, tmp_path: Path) -> None:
+def test_tiny_model_loads_offline_and_speaks_from_a_wav_prompt(
+    tiny_yaml: Path, tmp_path: Path
+) -> None:
     from natiq.backends.pocket.tiny import load_tiny_tts
 
     assert os.environ.get("HF_HUB_OFFLINE") == "1"

@@ -97,3 +97,56 @@ def test_resume_with_other_structural_settings_is_refused(
     )
     with pytest.raises(CheckpointMismatchError, match="lora_rank: checkpoint 4 vs now 8"):
         train(other, log=quiet)
+
+
+def test_eval_writes_samples_and_never_changes_the_run(
+    tmp_path: Path, small_manifest: Path, tiny_base: Path
+) -> None:
+    quiet = lambda message: None  # noqa: E731
+    settings = dict(max_steps=2, save_every=2, grad_accum=1, ema=0.0)
+    plain = train(_config(tmp_path / "plain", small_manifest, tiny_base, **settings), log=quiet)
+
+    seen: list[Path] = []
+
+    def scorer(folder: Path) -> dict[str, float]:
+        seen.append(folder)
+        return {"wavs": float(len(list(folder.glob("*.wav"))))}
+
+    evaluated = train(
+        _config(
+            tmp_path / "eval", small_manifest, tiny_base, eval_every=1, eval_samples=1, **settings
+        ),
+        sample_scorer=scorer,
+        log=quiet,
+    )
+    assert [p.name for p in seen] == ["step_1", "step_2"]
+    assert evaluated.eval_losses["samples/wavs"] == 1.0
+    assert {"diag", "distill", "eos", "total"} <= set(evaluated.eval_losses)
+    a = load_file(str(tmp_path / "plain" / "step_2" / "adapter" / "adapter_model.safetensors"))
+    b = load_file(str(tmp_path / "eval" / "step_2" / "adapter" / "adapter_model.safetensors"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert plain.losses == evaluated.losses
+
+
+def test_full_fine_tuning_checkpoint_reloads_trained_and_frozen_weights(
+    tmp_path: Path, small_manifest: Path, tiny_base: Path
+) -> None:
+    from natiq.backends.pocket.export import load_checkpoint_model
+    from natiq.backends.pocket.tiny import load_tiny_tts
+
+    quiet = lambda message: None  # noqa: E731
+    config = _config(
+        tmp_path / "full", small_manifest, tiny_base, use_lora=False, train_scope="flow",
+        max_steps=1, save_every=1, grad_accum=1, ema=0.0, lora_dropout=0.0,
+    )  # fmt: skip
+    result = train(config, log=quiet)
+    trained = load_file(str(result.checkpoint / ckpt.TRAINABLE_FILE))
+    assert set(trained) and all(k.startswith(("flow_net.", "out_eos.")) for k in trained)
+
+    tts, _ = load_checkpoint_model(result.checkpoint)
+    base = load_tiny_tts(tiny_base).flow_lm.state_dict()
+    loaded = tts.flow_lm.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in trained.items())
+    assert any(not torch.equal(base[k], v) for k, v in trained.items())
+    frozen = [k for k in base if k not in trained and k not in ("emb_mean", "emb_std")]
+    assert frozen and all(torch.equal(loaded[k], base[k]) for k in frozen)

@@ -185,7 +185,9 @@ def test_batch_job_survives_a_server_restart(server, auth, voice_id):
     )
     assert submitted.status_code == 202, submitted.text
     job_id = submitted.json()["id"]
+    before = httpx.get(server.url + f"/v1/batch/{job_id}", headers=auth).json()
     server.stop(kill=True)  # a crash, not a clean shutdown
+    log_before = len(server.log_path.read_text(errors="replace"))
     server.start()
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -194,6 +196,11 @@ def test_batch_job_survives_a_server_restart(server, auth, voice_id):
             break
         time.sleep(0.2)
     assert status["status"] == "completed", status
+    if (
+        before["completed"] + before["failed"] <= before["total"] - 2
+    ):  # surely unfinished at the kill
+        restarted_log = server.log_path.read_text(errors="replace")[log_before:]
+        assert f"resuming 1 unfinished batch job(s): {job_id}" in restarted_log
     assert (status["total"], status["completed"], status["failed"]) == (5, 4, 1)
     assert "unknown voice" in status["results"][4]["error"]
     first = httpx.get(server.url + status["results"][0]["url"], headers=auth)

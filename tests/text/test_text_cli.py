@@ -98,3 +98,9 @@ def test_real_shell_pipe() -> None:
     )
     assert fail.returncode == 2
     assert b"Traceback" not in fail.stderr and b"known schemes" in fail.stderr
+
+
+def test_phonemize_command_prints_ipa() -> None:
+    code, out = invoke("phonemize", "--text", "سَلَامٌ")
+    assert code == 0
+    assert out.count("\n") == 1 and "s" in out and "l" in out

@@ -52,9 +52,21 @@ def test_merge_refuses_a_prediction_with_other_letters() -> None:
 @pytest.mark.slow
 def test_diacritize_fills_missing_marks_with_the_offline_model() -> None:
     try:
-        out = diacritize("ذهب الولدُ إلى المدرسة، وقال: 3 كتب!")
+        out = diacritize("ذهب الولدُ إلى المدرسة، وقال: 3 كتب!", word_cache=False)
     except ModelLoadError as exc:  # pragma: no cover - the wheel is pinned in requirements
         pytest.fail(str(exc))
     assert strip_diacritics(out) == "ذهب الولد إلى المدرسة، وقال: 3 كتب!"
     assert "الْوَلَدُ" in out or "الوَلَدُ" in out  # the written damma survived
     assert sum(ch in "\u064e\u064f\u0650\u0652" for ch in out) >= 10
+
+
+def test_diacritic_error_rate_counts_letters_with_different_marks() -> None:
+    from natiq.text.diacritize import diacritic_error_rate
+
+    reference = "كَتَبَ الْوَلَدُ"
+    assert diacritic_error_rate(reference, reference) == 0.0
+    # one of 8 letters differs (the case ending of الولد)
+    assert diacritic_error_rate(reference, "كَتَبَ الْوَلَدَ") == pytest.approx(1 / 8)
+    assert diacritic_error_rate(reference, "كَتَبَ الْوَلَدَ", skip_word_endings=True) == 0.0
+    with pytest.raises(ValueError):
+        diacritic_error_rate("كتب", "كتاب")

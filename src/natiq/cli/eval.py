@@ -254,7 +254,7 @@ def compare(
     from rich.console import Console
     from rich.table import Table
 
-    from natiq.eval.compare import compare_summaries, load_summary
+    from natiq.eval.compare import comparability_warnings, compare_summaries, load_summary
 
     summary_a, summary_b = load_summary(run_a), load_summary(run_b)
     table = Table(title=f"A = {run_a}    B = {run_b}")
@@ -271,4 +271,7 @@ def compare(
         for s in (summary_a, summary_b)
     ]
     table.caption = f"A: {counts[0]}   B: {counts[1]}"
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for warning in comparability_warnings(summary_a, summary_b):
+        console.print(f"[yellow]warning:[/yellow] {warning}")

@@ -33,7 +33,7 @@ def _register() -> None:
 
     from natiq.cli import serve as serve_cli
 
-    app.add_typer(serve_cli.app, name="serve")
+    serve_cli.register(app)
 
     from natiq.cli import speak as speak_cli
 

@@ -14,14 +14,9 @@ import typer
 
 from natiq.serve.settings import ServeSettings
 
-app = typer.Typer(
-    help="Run the speech server: REST, WebSocket streaming, batch jobs and a web page."
-)
-
 _D = ServeSettings()  # the defaults live in ServeSettings only
 
 
-@app.callback(invoke_without_command=True)
 def serve(
     host: Annotated[
         str, typer.Option(help="Interface to listen on (keep 127.0.0.1 unless behind a proxy).")
@@ -72,7 +67,7 @@ def serve(
         ),
     ] = _D.max_frames,
 ) -> None:
-    """Serve speech over HTTP on HOST:PORT until interrupted."""
+    """Run the speech server: REST, WebSocket streaming, batch jobs and a web page."""
     import logging
 
     import uvicorn
@@ -113,3 +108,8 @@ def serve(
         log_level="info",
         timeout_graceful_shutdown=5,
     )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``natiq serve`` to the root CLI."""
+    app.command("serve")(serve)

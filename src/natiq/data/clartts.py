@@ -115,5 +115,11 @@ def read_clartts(name: str = "clartts", split: str = "train") -> Iterator[Source
     source = resolve_dataset(name)
     for index, row in enumerate(open_stream(name, split)):
         yield make_item(
-            index, row.get("file"), row.get("text"), row.get("sampling_rate"), row.get("audio"), source, split
+            index,
+            row.get("file"),
+            row.get("text"),
+            row.get("sampling_rate"),
+            row.get("audio"),
+            source,
+            split,
         )

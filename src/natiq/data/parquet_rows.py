@@ -35,7 +35,9 @@ def local_parquet_files(folder: Path, split: str) -> list[Path]:
         builder = datasets.load_dataset_builder(str(folder))
         files = builder.config.data_files[split]
     except Exception as exc:
-        raise DataFormatError(f"cannot open dataset {str(folder)!r} split {split!r}: {exc}") from None
+        raise DataFormatError(
+            f"cannot open dataset {str(folder)!r} split {split!r}: {exc}"
+        ) from None
     paths = [Path(str(f)) for f in files]
     if not paths or any(p.suffix != ".parquet" for p in paths):
         raise DataFormatError(f"{folder}: split {split!r} is not a set of parquet files")
@@ -75,7 +77,9 @@ def load_row_audio(ref: ParquetRef) -> np.ndarray:
         _cache.update(key=key, files=table.column("file"), audio=table.column("audio"))
     found = _cache["files"][ref.row].as_py()
     if ("" if found is None else str(found)) != ref.file_name:
-        raise RuntimeError(f"{ref.path}: row {ref.row} of row group {ref.row_group} is {found!r}, not {ref.file_name!r}")
+        raise RuntimeError(
+            f"{ref.path}: row {ref.row} of row group {ref.row_group} is {found!r}, not {ref.file_name!r}"
+        )
     cell = _cache["audio"][ref.row]
     if not cell.is_valid:
         return np.zeros(0, dtype=np.float32)

@@ -39,6 +39,7 @@ METADATA_NAME = "metadata.jsonl"
 REJECTS_NAME = "rejects.jsonl"
 AUDIO_DIR = "audio"
 CONFIG_VERSION = 1
+MAX_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -160,13 +161,14 @@ def _load_samples(item: SourceItem) -> tuple[Any, int]:
             return load_audio(item.audio_path)
         except AudioInputError as exc:
             raise ItemRejected(Reason.UNREADABLE_AUDIO, str(exc)) from None
+    samples = item.samples
     if item.parquet is not None:
         from natiq.data.parquet_rows import load_row_audio
 
-        item.samples = load_row_audio(item.parquet)
-    if item.samples is None or not item.sample_rate or item.sample_rate <= 0:
+        samples = load_row_audio(item.parquet)
+    if samples is None or not item.sample_rate or item.sample_rate <= 0:
         raise ItemRejected(Reason.UNREADABLE_AUDIO, "no samples or no valid sampling rate")
-    return item.samples, int(item.sample_rate)
+    return samples, int(item.sample_rate)
 
 
 def process_job(job: _Job) -> dict[str, Any]:
@@ -293,29 +295,59 @@ def _run_serial(jobs: Iterable[_Job]) -> Iterator[dict[str, Any]]:
         yield _duplicate_entry(job) or process_job(job)
 
 
-def _run_pool(jobs: Iterable[_Job], workers: int, audio: AudioOptions) -> Iterator[dict[str, Any]]:
-    """Process jobs in ``workers`` processes, at most ``4 * workers`` in flight."""
+def process_batch(jobs: list[_Job]) -> list[dict[str, Any]]:
+    """``process_job`` for several jobs (one parquet row group, decoded once)."""
+    return [process_job(job) for job in jobs]
+
+
+def _batches(jobs: Iterable[_Job]) -> Iterator[list[_Job] | dict[str, Any]]:
+    """Duplicate rejects as they come; jobs grouped by parquet row group (else one by one)."""
+    batch: list[_Job] = []
+    for job in jobs:
+        duplicate = _duplicate_entry(job)
+        if duplicate is not None:
+            yield duplicate
+            continue
+        ref = job.item.parquet
+        full = len(batch) >= MAX_BATCH
+        if batch and (full or ref is None or (ref.path, ref.row_group) != _group_of(batch[-1])):
+            yield batch
+            batch = []
+        batch.append(job)
+    if batch:
+        yield batch
+
+
+def _group_of(job: _Job) -> tuple[str, int] | None:
+    ref = job.item.parquet
+    return None if ref is None else (ref.path, ref.row_group)
+
+
+def _run_pool(
+    jobs: Iterable[_Job], workers: int, audio: AudioOptions, *, parquet: bool
+) -> Iterator[dict[str, Any]]:
+    """Process jobs in ``workers`` processes, at most ``4 * workers`` batches in flight."""
     # forkserver: workers fork from a clean process that imported the processing
     # code once (fork from this process is unsafe once datasets started threads).
     preload = ["natiq.data.prepare", "natiq.text"]
     preload += ["silero_vad"] if audio.trim_silence else []
     preload += ["pyloudnorm"] if audio.loudness is not None else []
+    preload += ["natiq.data.parquet_rows", "pyarrow.parquet"] if parquet else []
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(preload)
     with cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-        pending: set[cf.Future[dict[str, Any]]] = set()
-        for job in jobs:
-            duplicate = _duplicate_entry(job)
-            if duplicate is not None:
-                yield duplicate
+        pending: set[cf.Future[list[dict[str, Any]]]] = set()
+        for batch in _batches(jobs):
+            if isinstance(batch, dict):
+                yield batch
                 continue
-            pending.add(pool.submit(process_job, job))
+            pending.add(pool.submit(process_batch, batch))
             if len(pending) >= 4 * workers:
                 finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
-                    yield future.result()
+                    yield from future.result()
         for future in cf.as_completed(pending):
-            yield future.result()
+            yield from future.result()
 
 
 def _progress_total(config: PrepareConfig) -> int | None:
@@ -397,7 +429,7 @@ def run_prepare(config: PrepareConfig) -> PrepareSummary:
     results = (
         _run_serial(jobs)
         if config.num_workers == 1
-        else _run_pool(jobs, config.num_workers, config.audio)
+        else _run_pool(jobs, config.num_workers, config.audio, parquet=config.dataset is not None)
     )
     from tqdm import tqdm
 

@@ -26,6 +26,8 @@ ASR_SAMPLE_RATE = 16000
 PACKAGED_PREFIX = "packaged:"
 DEFAULT_ASR_MODEL = "packaged:base"
 _PACKAGED_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
+_WINDOW_SECONDS = 30.0
+_MAX_NEW_TOKENS = 440  # 448-token decoder window minus the start-of-transcript prompt
 
 
 def natiq_cache_dir() -> Path:
@@ -91,6 +93,15 @@ def resolve_asr_model(name: str, cache_dir: Path | None = None) -> str:
     return name
 
 
+def token_cap(seconds: float, tokens_per_second: float) -> int:
+    """Most tokens Whisper may write per 30 s window for a clip of ``seconds``.
+
+    Never above ``_MAX_NEW_TOKENS``: Whisper's window is 448 tokens including
+    its start prompt, and faster-whisper refuses a larger request.
+    """
+    return min(int(tokens_per_second * min(seconds, _WINDOW_SECONDS)) + 8, _MAX_NEW_TOKENS)
+
+
 @dataclass(frozen=True)
 class AsrConfig:
     """How transcripts are made. ``device``/``compute_type`` ``auto`` pick CUDA+fp16 or CPU+int8."""
@@ -153,8 +164,9 @@ class WhisperTranscriber:
             language=self.config.language,
             beam_size=self.config.beam_size,
             temperature=0.0,
-            max_new_tokens=int(self.config.max_tokens_per_second * audio.size / ASR_SAMPLE_RATE)
-            + 8,
+            max_new_tokens=token_cap(
+                audio.size / ASR_SAMPLE_RATE, self.config.max_tokens_per_second
+            ),
             condition_on_previous_text=False,
             no_speech_threshold=None,
             vad_filter=False,

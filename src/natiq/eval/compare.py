@@ -75,3 +75,18 @@ def compare_summaries(a: dict[str, Any], b: dict[str, Any]) -> list[MetricCompar
             )
             rows.append(MetricComparison(f"corpus_{name}", value_a, value_b, better))
     return rows
+
+
+def comparability_warnings(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Reasons the two summaries' numbers are not directly comparable."""
+    warnings = []
+    for key, what in (("asr_model", "CER/WER"), ("speaker_model", "speaker similarity")):
+        if a.get(key) and b.get(key) and a[key] != b[key]:
+            warnings.append(
+                f"{what} come from different models ({a[key]} vs {b[key]}): compare with care"
+            )
+    if a["counts"]["total"] != b["counts"]["total"]:
+        warnings.append(
+            f"the runs scored different numbers of utterances ({a['counts']['total']} vs {b['counts']['total']})"
+        )
+    return warnings

@@ -102,6 +102,11 @@ def load_speaker_encoder(name: str = DEFAULT_SPEAKER_MODEL, device: str = "auto"
         return ResemblyzerEncoder(device=device)
     if name.startswith(WAVLM_PREFIX) and len(name) > len(WAVLM_PREFIX):
         return WavLMXVectorEncoder(name[len(WAVLM_PREFIX) :], device=device)
+    if "ecapa" in name.lower():
+        raise ModelLoadError(
+            f"speaker model {name!r}: ECAPA-TDNN needs speechbrain, which natiq does not use; "
+            f"pass --speaker-model wavlm:<folder> (a local WavLMForXVector) or resemblyzer"
+        )
     raise ModelLoadError(
         f"unknown speaker model {name!r}: use 'resemblyzer' (offline default) or "
         f"'wavlm:<folder or hub id>' for a WavLMForXVector checkpoint available locally"

@@ -10,17 +10,13 @@ and those parts; none of them runs model code on the event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import numpy as np
 from fastapi import (
     FastAPI,
     File,
@@ -40,43 +36,22 @@ from fastapi.responses import (
 )
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.routing import Match
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from natiq.backends.base import SynthesisOptions, VoicePrompt
-from natiq.common.errors import ModelLoadError, NatiqError
+from natiq.backends.base import VoicePrompt
+from natiq.common.errors import NatiqError
 from natiq.data.audio import save_wav
 from natiq.serve import audio_formats
 from natiq.serve.auth import ApiKeyMiddleware
-from natiq.serve.engine import AudioStream, SpeechEngine
-from natiq.serve.jobs import BatchLimits, JobStore, parse_batch
+from natiq.serve.jobs import parse_batch
 from natiq.serve.limits import BodySizeLimitMiddleware, ServerBusy
-from natiq.serve.metrics import Metrics
+from natiq.serve.metrics import MetricsMiddleware
 from natiq.serve.settings import ServeSettings
-from natiq.serve.voices import UploadLimits, VoiceStore, decode_upload
+from natiq.serve.state import ServerState, error_status
+from natiq.serve.streaming import audio_response, serve_ws_request, start_stream
+from natiq.serve.voices import decode_upload
 
 log = logging.getLogger("natiq.serve")
 STATIC_DIR = Path(__file__).parent / "static"
-# OpenAI's preset voice names: clients send one of them by default, so they
-# select this server's default voice unless a stored voice has that name.
-OPENAI_VOICES = frozenset(
-    {
-        "alloy",
-        "ash",
-        "ballad",
-        "coral",
-        "echo",
-        "sage",
-        "shimmer",
-        "verse",
-        "marin",
-        "cedar",
-        "fable",
-        "onyx",
-        "nova",
-    }
-)
-DEFAULT_VOICE_NAMES = OPENAI_VOICES | {"default"}
 
 
 class VoiceRef(BaseModel):
@@ -104,193 +79,6 @@ class SpeechRequest(BaseModel):
     )
     stream_format: Literal["audio", "sse"] = "audio"
     instructions: str | None = Field(None, max_length=4096)
-
-
-class ServerState:
-    """What the routes share: settings, engine, stores, metrics."""
-
-    def __init__(self, settings: ServeSettings, synthesizer: Any) -> None:
-        self.settings = settings
-        self.metrics = Metrics()
-        self.engine = SpeechEngine(
-            synthesizer,
-            max_concurrency=settings.max_concurrency,
-            max_queue=settings.max_queue,
-            metrics=self.metrics,
-        )
-        data_dir = Path(settings.data_dir)
-        self.voices = VoiceStore(
-            data_dir / "voices",
-            UploadLimits(
-                settings.max_upload_bytes, settings.min_upload_seconds, settings.max_upload_seconds
-            ),
-        )
-        self.tmp_dir = data_dir / "tmp"
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        self.formats = audio_formats.available_formats()
-        self.batch_limits = BatchLimits(
-            settings.max_batch_items, settings.max_text_chars, self.formats
-        )
-        self.jobs = JobStore(data_dir / "jobs", self._render_batch_item)
-        self.options = (
-            SynthesisOptions(max_new_frames=settings.max_frames) if settings.max_frames else None
-        )
-        self.default_voice_error = self._probe_default_voice(synthesizer)
-        self.metrics.gauge(
-            "natiq_queue_depth",
-            "Admitted requests waiting for a synthesis thread.",
-            lambda: {"": self.engine.gate.queued},
-        )
-        self.metrics.gauge(
-            "natiq_running_syntheses",
-            "Syntheses running now.",
-            lambda: {"": self.engine.gate.running},
-        )
-        self.metrics.gauge(
-            "natiq_batch_jobs",
-            "Batch jobs on disk by status.",
-            lambda: {f'status="{k}"': v for k, v in self.jobs.counts().items()},
-        )
-
-    @staticmethod
-    def _probe_default_voice(synthesizer: Any) -> str | None:
-        """``None`` when the model has a default voice, else the reason it has none."""
-        try:
-            synthesizer.prepare_voice(None)
-        except NatiqError as exc:
-            log.warning("no default voice: %s", exc)
-            return str(exc)
-        return None
-
-    def check_text(self, text: str) -> str:
-        if len(text) > self.settings.max_text_chars:
-            raise HTTPException(
-                status_code=422,
-                detail=f"the text has {len(text)} characters; this server's limit is {self.settings.max_text_chars}",
-            )
-        if not text.strip():
-            raise HTTPException(
-                status_code=422, detail="the text is empty; give some Arabic text to speak"
-            )
-        return text
-
-    def resolve_voice(self, ref: str | None) -> VoicePrompt | None:
-        """A stored voice by id or name; ``None`` (default voice) for no voice or an OpenAI preset name."""
-        if ref is not None and ref.strip():
-            voice = self.voices.find(ref)
-            if voice is not None:
-                return self.voices.prompt(voice)
-            if ref not in DEFAULT_VOICE_NAMES:
-                raise HTTPException(
-                    status_code=422,
-                    detail=f"unknown voice {ref[:80]!r}: use an id or name from GET /v1/voices, or upload one with POST /v1/voices",
-                )
-        if self.default_voice_error is not None:
-            raise HTTPException(
-                status_code=422,
-                detail="this server's model has no default voice; choose a voice from GET /v1/voices "
-                f"or upload one with POST /v1/voices ({self.default_voice_error})",
-            )
-        return None
-
-    def _render_batch_item(self, item: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-        try:
-            voice = self.resolve_voice(item.get("voice"))
-        except HTTPException as exc:
-            raise NatiqError(str(exc.detail)) from None
-        audio, timings = self.engine.synthesize_blocking(item["input"], voice, self.options)
-        data = audio_formats.encode(audio, self.engine.sample_rate, item["response_format"])
-        return data, {"duration": round(timings.audio_s, 3), "rtf": round(timings.rtf, 4)}
-
-
-class MetricsMiddleware:
-    """Counts every HTTP request by its route template and records its latency.
-
-    Requests refused before routing (401, 413) are labelled by the route they
-    were aimed at, found by matching the path; unknown paths share one label.
-    """
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, router: Any) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.router = router
-
-    def _template(self, scope: Scope) -> str:
-        route = scope.get("route")
-        if route is not None:
-            return route.path
-        for candidate in self.router.routes:
-            match, _ = candidate.matches(scope)
-            if match != Match.NONE:
-                return getattr(candidate, "path", "unmatched") or "unmatched"
-        return "unmatched"
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            self.metrics.record_request(
-                self._template(scope), scope["method"], status, time.perf_counter() - start
-            )
-
-
-def _error_status(exc: NatiqError) -> int:
-    return 503 if isinstance(exc, ModelLoadError) else 422
-
-
-def _audio_response(
-    state: ServerState, stream: AudioStream, first: np.ndarray | None, fmt: str
-) -> StreamingResponse:
-    rate = state.engine.sample_rate
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            if fmt in audio_formats.STREAMABLE:
-                if fmt == "wav":
-                    yield audio_formats.wav_header(rate)
-                if first is not None:
-                    yield audio_formats.pcm16(first)
-                async for chunk in stream:
-                    yield audio_formats.pcm16(chunk)
-            else:
-                parts = [] if first is None else [first]
-                parts += [chunk async for chunk in stream]
-                audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-                yield audio_formats.encode(audio, rate, fmt)
-        finally:
-            stream.close()
-
-    headers = {"X-Sample-Rate": str(rate)}
-    if fmt == "wav":
-        headers["Content-Disposition"] = 'inline; filename="speech.wav"'
-    return StreamingResponse(body(), media_type=audio_formats.MEDIA_TYPES[fmt], headers=headers)
-
-
-async def _start_stream(
-    state: ServerState, text: str, voice: VoicePrompt | None
-) -> tuple[AudioStream, np.ndarray | None]:
-    """Admit, start, and wait for the first chunk, so that errors become a status code, not a broken stream."""
-    stream = state.engine.open_stream(text, voice, state.options)
-    try:
-        first = await stream.__anext__()
-    except StopAsyncIteration:
-        first = None
-    except BaseException:
-        stream.close()
-        raise
-    return stream, first
 
 
 def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastAPI:
@@ -338,7 +126,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
 
     @app.exception_handler(NatiqError)
     async def natiq_error(request: Request, exc: NatiqError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=_error_status(exc))
+        return JSONResponse({"detail": str(exc)}, status_code=error_status(exc))
 
     @app.exception_handler(ServerBusy)
     async def busy(request: Request, exc: ServerBusy) -> JSONResponse:
@@ -399,8 +187,8 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             )
         ref = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
         voice = state.resolve_voice(ref)
-        stream, first = await _start_stream(state, text, voice)
-        return _audio_response(state, stream, first, fmt)
+        stream, first = await start_stream(state, text, voice)
+        return audio_response(state, stream, first, fmt)
 
     # ----- pocket-tts form API
     @app.post(
@@ -436,12 +224,12 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
         else:
             voice = state.resolve_voice(voice_url)
         try:
-            stream, first = await _start_stream(state, text, voice)
+            stream, first = await start_stream(state, text, voice)
         finally:
             # a prepared voice is cached by the synthesizer, the upload is no longer needed
             if temp_path is not None:
                 temp_path.unlink(missing_ok=True)
-        return _audio_response(state, stream, first, "wav")
+        return audio_response(state, stream, first, "wav")
 
     # ----- voices
     @app.post("/v1/voices", status_code=201, responses={413: {}, 422: {}})
@@ -524,7 +312,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
         try:
             while True:
                 message = await websocket.receive_text()
-                await _serve_ws_request(state, websocket, message)
+                await serve_ws_request(state, websocket, message)
         except WebSocketDisconnect:
             return
 
@@ -541,75 +329,3 @@ def _job_view(job: dict[str, Any]) -> dict[str, Any]:
         for result in job.get("results", [])
     ]
     return view
-
-
-async def _ws_error(websocket: WebSocket, status: int, detail: str) -> None:
-    await websocket.send_text(
-        json.dumps({"type": "error", "status": status, "detail": detail}, ensure_ascii=False)
-    )
-
-
-async def _serve_ws_request(state: ServerState, websocket: WebSocket, message: str) -> None:
-    """One request on the socket: JSON in; a start message, binary PCM16 chunks, an end message out."""
-    start = time.perf_counter()
-    status = 200
-    try:
-        try:
-            request = json.loads(message)
-            text = request["text"]
-            voice_ref = request.get("voice")
-            if not isinstance(text, str) or (
-                voice_ref is not None and not isinstance(voice_ref, str)
-            ):
-                raise TypeError
-        except (ValueError, KeyError, TypeError, AttributeError):
-            status = 422
-            await _ws_error(
-                websocket, 422, 'send a JSON object {"text": "...", "voice": "<voice id or name>"}'
-            )
-            return
-        try:
-            state.check_text(text)
-            voice = state.resolve_voice(voice_ref)
-            stream, first = await _start_stream(state, text, voice)
-        except HTTPException as exc:
-            status = exc.status_code
-            await _ws_error(websocket, status, str(exc.detail))
-            return
-        except ServerBusy as exc:
-            status = 429
-            state.metrics.record_busy()
-            await _ws_error(websocket, 429, str(exc))
-            return
-        except NatiqError as exc:
-            status = _error_status(exc)
-            await _ws_error(websocket, status, str(exc))
-            return
-        chunks = 0
-        try:
-            await websocket.send_text(
-                json.dumps(
-                    {
-                        "type": "start",
-                        "sample_rate": state.engine.sample_rate,
-                        "format": "pcm_s16le",
-                    }
-                )
-            )
-            if first is not None:
-                await websocket.send_bytes(audio_formats.pcm16(first))
-                chunks += 1
-            async for chunk in stream:
-                await websocket.send_bytes(audio_formats.pcm16(chunk))
-                chunks += 1
-        except NatiqError as exc:
-            status = _error_status(exc)
-            await _ws_error(websocket, status, str(exc))
-            return
-        finally:
-            stream.close()
-        timings = stream.timings.as_dict() if stream.timings else {}
-        await websocket.send_text(json.dumps({"type": "end", "chunks": chunks, "timings": timings}))
-    finally:
-        with contextlib.suppress(Exception):
-            state.metrics.record_request("/v1/stream", "WS", status, time.perf_counter() - start)

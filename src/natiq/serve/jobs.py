@@ -112,6 +112,7 @@ class JobStore:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._queued: set[str] = set()
         self.resumed: list[str] = []
 
     # ----- paths and state
@@ -139,6 +140,8 @@ class JobStore:
         write_jsonl(folder / "items.jsonl", items)
         job = {"id": job_id, "created": time.time(), "total": len(items), "status": "queued"}
         atomic_write_json(folder / "job.json", job)
+        with self._lock:
+            self._queued.add(job_id)
         self._queue.put(job_id)
         return self.status(job_id) or job
 
@@ -179,7 +182,7 @@ class JobStore:
         for folder in self.root.iterdir():
             if JOB_ID.match(folder.name) and (folder / "job.json").is_file():
                 job = self._read_job(folder)
-                if job.get("status") != "completed":
+                if job.get("status") != "completed" and job["id"] not in self._queued:
                     pending.append((job["created"], job["id"]))
         for _, job_id in sorted(pending):
             self.resumed.append(job_id)
@@ -211,12 +214,12 @@ class JobStore:
     def _run_job(self, folder: Path) -> None:
         done = self._results(folder)
         items = [record for _, record in read_jsonl(folder / "items.jsonl")]
-        self._set_status(folder, "running")
-        for item in items:
+        pending = [item for item in items if item["index"] not in done]
+        if pending:
+            self._set_status(folder, "running")
+        for item in pending:
             if self._stop.is_set():
                 return
-            if item["index"] in done:
-                continue
             record = {
                 "index": item["index"],
                 "id": item["id"],
@@ -226,7 +229,7 @@ class JobStore:
                 data, facts = self._render(item)
             except NatiqError as exc:
                 record.update(status="error", error=str(exc))
-            except Exception as exc:
+            except Exception as exc:  # a bug in one item must not stop the job: record it
                 record.update(status="error", error=f"internal error: {type(exc).__name__}: {exc}")
             else:
                 atomic_write_bytes(

@@ -3,15 +3,21 @@
 Counts requests by route template and status, request latency and synthesis
 real-time factor as histograms, audio produced, and (read at scrape time)
 queue depth, running syntheses and batch jobs by state. Thread-safe: the
-synthesis threads and the event loop both record here.
+synthesis threads and the event loop both record here. ``MetricsMiddleware``
+records every HTTP request, including those refused before routing.
 """
 
 from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
+
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 RTF_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
@@ -120,3 +126,46 @@ class Metrics:
                 braces = f"{{{labels}}}" if labels else ""
                 lines.append(f"{name}{braces} {value:g}")
         return "\n".join(lines) + "\n"
+
+
+class MetricsMiddleware:
+    """Counts every HTTP request by its route template and records its latency.
+
+    Requests refused before routing (401, 413) are labelled by the route they
+    were aimed at, found by matching the path; unknown paths share one label.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, router: Any) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.router = router
+
+    def _template(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if route is not None:
+            return route.path
+        for candidate in self.router.routes:
+            match, _ = candidate.matches(scope)
+            if match != Match.NONE:
+                return getattr(candidate, "path", "unmatched") or "unmatched"
+        return "unmatched"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def recording_send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            self.metrics.record_request(
+                self._template(scope), scope["method"], status, time.perf_counter() - start
+            )

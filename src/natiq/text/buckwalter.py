@@ -18,6 +18,7 @@ The output is case-sensitive: capitals are distinct phonemes (H ح, S ص, ...).
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from natiq.text.normalize import normalize
@@ -87,17 +88,57 @@ _BACKWARD = str.maketrans(BW_TO_ARABIC)
 _ESCAPED = re.compile(r"(\\.)", re.DOTALL)
 
 
+# Fast path: an 8-bit charmap codec (C code) does the per-character work.
+# Bytes 0x00-0x7F decode to the Arabic letter whose Buckwalter symbol they are,
+# or to themselves for other ASCII; bytes from 0x80 stand for characters whose
+# output is not one byte (escaped ASCII symbols, common Arabic punctuation) and
+# are replaced afterwards. Text with anything else takes the translate path.
+_PASSTHROUGH = "\u060c\u061b\u061f\u066d«»…—–“”‘’"
+
+
+def _build_codec() -> tuple[object, str, dict[str, str]]:
+    decoding = ["\ufffe"] * 256
+    for code in range(128):
+        char = chr(code)
+        if char not in BW_TO_ARABIC and char != ESCAPE:
+            decoding[code] = char
+    for arabic, symbol in ARABIC_TO_BW.items():
+        decoding[ord(symbol)] = arabic
+    specials: dict[str, str] = {}
+    escaped = [*BW_TO_ARABIC, ESCAPE]
+    for index, char in enumerate([*escaped, *_PASSTHROUGH]):
+        decoding[0x80 + index] = char
+        specials[chr(0x80 + index)] = ESCAPE + char if char in escaped else char
+    table = "".join(decoding)
+    return codecs.charmap_build(table), table, specials
+
+
+_ENCODING_MAP, _DECODING_TABLE, _SPECIALS = _build_codec()
+_SPECIAL_BYTE = re.compile("[\x80-\xff]")
+
+
 def to_buckwalter(text: str) -> str:
     """Transliterate already-normalized text (no normalization here)."""
-    return text.translate(_FORWARD)
+    try:
+        data = codecs.charmap_encode(text, "strict", _ENCODING_MAP)[0]
+    except UnicodeEncodeError:  # a character outside the table: the general path
+        return text.translate(_FORWARD)
+    out = data.decode("latin-1")
+    if out.isascii():
+        return out
+    # one pass: a replacement may itself be a Latin-1 character (« »)
+    return _SPECIAL_BYTE.sub(lambda match: _SPECIALS[match.group(0)], out)
 
 
 def from_buckwalter(text: str) -> str:
     """Read Buckwalter (with natiq's ``\\`` escapes) back into Arabic script."""
     if ESCAPE not in text:
+        if text.isascii():
+            return codecs.charmap_decode(text.encode("ascii"), "strict", _DECODING_TABLE)[0]
         return text.translate(_BACKWARD)
     parts = _ESCAPED.split(text)
-    # split() with one capturing group alternates plain text and escapes.
+    # split() with one capturing group alternates plain text and escapes; a
+    # plain part holds a backslash only as its very last character.
     return "".join(
         part[1] if index % 2 else part.translate(_BACKWARD) for index, part in enumerate(parts)
     )

@@ -19,6 +19,7 @@ the cost per character stays small; per-word Python loops would be 10x slower.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -28,9 +29,9 @@ from natiq.text.normalize import normalize
 
 #: Private-use placeholders that never survive the final translate.
 SILENT_ONSET = "\ue000"  # a word-initial hamza seat: no glottal stop written
-GLOTTAL = "\ue001"  # latin's ' for ع/ء, dropped at the start of a word
+GLOTTAL = "\x01"  # latin's ' for ع/ء (dropped at the start of a word); never in normalized text
 
-_LETTER = "\u0621-\u063a\u0641-\u064a\u0671-\u06d3\ue000\ue001"
+_LETTER = "\u0621-\u063a\u0641-\u064a\u0671-\u06d3\ue000"
 _WORD_CHAR = _LETTER + "\u064b-\u0652\u0670"
 _ANY_LETTER = re.compile(f"[{_LETTER}]")
 _MARK = "[\u064b-\u0652\u0670]"
@@ -99,7 +100,7 @@ _SEAT_LETTERS = "أإآؤئ"
 _SHADDA = re.compile(f"([{_LETTER}])ّ")
 _WORD_CHARS = frozenset(
     chr(c) for c in [*range(0x0621, 0x063B), *range(0x0641, 0x0653), 0x0670, *range(0x0671, 0x06D4)]
-) | {SILENT_ONSET, GLOTTAL}
+) | {SILENT_ONSET}
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,47 @@ def _final_table(scheme: PhoneticScheme) -> dict[int, str | None]:
     return str.maketrans(table)
 
 
+class _ByteSpeller:
+    """The final letter-to-ASCII step, done by C codecs instead of ``str.translate``.
+
+    ``str.translate`` looks each character up in a dict (about 100 ns per
+    character); here an 8-bit charmap codec turns every mapped character into
+    its own byte, ``bytes.translate`` spells the one-letter outputs, and a few
+    ``bytes.replace`` calls the longer ones ("sh", "aa", ...). Returns None for
+    text with characters outside the table, which then takes the general path.
+    """
+
+    def __init__(self, table: dict[int, str | None]) -> None:
+        if len(table) > 128:
+            raise ValueError("a byte speller handles at most 128 mapped characters")
+        decoding = [chr(code) for code in range(128)] + ["\ufffe"] * 128
+        byte_table = bytearray(range(256))
+        self._delete = bytearray()
+        self._long: list[tuple[bytes, bytes]] = []
+        for index, (code, out) in enumerate(sorted(table.items())):
+            byte = 0x80 + index
+            decoding[byte] = chr(code)
+            if not out:
+                self._delete.append(byte)
+            elif len(out) == 1:
+                byte_table[byte] = ord(out)
+            else:
+                self._long.append((bytes([byte]), out.encode("ascii")))
+        self._encoding_map = codecs.charmap_build("".join(decoding))
+        self._byte_table = bytes(byte_table)
+
+    def __call__(self, text: str) -> str | None:
+        try:
+            data = codecs.charmap_encode(text, "strict", self._encoding_map)[0]
+        except UnicodeEncodeError:
+            return None
+        data = data.translate(self._byte_table, self._delete)
+        for byte, out in self._long:
+            if byte in data:
+                data = data.replace(byte, out)
+        return data.decode("ascii")
+
+
 class PhoneticRomanizer:
     """Compiled passes of one ``PhoneticScheme``; call it on normalized text."""
 
@@ -228,6 +270,7 @@ class PhoneticRomanizer:
         self.scheme = scheme
         self._cons = scheme.consonants
         self._table = _final_table(scheme)
+        self._speller = _ByteSpeller(self._table)
         self._long_vowels: list[tuple[re.Pattern[str], str]] = [
             (_UU_ALEF, scheme.long_u),
             (_UU, scheme.long_u),
@@ -269,7 +312,8 @@ class PhoneticRomanizer:
             text = _SHADDA.sub(r"\1\1", text)
         for pattern, repl in self._long_vowels:
             text = pattern.sub(repl, text)
-        return self._finish(text.translate(self._table))
+        spelled = self._speller(text)
+        return self._finish(spelled if spelled is not None else text.translate(self._table))
 
     def _finish(self, text: str) -> str:
         if self.scheme.glottal_start_dropped and GLOTTAL in text:

@@ -90,7 +90,8 @@ class CodeStore:
         target = self.path_for(audio)
         if not target.is_file():
             raise NatiqError(
-                f"{audio}: no cached codes in {self.directory}; run `natiq higgs tokenize` first"
+                f"{audio}: no cached codes in {self.directory} (it failed to encode, see "
+                "tokenize_report.json there, or `natiq higgs tokenize` was not run)"
             )
         return load_file(str(target))["codes"].long()
 

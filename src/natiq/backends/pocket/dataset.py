@@ -232,34 +232,16 @@ class EpochBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
             yield [(self.epoch, i) for i in order[start : start + self.batch_size]]
 
 
-def pad_stack(
-    tensors: Sequence[torch.Tensor], pad_value: float | int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad along dim 0 and stack; returns ``(padded, lengths)``."""
-    lengths = torch.tensor([t.shape[0] for t in tensors], dtype=torch.long)
-    longest = int(lengths.max())
-    shape = (len(tensors), longest, *tensors[0].shape[1:])
-    out = torch.full(shape, pad_value, dtype=tensors[0].dtype)
-    for row, tensor in enumerate(tensors):
-        out[row, : tensor.shape[0]] = tensor
-    return out, lengths
-
-
 def make_collate(pad_id: int):
     """A collate function building pocket-core's ``PocketBatch`` (text pad id = ``n_bins``)."""
     from natiq.backends.pocket.batch import PocketBatch
 
-    def collate(examples: Sequence[Example]):
-        tokens, token_lengths = pad_stack([e.tokens for e in examples], pad_id)
-        latents, latent_lengths = pad_stack([e.latents for e in examples], 0.0)
-        prompts, prompt_lengths = pad_stack([e.prompt for e in examples], 0.0)
-        return PocketBatch(
-            text_tokens=tokens,
-            text_lengths=token_lengths,
-            latents=latents,
-            latent_lengths=latent_lengths,
-            prompt_latents=prompts,
-            prompt_lengths=prompt_lengths,
+    def collate(examples: Sequence[Example]) -> PocketBatch:
+        return PocketBatch.from_items(
+            [e.tokens.tolist() for e in examples],
+            [e.latents for e in examples],
+            pad_id=pad_id,
+            prompts=[e.prompt for e in examples],
         )
 
     return collate

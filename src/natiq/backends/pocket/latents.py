@@ -126,7 +126,6 @@ def extract_latents(
     summary = LatentsSummary(manifest=output_dir / LATENTS_MANIFEST)
     out_records: list[dict[str, Any]] = []
     seen: set[str] = set()
-    stats_source: list[torch.Tensor] = []
     checked_constant = False
     for line, record in records:
         reject = _validate(record, seen)
@@ -155,14 +154,15 @@ def extract_latents(
                 checked_constant = True
             _write_latents(target, latents)
             summary.encoded += 1
-        stats_source.append(latents)
         summary.total_frames += int(latents.shape[0])
         out_records.append({**record, "latents": relative, "num_frames": int(latents.shape[0])})
 
     write_jsonl(output_dir / LATENTS_REJECTS, summary.rejected)
     write_jsonl(summary.manifest, out_records)
-    if stats_source:
-        mean, std = compute_latent_stats(stats_source)
+    if out_records:  # re-read lazily: a large corpus' latents never sit in memory together
+        mean, std = compute_latent_stats(
+            load_latents(output_dir / r["latents"]) for r in out_records
+        )
         atomic_write_json(
             output_dir / LATENT_STATS,
             {"mean": mean.tolist(), "std": std.tolist(), "num_frames": summary.total_frames},

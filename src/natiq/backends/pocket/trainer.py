@@ -138,6 +138,7 @@ def train(
     setup = model_setup.setup_run(
         config, utterances, run_dir=run_dir, resume_dir=resume_dir, log=log
     )
+    setup.tts.to(accelerator.device)  # Mimi too: on-the-fly encoding and eval samples use it
     model = setup.trainable  # a PEFT wrapper (LoRA) or the FlowLM itself
     n_train, n_total = count_parameters(model)
     log(f"trainable parameters: {n_train:,} of {n_total:,} ({100 * n_train / n_total:.2f}%)")

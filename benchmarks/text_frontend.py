@@ -1,0 +1,164 @@
+"""Throughput of the text front-end, next to camel-tools' ``ar2bw`` in the same run.
+
+Builds >= 1M characters of fully diacritized Classical Arabic from the sentences
+shipped in ``natiq/text/data/classical_sentences.txt`` (cycled), then reports
+characters per second of CPU time (best of ``--repeats``; CPU time, not wall
+time, because this machine is shared) for ``normalize``, each romanization
+scheme, verbalization and the whole ``TextFrontend.prepare``. camel-tools is
+heavy, so it lives in its own environment: pass its interpreter with
+``--camel-python`` and it is timed in a subprocess on the same text file.
+
+    python benchmarks/text_frontend.py --camel-python /tmp/camel/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+
+from natiq.common.errors import NatiqError
+from natiq.text import FrontendConfig, TextFrontend, normalize, romanize, verbalize
+from natiq.text.buckwalter import to_buckwalter
+
+CAMEL_SCRIPT = """
+import json, sys, time
+from camel_tools.utils.charmap import CharMapper
+
+def cpu_seconds(mapper, text):
+    start = time.process_time()
+    mapper(text)
+    return time.process_time() - start
+
+mapper = CharMapper.builtin_mapper("ar2bw")
+text = open(sys.argv[1], encoding="utf-8").read()
+best = min(cpu_seconds(mapper, text) for _ in range(int(sys.argv[2])))
+print(json.dumps({"seconds": best, "chars": len(text)}))
+"""
+
+
+def corpus(min_chars: int) -> str:
+    sentences = (
+        files("natiq.text").joinpath("data/classical_sentences.txt").read_text(encoding="utf-8")
+    )
+    lines = [line for line in sentences.splitlines() if line.strip()]
+    pieces: list[str] = []
+    size = 0
+    index = 0
+    while size < min_chars:
+        line = lines[index % len(lines)] + "."
+        pieces.append(line)
+        size += len(line) + 1
+        index += 1
+    return " ".join(pieces)
+
+
+def best_cpu_seconds(function: Callable[[str], object], text: str, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.process_time()
+        function(text)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def camel_ar2bw(python: str, text_file: Path, repeats: int) -> dict[str, float] | str:
+    try:
+        result = subprocess.run(
+            [python, "-c", CAMEL_SCRIPT, str(text_file), str(repeats)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"camel-tools could not run with {python}: {exc}"
+    if result.returncode != 0:
+        return f"camel-tools unavailable in {python}: {result.stderr.strip().splitlines()[-1:]}"
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chars", type=int, default=1_000_000, help="corpus size (characters)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--ipa-chars", type=int, default=50_000, help="espeak-ng is slow: time it on a slice"
+    )
+    parser.add_argument("--camel-python", default=None, help="a Python with camel-tools installed")
+    args = parser.parse_args()
+
+    text = corpus(args.chars)
+    normalized = normalize(text)
+    print(
+        f"corpus: {len(text):,} characters of diacritized Classical Arabic ({len(text.split()):,} words)"
+    )
+    print(f"{'stage':44s} {'chars/s (CPU)':>16s}")
+
+    rows: list[tuple[str, Callable[[str], object], str]] = [
+        ("normalize", normalize, text),
+        ("buckwalter transliteration only (to_buckwalter)", to_buckwalter, normalized),
+        (
+            "romanize buckwalter (normalize + transliterate)",
+            lambda t: romanize(t, "buckwalter"),
+            text,
+        ),
+        ("romanize arabizi (normalize + arabizi)", lambda t: romanize(t, "arabizi"), text),
+        ("romanize latin (normalize + latin)", lambda t: romanize(t, "latin"), text),
+        ("verbalize (no digits in this corpus)", verbalize, text),
+        (
+            "TextFrontend(scheme=arabizi).prepare",
+            TextFrontend(FrontendConfig(scheme="arabizi")).prepare,
+            text,
+        ),
+    ]
+    speeds: dict[str, float] = {}
+    for name, function, data in rows:
+        seconds = best_cpu_seconds(function, data, args.repeats)
+        speeds[name] = len(data) / seconds
+        print(f"{name:44s} {speeds[name]:>16,.0f}")
+
+    # espeak-ng works in a child process, so its speed is wall-clock time on a slice.
+    ipa_text = text[: args.ipa_chars]
+    try:
+        start = time.perf_counter()
+        romanize(ipa_text, "ipa")
+        wall = time.perf_counter() - start
+        label = "romanize ipa (espeak-ng, wall clock)"
+        print(f"{label:44s} {len(ipa_text) / wall:>16,.0f}   on {len(ipa_text):,} chars")
+    except NatiqError as exc:
+        print(f"romanize ipa: unavailable ({exc})")
+
+    if args.camel_python:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "corpus.txt"
+            path.write_text(text, encoding="utf-8")
+            camel = camel_ar2bw(args.camel_python, path, args.repeats)
+        if isinstance(camel, str):
+            print(f"camel-tools ar2bw: {camel}")
+        else:
+            camel_speed = camel["chars"] / camel["seconds"]
+            print(f"{'camel-tools ar2bw (same text, subprocess)':44s} {camel_speed:>16,.0f}")
+            ours = speeds["romanize buckwalter (normalize + transliterate)"]
+            print(
+                f"target buckwalter >= camel-tools: {ours / camel_speed:.1f}x -> {'PASS' if ours >= camel_speed else 'FAIL'}"
+            )
+    else:
+        print(
+            "camel-tools ar2bw: not measured (pass --camel-python /path/to/python-with-camel-tools)"
+        )
+    arabizi = speeds["romanize arabizi (normalize + arabizi)"]
+    print(
+        f"target normalize+arabizi >= 2,000,000 chars/s: {arabizi:,.0f} -> {'PASS' if arabizi >= 2e6 else 'FAIL'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
