@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-STEPS = 300
+STEPS = 250
 LR = 2e-3
 
 

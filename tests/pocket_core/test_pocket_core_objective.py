@@ -12,7 +12,7 @@ from functools import partial
 import pytest
 import torch
 
-STEPS = 350
+STEPS = 300
 BATCH = 512
 LATENT, COND, WIDTH, N_CONDITIONS = 32, 16, 64, 4
 
