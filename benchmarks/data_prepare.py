@@ -9,8 +9,10 @@ to ``--seconds``, at ClArTTS's 40100 Hz):
 - ``wav``: an input manifest of 16-bit wav files; workers read the files
   themselves, so this measures resample + checks + atomic write + journal.
 
-Each run goes into a fresh output folder, after a 2-item warm-up that pays
-the one-time imports. Figures depend on how busy the machine is.
+Each run goes into a fresh output folder, after a 2-item warm-up with the
+same worker count that pays the one-time imports and starts the forkserver
+(each timed run still starts its own worker processes). Figures depend on
+how busy the machine is.
 
     .venv/bin/python benchmarks/data_prepare.py --items 240 --seconds 6 --workers 1 2
 """
@@ -127,10 +129,11 @@ def main() -> None:
         )
         print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (shared machine)")
         for kind, source in sources.items():
-            # One-time imports (datasets pulls in scipy and torch) are not throughput.
-            run_once(source, root / f"warmup_{kind}", 1, limit=2)
             baseline = None
             for workers in args.workers:
+                # One-time costs are not throughput: imports (datasets pulls in scipy
+                # and torch) and, for workers > 1, the forkserver's preloading.
+                run_once(source, root / f"warmup_{kind}_{workers}", workers, limit=2)
                 elapsed = run_once(source, root / f"out_{kind}_{workers}", workers)
                 speed = total / elapsed
                 baseline = baseline or speed

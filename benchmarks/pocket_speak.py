@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -182,14 +181,25 @@ def child(name: str, export_dir: Path, device: str) -> None:
     speak, _ = load_variant(name, export_dir, device)
     speak()
     gc.collect()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"variant": name, "peak_rss_mb": peak_mb, "rss_after_mb": current_rss_mb()}))
+    print(
+        json.dumps(
+            {
+                "variant": name,
+                "peak_rss_mb": proc_status_mb("VmHWM"),
+                "rss_after_mb": proc_status_mb("VmRSS"),
+            }
+        )
+    )
 
 
-def current_rss_mb() -> float:
-    """Resident memory now (Linux ``/proc``; the peak includes loading, this does not)."""
+def proc_status_mb(field: str) -> float:
+    """``VmHWM`` (peak) or ``VmRSS`` (now) of this process, from Linux ``/proc``.
+
+    Not ``getrusage``: its ``ru_maxrss`` survives ``exec`` and would report the
+    parent's peak for a child started by ``subprocess``.
+    """
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 

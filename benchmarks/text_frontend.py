@@ -9,6 +9,11 @@ heavy, so it lives in its own environment: pass its interpreter with
 ``--camel-python`` and it is timed in a subprocess on the same text file.
 
     python benchmarks/text_frontend.py --camel-python /tmp/camel/bin/python
+    python benchmarks/text_frontend.py --der   # diacritizer error rate instead
+
+``--der`` strips the marks of the shipped diacritized sentences, restores them
+with ``natiq.text.diacritize`` (with and without the package's word cache) and
+prints the diacritic error rate, with and without word-final letters.
 """
 
 from __future__ import annotations
@@ -84,6 +89,26 @@ def camel_ar2bw(python: str, text_file: Path, repeats: int) -> dict[str, float] 
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def diacritizer_error_rates() -> None:
+    from natiq.text import strip_diacritics
+    from natiq.text.diacritize import _letters_with_marks, diacritic_error_rate, diacritize
+
+    sentences = (
+        files("natiq.text").joinpath("data/classical_sentences.txt").read_text(encoding="utf-8")
+    )
+    reference = [normalize(line) for line in sentences.splitlines() if line.strip()]
+    joined = " ".join(reference)
+    print(f"{len(reference)} sentences, {len(_letters_with_marks(joined))} Arabic letters")
+    for word_cache in (True, False):
+        restored = " ".join(
+            diacritize(strip_diacritics(line), word_cache=word_cache) for line in reference
+        )
+        der = diacritic_error_rate(joined, restored)
+        der_no_endings = diacritic_error_rate(joined, restored, skip_word_endings=True)
+        label = "with word cache" if word_cache else "model only     "
+        print(f"{label}: DER {der:.2%}   without word-final letters {der_no_endings:.2%}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chars", type=int, default=1_000_000, help="corpus size (characters)")
@@ -92,7 +117,13 @@ def main() -> int:
         "--ipa-chars", type=int, default=50_000, help="espeak-ng is slow: time it on a slice"
     )
     parser.add_argument("--camel-python", default=None, help="a Python with camel-tools installed")
+    parser.add_argument(
+        "--der", action="store_true", help="measure the diacritizer's error rate instead"
+    )
     args = parser.parse_args()
+    if args.der:
+        diacritizer_error_rates()
+        return 0
 
     text = corpus(args.chars)
     normalized = normalize(text)

@@ -147,11 +147,21 @@ class Synthesizer:
         )
 
     def stream(
-        self, text: str, *, voice: Any = None, options: SynthesisOptions | None = None
+        self,
+        text: str,
+        *,
+        voice: Any = None,
+        options: SynthesisOptions | None = None,
+        timings: dict[str, float] | None = None,
     ) -> Iterator[np.ndarray]:
-        """Yield float32 chunks as they are generated; together they are the waveform ``speak`` returns."""
+        """Yield float32 chunks as they are generated; together they are the waveform ``speak`` returns.
+
+        A ``timings`` dict, if given, receives ``speak``'s timings once the stream ends.
+        """
         run = _Run(started=time.perf_counter())
         yield from self._generate(text, voice, options, run)
+        if timings is not None:
+            timings.update(run.timings(self.sample_rate))
 
     def _generate(
         self, text: str, voice: Any, options: SynthesisOptions | None, run: _Run

@@ -50,3 +50,33 @@ def test_quantized_bases_need_less_memory():
     )
     assert bf16 > int8 > int4
     assert 10 < bf16 < 16 and int4 < 8
+
+
+def test_quantized_base_without_cuda_is_a_clear_error():
+    import pytest
+    import torch
+
+    from natiq.backends.higgs.loading import quantization_config
+    from natiq.common.errors import NatiqError
+
+    assert quantization_config("none", torch.bfloat16) is None
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible")
+    with pytest.raises(NatiqError, match="needs a CUDA GPU"):
+        quantization_config("4bit", torch.bfloat16)
+
+
+def test_train_config_round_trips_and_rejects_unknown_keys(tmp_path: Path):
+    import pytest
+
+    from natiq.backends.higgs.train_config import HiggsTrainConfig
+    from natiq.common.errors import DataFormatError
+
+    config = HiggsTrainConfig(
+        chatml=tmp_path / "a.jsonl", output_dir=tmp_path / "out", lora_targets=("q_proj",)
+    )
+    data = json.loads(json.dumps(config.to_dict()))
+    assert HiggsTrainConfig.from_dict(data) == config
+    assert data["epochs"] == 10 and data["grad_accum"] == 8 and data["learning_rate"] == 1e-4
+    with pytest.raises(DataFormatError, match="lora_rank"):
+        HiggsTrainConfig.from_dict({**data, "lora_rank": 8})

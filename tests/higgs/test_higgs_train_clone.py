@@ -148,7 +148,8 @@ def test_training_resumes_exactly(
 
     def config(output: Path) -> HiggsTrainConfig:
         return _config(
-            train_chatml, output, tiny_model_dir, max_steps=4, save_steps=2, per_device_batch_size=1,
+            train_chatml, output, tiny_model_dir, max_steps=4, save_steps=2, logging_steps=1,
+            per_device_batch_size=1,
             grad_accum=2, codes_dir=trained / "codes", learning_rate=1e-3, lora_dropout=0.1,
         )  # fmt: skip
 
@@ -158,8 +159,12 @@ def test_training_resumes_exactly(
     shutil.copytree(
         tmp_path / "straight" / "checkpoints" / "step_2", resumed_dir / "checkpoints" / "step_2"
     )
+    # the killed run had logged past its last checkpoint; those lines are replayed, not kept
+    (resumed_dir / "train_log.jsonl").write_text('{"step": 2}\n{"step": 3, "stale": true}\n')
     resumed = run_training(config(resumed_dir))
     assert resumed.resumed_from == 2 and resumed.steps == 4
+    log = [json.loads(line) for line in (resumed_dir / "train_log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log] == [2, 3, 4] and "stale" not in log[1]
     a = load_file(str(tmp_path / "straight" / "adapter_model.safetensors"))
     b = load_file(str(resumed_dir / "adapter_model.safetensors"))
     assert a.keys() == b.keys()

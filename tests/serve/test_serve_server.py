@@ -154,6 +154,25 @@ def test_websocket_without_the_key_is_refused(server):
     assert refused.value.response.status_code == 403
 
 
+def test_a_full_queue_answers_429_at_once_not_a_timeout(server, auth, voice_id):
+    # the server runs 1 synthesis and queues 4: of 8 simultaneous requests 3 must be refused
+    async def burst() -> list[int]:
+        body = {"model": "x", "input": "السلام عليكم", "voice": voice_id, "response_format": "pcm"}
+        async with httpx.AsyncClient(headers=auth, timeout=120) as client:
+            responses = await asyncio.gather(
+                *(client.post(server.url + "/v1/audio/speech", json=body) for _ in range(8))
+            )
+        for response in responses:
+            if response.status_code == 429:
+                assert response.headers["retry-after"] == "1"
+                assert "busy" in response.json()["detail"]
+        return [response.status_code for response in responses]
+
+    statuses = asyncio.run(burst())
+    assert sorted(set(statuses)) == [200, 429]
+    assert statuses.count(200) >= 5
+
+
 def test_voices_can_be_listed_and_deleted(server, auth, voice_clip):
     with open(voice_clip, "rb") as handle:
         created = httpx.post(
@@ -167,6 +186,14 @@ def test_voices_can_be_listed_and_deleted(server, auth, voice_clip):
 
 
 def test_metrics_report_requests_rtf_and_queue(server, auth, voice_id):
+    assert httpx.get(server.url + "/v1/voices").status_code == 401  # counted under its route
+    speech = {"model": "x", "input": "مرحبا", "voice": voice_id, "response_format": "pcm"}
+    assert (
+        httpx.post(
+            server.url + "/v1/audio/speech", headers=auth, json=speech, timeout=120
+        ).status_code
+        == 200
+    )
     text = httpx.get(server.url + "/metrics", headers=auth).text
     assert "# TYPE natiq_requests_total counter" in text
     assert 'route="/v1/voices",method="GET",status="401"' in text

@@ -7,10 +7,19 @@ import shutil
 import pytest
 
 from natiq.common.errors import ModelLoadError
-from natiq.text import diacritize, merge_diacritics, normalize, phonemize, romanize, strip_diacritics
+from natiq.text import (
+    diacritize,
+    merge_diacritics,
+    normalize,
+    phonemize,
+    romanize,
+    strip_diacritics,
+)
 from natiq.text import ipa as ipa_module
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng is not installed"
+)
 
 
 @needs_espeak

@@ -76,6 +76,8 @@ TABLE: list[tuple[str, str, str, str]] = [
     ("مُهَنْدِسُونَ", "muhanodisuwna", "muhandisuuna", "muhandisoona"),
     ("مُعَلِّمِينَ", "muEal~imiyna", "mu3allimiina", "mu'allimeena"),
     ("ٱلْحَمْدُ", "{loHamodu", "al-7amdu", "al-hamdu"),
+    ("بِاسْمِ", "biAsomi", "bismi", "bismi"),
+    ("اثْنَانِ", "AvonaAni", "ithnaani", "ithnaani"),
     ("يَا أَيُّهَا", "yaA >ay~uhaA", "yaa ayyuhaa", "yaa ayyuhaa"),
     ("نَعَمْ، شُكْرًا؟", "naEamo، $ukorFA؟", "na3am, shukran?", "na'am, shukran?"),
     ("مرحبا", "mrHbA", "mr7ba", "mrhba"),

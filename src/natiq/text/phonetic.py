@@ -82,6 +82,9 @@ _WASLA_AFTER_VOWEL = re.compile("(?<=[\u064b-\u0650])\u0671")
 # (اسْم -> ism, اثْنَان -> ithnaan).
 _WASL_VOWELLED = re.compile("[اٱ]" + _WORD_START + "(?=[\u064e-\u0650])")
 _WASL_BEFORE_SUKUN = re.compile("[اٱ]" + _WORD_START + f"(?=[{_LETTER}]\u0652)")
+# After a prefix's vowel the wasl alef is silent (بِاسْمِ -> bismi, وَاسْتَمَعَ ->
+# wastama3a); a long aa is never followed by a consonant with sukun inside a word.
+_WASL_AFTER_PREFIX = re.compile(f"ا(?<=[\u064e-\u0650].)(?=[{_LETTER}]\u0652[{_LETTER}])")
 _TEH_MARBUTA_VOWELLED = re.compile(f"ة(?={_VOWEL})")
 _UU_ALEF = re.compile(f"ُوا(?![{_WORD_CHAR}])")
 _UU = re.compile("ُو(?![\u064b-\u0652])")
@@ -298,6 +301,7 @@ class PhoneticRomanizer:
             text = _WASLA_AFTER_VOWEL.sub("", text)
         text = _WASL_VOWELLED.sub(SILENT_ONSET, text)
         text = _WASL_BEFORE_SUKUN.sub("i", text)
+        text = _WASL_AFTER_PREFIX.sub("", text)
         if C.TEH_MARBUTA in text:
             # before a vowel it is read t; the rest are pausal and become "a"
             # in the final translate (a fatha or sukun written on them is dropped).

@@ -233,9 +233,12 @@ def _time(match: re.Match[str]) -> str | None:
         words += " " + N.AND + N.count(minute, minutes_noun)
     if second:
         words += " " + N.AND + N.count(second, L.NOUNS["ثانية"])
-    preceding = strip_diacritics(match.string[max(0, match.start() - 8) : match.start()])
-    prefix = "" if preceding.rstrip().endswith("الساعة") else "السَّاعَة "
+    prefix = "" if _after_hour_word(match.string, match.start()) else "السَّاعَة "
     return prefix + words + (" " + period if period else "")
+
+
+def _after_hour_word(text: str, start: int) -> bool:
+    return strip_diacritics(text[max(0, start - 12) : start]).rstrip().endswith("الساعة")
 
 
 def _date(day: int, month: int, year: str | None) -> str | None:
@@ -302,6 +305,13 @@ def _replacement(match: re.Match[str]) -> str | None:
         sign = "سَالِب " if negative else ""
         if match["noun"] is not None:
             return sign + _counted(match["num"], L.NOUNS[match["noun"]], case=case)
+        if (
+            not negative
+            and match["num"].isdigit()
+            and 1 <= int(match["num"]) <= 12
+            and _after_hour_word(text, match.start())
+        ):
+            return _HOUR[int(match["num"])]  # "الساعة 5" is the fifth hour: الْخَامِسَة
         return sign + _spell(match["num"], gender=_gender_after(text, match.end()), case=case)
     if match["acr"] is not None:
         acronym = match["acr"]

@@ -16,6 +16,7 @@ loss/total, per-codebook losses, lr), ``train_log.jsonl`` and ``skipped.jsonl``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import re
@@ -44,7 +45,13 @@ from natiq.backends.higgs.losses import HiggsTrainingObjective
 from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.runtime import resolve_precision, select_device
 from natiq.common.errors import DataFormatError
-from natiq.common.files import append_jsonl, atomic_path, atomic_write_json, write_jsonl
+from natiq.common.files import (
+    append_jsonl,
+    atomic_path,
+    atomic_write_json,
+    read_jsonl,
+    write_jsonl,
+)
 
 STATE_FILE = "trainer_state.pt"
 CONFIG_FILE = "training_config.json"
@@ -112,15 +119,19 @@ def _lr_lambda(warmup: int, total: int):
 
 def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainResult:
     """Train a LoRA adapter on already-read ChatML samples."""
-    from accelerate import Accelerator
+    from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
 
     config.validate()
     output_dir = Path(config.output_dir)
     device = select_device(config.device)
     precision = resolve_precision(config.precision, device)  # type: ignore[arg-type]
+    # Without a text loss the last layer's text `mlp` gets no gradient (its output only
+    # reaches the text head), so DDP must be told that some parameters go unused.
     accelerator = Accelerator(
-        mixed_precision="no" if precision == "fp32" else precision, cpu=device.type == "cpu"
+        mixed_precision="no" if precision == "fp32" else precision,
+        cpu=device.type == "cpu",
+        kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)],
     )
     set_seed(config.seed)
 
@@ -217,6 +228,8 @@ def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainR
         _set_rng_state(state["rng"])
         step, epoch, batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
         resumed_from = step
+        if accelerator.is_main_process:
+            _trim_log(output_dir / "train_log.jsonl", step)
 
     collator = HiggsCollator(tokenizer.pad_token_id, ids.stream_eos, ids.num_codebooks)
     writer = _tensorboard(output_dir) if accelerator.is_main_process else None
@@ -243,7 +256,9 @@ def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainR
                     for k, v in collator([encoded[i] for i in local]).items()
                 }
                 is_last = index == len(micro) - 1
-                context = accelerator.no_sync(objective) if not is_last else _null()
+                context = (
+                    accelerator.no_sync(objective) if not is_last else contextlib.nullcontext()
+                )
                 with context, accelerator.autocast():
                     out = objective(batch)
                     accelerator.backward(out.loss / len(micro))
@@ -291,14 +306,6 @@ def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainR
     )
 
 
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
-
-
 def _accumulate(running: dict[str, list[float]], out) -> None:
     running.setdefault("loss/total", []).append(float(out.loss.detach()))
     running.setdefault("loss/audio", []).append(float(out.audio.detach()))
@@ -306,6 +313,15 @@ def _accumulate(running: dict[str, list[float]], out) -> None:
         running.setdefault("loss/text", []).append(float(out.text.detach()))
     for k, value in enumerate(out.per_codebook.detach().tolist()):
         running.setdefault(f"loss_codebook/{k}", []).append(float(value))
+
+
+def _trim_log(path: Path, step: int) -> None:
+    """Drop log lines written after the checkpoint a run resumes from (they are replayed)."""
+    if path.is_file():
+        kept = [
+            r for _, r in read_jsonl(path, skip_partial_last_line=True) if r.get("step", 0) <= step
+        ]
+        write_jsonl(path, kept)
 
 
 def _tensorboard(output_dir: Path):

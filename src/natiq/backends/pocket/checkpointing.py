@@ -23,9 +23,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -100,25 +97,26 @@ def resolve_checkpoint(spec: str | Path, run_dir: str | Path | None = None) -> P
     return path
 
 
-@contextmanager
-def writing_checkpoint(run_dir: Path, step: int) -> Iterator[Path]:
-    """Yield a temporary directory that becomes ``step_<step>/`` when the block succeeds."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".step_{step}.", suffix=".tmp", dir=run_dir))
-    target = step_dir(run_dir, step)
-    try:
-        yield tmp
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+def temporary_dir(run_dir: Path, step: int) -> Path:
+    """The hidden directory a checkpoint is written into (emptied first) before ``publish``."""
+    tmp = Path(run_dir) / f".step_{step}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def publish(tmp: Path, step: int) -> Path:
+    """Rename a complete temporary checkpoint to ``step_<step>/`` (replacing an older one)."""
+    target = step_dir(tmp.parent, step)
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(tmp, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+    return target
 
 
 def prune_checkpoints(run_dir: Path, keep_last: int) -> list[Path]:

@@ -56,7 +56,7 @@ class LossModule(torch.nn.Module):
     def __init__(self, flow_lm: torch.nn.Module, objective: str, eos_weight: float) -> None:
         super().__init__()
         self.flow_lm = flow_lm
-        self.objective = "lsd" if objective == "lsd" else "flow-matching"
+        self.objective = objective
         self.eos_weight = eos_weight
 
     def forward(self, batch):
@@ -191,7 +191,8 @@ def train(
     def save_hook(models, weights, output_dir):
         # Only the trained weights go to disk (adapter or unfrozen scope), not the base.
         weights.clear()
-        ckpt.save_model_weights(model, Path(output_dir), setup.flow_lm)
+        if accelerator.is_main_process:
+            ckpt.save_model_weights(model, Path(output_dir), setup.flow_lm)
 
     def load_hook(models, input_dir):
         models.clear()
@@ -291,16 +292,24 @@ def save_checkpoint(
     config: PocketTrainConfig,
     ema: EMA | None,
 ) -> Path:
-    """Write ``step_<N>/`` atomically (temp dir, then rename) and prune old checkpoints."""
+    """Write ``step_<N>/`` atomically (a hidden temp dir, then a rename) and prune old ones.
+
+    Every process takes part in ``save_state`` (each saves its RNG state; DeepSpeed
+    and FSDP save shards); the main process writes the rest and publishes.
+    """
+    tmp = run_dir / f".step_{state.step}.tmp"
+    if accelerator.is_main_process:
+        tmp = ckpt.temporary_dir(run_dir, state.step)
+    accelerator.wait_for_everyone()
+    accelerator.save_state(str(tmp))
     accelerator.wait_for_everyone()
     target = ckpt.step_dir(run_dir, state.step)
     if accelerator.is_main_process:
-        with ckpt.writing_checkpoint(run_dir, state.step) as tmp:
-            accelerator.save_state(str(tmp))
-            if ema is not None:
-                ema.save(tmp)
-            setup.write_run_files(tmp, config)
-            state.save(tmp)
+        if ema is not None:
+            ema.save(tmp)
+        setup.write_run_files(tmp, config)
+        state.save(tmp)  # last: its presence marks a complete checkpoint
+        ckpt.publish(tmp, state.step)
         ckpt.prune_checkpoints(run_dir, config.keep_last)
     accelerator.wait_for_everyone()
     return target
