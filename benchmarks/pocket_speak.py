@@ -214,9 +214,13 @@ def main() -> None:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    import logging
+
     import torch
 
     torch.set_num_threads(1)
+    # "Maximum generation length reached without EOS" is the point of eos_threshold=inf.
+    logging.getLogger("pocket_tts").setLevel(logging.ERROR)
     if args.child:
         child(args.child, args.workdir, args.device)
         return

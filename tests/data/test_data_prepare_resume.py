@@ -24,8 +24,10 @@ import sys
 from pathlib import Path
 from natiq.data.prepare import PrepareConfig, run_prepare
 from natiq.data.processing import AudioOptions
-run_prepare(PrepareConfig(output_dir=Path(sys.argv[1]), manifest=Path(sys.argv[2]), val_fraction=0.1,
-                          audio=AudioOptions(loudness=None), progress=False))
+if __name__ == "__main__":
+    run_prepare(PrepareConfig(output_dir=Path(sys.argv[1]), manifest=Path(sys.argv[2]), val_fraction=0.1,
+                              audio=AudioOptions(loudness=None), num_workers=int(sys.argv[3]),
+                              progress=False))
 """
 
 
@@ -73,14 +75,14 @@ def _journal_lines(output: Path) -> int:
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_identical_output(big_manifest, reference, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_killed_run_resumes_to_identical_output(big_manifest, reference, tmp_path, workers):
     output = tmp_path / "out"
+    runner = tmp_path / "runner.py"
+    runner.write_text(RUNNER, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
-    process = subprocess.Popen(
-        [sys.executable, "-c", RUNNER, str(output), str(big_manifest)],
-        env=env,
-        start_new_session=True,
-    )
+    command = [sys.executable, str(runner), str(output), str(big_manifest), str(workers)]
+    process = subprocess.Popen(command, env=env, start_new_session=True)
     deadline = time.monotonic() + 120
     while _journal_lines(output) < 8 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 import time
 
 import httpx
@@ -197,7 +198,13 @@ def test_metrics_report_requests_rtf_and_queue(server, auth, voice_id):
     text = httpx.get(server.url + "/metrics", headers=auth).text
     assert "# TYPE natiq_requests_total counter" in text
     assert 'route="/v1/voices",method="GET",status="401"' in text
-    assert "natiq_synthesis_rtf_count" in text
+    rtf_count = re.search(r"^natiq_synthesis_rtf_count (\d+)$", text, re.MULTILINE)
+    assert rtf_count and int(rtf_count.group(1)) >= 1
+    assert re.search(
+        r'^natiq_request_duration_seconds_count\{route="/v1/audio/speech"\} [1-9]',
+        text,
+        re.MULTILINE,
+    )
     assert "natiq_queue_depth 0" in text
     assert 'natiq_batch_jobs{status="completed"}' in text
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from natiq.text import deromanize, normalize, romanize
+from natiq.common.errors import InputTextError
+from natiq.text import FrontendConfig, TextFrontend, deromanize, normalize, romanize
 from natiq.text.buckwalter import ARABIC_TO_BW
 
 ARABIC = "".join(chr(c) for c in range(0x0621, 0x064B)) + "ٱپچڤگ"
@@ -63,3 +64,26 @@ def test_normalized_text_has_no_invisible_or_control_characters(text: str) -> No
     out = normalize(text)
     assert not any(ch in out for ch in "\u0640\u200f\u200e\u200d\u200c\ufeff\u061c\x00\x07\t\n")
     assert "  " not in out and out == out.strip()
+
+
+numbery_text = st.text(
+    alphabet=st.sampled_from(
+        ARABIC + MARKS + PUNCT + DIGITS + LATIN + ODD + "   $€£%:/-+=.,ـ" + "دولار"
+    ),
+    max_size=50,
+)
+
+
+@SETTINGS
+@given(numbery_text, st.sampled_from([None, "buckwalter", "arabizi", "latin"]))
+def test_prepare_either_succeeds_or_raises_an_input_error(text: str, scheme: str | None) -> None:
+    frontend = TextFrontend(FrontendConfig(scheme=scheme))
+    try:
+        prepared = frontend.prepare(text)
+    except InputTextError:
+        return
+    assert prepared.spoken == normalize(prepared.spoken)
+    if scheme in ("arabizi", "latin"):
+        assert prepared.model_text.isascii()
+    if scheme is not None:
+        assert prepared.model_text.rstrip("\"')]»”’ ").endswith((".", "!", "?", "…"))
