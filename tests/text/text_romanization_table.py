@@ -84,4 +84,6 @@ TABLE: list[tuple[str, str, str, str]] = [
     ("المدرسة", "Almdrsp", "al-mdrsa", "al-mdrsa"),
     ("كبير", "kbyr", "kbiir", "kbeer"),
     ("الشمس", "Al$ms", "ash-shms", "ash-shms"),
+    ("الذي", "Al*y", "alladhii", "alladhee"),
+    ("والتي", "wAlty", "wallatii", "wallatee"),
 ]

@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from natiq.text import chars as C
-from natiq.text.normalize import normalize
+from natiq.text.normalize import normalize, shadda_first
 
 #: Private-use placeholders that never survive the final translate.
 SILENT_ONSET = "\ue000"  # a word-initial hamza seat: no glottal stop written
@@ -53,6 +53,24 @@ _ARTICLE = [
     re.compile("[اٱ]" + _WORD_START + _ARTICLE_TAIL),
     re.compile("(?P<pre>[وفبك])" + _WORD_START + "(?P<vowel>[َُِ]?)[اٱ]" + _ARTICLE_TAIL),
 ]
+# Undiacritized relative pronouns look like article + sun letter (الذي is not
+# adh-dhii); they are spelled with one lam + shadda, then handled like any word.
+_RELATIVES = {
+    word: shadda_first(spelled)
+    for word, spelled in {
+        "الذي": "ال\u064e\u0651ذِي",
+        "التي": "ال\u064e\u0651تِي",
+        "الذين": "ال\u064e\u0651ذِينَ",
+        "اللذان": "الل\u064e\u0651ذَانِ",
+        "اللتان": "الل\u064e\u0651تَانِ",
+    }.items()
+}
+_RELATIVE = re.compile(
+    "(?<![\u0621-\u0652\u0670-\u06d3])(" + "|".join(_RELATIVES) + f"){_WORD_END}"
+)
+_RELATIVE_PREFIXED = re.compile(
+    "(?<![\u0621-\u0652\u0670-\u06d3])([وف])(" + "|".join(_RELATIVES) + f"){_WORD_END}"
+)
 _LIL_ARTICLE = re.compile(
     "ل" + _WORD_START + f"ِ?ل(?P<sukun>ْ?)(?:(?P<sun>[{C.SUN_LETTERS}])(?P<shadda>ّ?)|(?=[{_LETTER}]))"
 )
@@ -290,6 +308,9 @@ class PhoneticRomanizer:
         if "لل" in text or "لّ" in text:
             for pattern in _ALLAH:
                 text = pattern.sub(self._allah, text)
+        if "ال" in text and ("لذ" in text or "لت" in text):
+            text = _RELATIVE.sub(lambda m: _RELATIVES[m.group(1)], text)
+            text = _RELATIVE_PREFIXED.sub(lambda m: m.group(1) + _RELATIVES[m.group(2)], text)
         if "ل" in text:
             for pattern in _ARTICLE:
                 text = pattern.sub(self._article, text)

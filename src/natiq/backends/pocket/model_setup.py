@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from natiq.backends.pocket import checkpointing as ckpt
@@ -253,30 +255,66 @@ class RunSetup:
 
     @torch.no_grad()
     def write_samples(self, data: Any, out_dir: Path, count: int) -> list[Path]:
-        """Generate ``count`` validation sentences with pocket-tts' own generator; write wavs.
+        """Generate ``count`` validation sentences with pocket-tts' own generator.
 
         The voice is the example's training prompt (latents of another utterance
         of the speaker), turned into a model state the way
-        ``TTSModel.get_state_for_audio_prompt`` does after Mimi encoding.
+        ``TTSModel.get_state_for_audio_prompt`` does after Mimi encoding. Writes
+        ``<id>.wav`` per sentence, the prompt decoded by Mimi as
+        ``prompts/<id>.wav`` (the voice the sample should have), and
+        ``generated.jsonl`` (id, audio, text, reference_audio, target_audio,
+        synthesis_seconds; see docs/evaluation.md) for an evaluator to score.
         """
         from pocket_tts.modules.stateful_module import init_states
 
         from natiq.backends.pocket.forward import voice_prefix
+        from natiq.common.files import write_jsonl
         from natiq.data.audio import save_wav
 
         written = []
+        rows = []
+        rate = int(self.tts.sample_rate)
         device = self.flow_lm.bos_emb.device
         for index in range(min(count, len(data))):
             utt = data.utterances[index]
             prompt = data[(0, index)].prompt.to(device)
+            started = time.perf_counter()
             prefix = voice_prefix(self.flow_lm, prompt)[None]
             state = init_states(self.flow_lm, batch_size=1, sequence_length=prefix.shape[1])
             self.tts._run_flow_lm_and_increment_step(model_state=state, audio_conditioning=prefix)
             model_text = self._frontend().prepare(utt.text).model_text
             audio = self.tts.generate_audio(state, model_text)
-            path = out_dir / f"{utt.id}.wav"
-            written.append(save_wav(path, audio.float().cpu().numpy(), int(self.tts.sample_rate)))
+            seconds = time.perf_counter() - started
+            path = save_wav(out_dir / f"{utt.id}.wav", audio.float().cpu().numpy(), rate)
+            reference = save_wav(
+                out_dir / "prompts" / f"{utt.id}.wav", self.decode_latents(prompt), rate
+            )
+            written.append(path)
+            row = {
+                "id": utt.id,
+                "audio": path.name,
+                "text": utt.text,
+                "reference_audio": f"prompts/{reference.name}",
+                "synthesis_seconds": seconds,
+            }
+            if utt.audio.is_file():
+                row["target_audio"] = str(utt.audio)
+            rows.append(row)
+        write_jsonl(out_dir / "generated.jsonl", rows)
         return written
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor) -> np.ndarray:
+        """Raw Mimi latents [F, 32] -> mono float32 audio at the model's sample rate."""
+        from pocket_tts.modules.stateful_module import init_states
+
+        mimi = self.tts.mimi
+        steps_per_latent = int(mimi.encoder_frame_rate / mimi.frame_rate)
+        state = init_states(
+            mimi, batch_size=1, sequence_length=latents.shape[0] * steps_per_latent
+        )
+        audio = mimi.decode_from_latent(latents[None].float(), state)
+        return audio.reshape(-1).float().cpu().numpy()
 
     def _frontend(self) -> Any:
         from natiq.text import TextFrontend

@@ -272,6 +272,7 @@ def train(
                 run_dir,
                 state.step,
                 sample_scorer,
+                log,
             )
             loss_module.train()
 
@@ -326,8 +327,12 @@ def evaluate(
     run_dir: Path,
     step: int,
     sample_scorer: SampleScorer | None,
+    log: Callable[[str], None] = print,
 ) -> dict[str, float]:
-    """Validation loss per term, plus a few generated samples written as wav files.
+    """Validation loss per term, plus a few generated samples (wavs + ``generated.jsonl``).
+
+    ``sample_scorer`` (e.g. ``natiq.eval.make_sample_scorer``) scores the samples'
+    folder; its results go to TensorBoard as ``eval/<metric>`` and to the console.
 
     The loss draws its noise from a generator seeded by ``step``, and the global
     RNG is forked, so evaluating never changes the training run.
@@ -353,6 +358,12 @@ def evaluate(
             setup.write_samples(val_data, sample_dir, config.eval_samples)
             if sample_scorer is not None:
                 scores = sample_scorer(sample_dir)
-                accelerator.log({f"samples/{k}": v for k, v in scores.items()}, step=step)
+                accelerator.log({f"eval/{k}": v for k, v in scores.items()}, step=step)
                 losses.update({f"samples/{k}": v for k, v in scores.items()})
+                log(f"step {step} eval: {format_scores(scores)}")
     return losses
+
+
+def format_scores(scores: dict[str, float]) -> str:
+    """``name value`` pairs in a stable order, for the console."""
+    return ", ".join(f"{name} {value:.4g}" for name, value in sorted(scores.items()))
