@@ -116,9 +116,18 @@ def train(
         str, typer.Option(help="auto, cpu or cuda (multi-GPU: accelerate launch)")
     ] = D.device,
     log_every: Annotated[int, typer.Option(help="steps between TensorBoard points")] = D.log_every,
+    eval_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--eval-metrics/--no-eval-metrics",
+            help="score each eval's samples with natiq eval (CER/WER, speaker similarity, "
+            "DNSMOS; logged as eval/<metric>); slower evals",
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune Pocket TTS (LoRA or full) with the LSD or flow-matching objective."""
     from natiq.backends.pocket.trainer import train as run_training
+    from natiq.cli.training_eval import training_sample_scorer
 
     config = PocketTrainConfig(
         metadata=str(metadata),
@@ -154,7 +163,8 @@ def train(
         device=device,
         log_every=log_every,
     )
-    result = run_training(config, log=typer.echo)
+    scorer = training_sample_scorer(eval_metrics, device=device)
+    result = run_training(config, sample_scorer=scorer, log=typer.echo)
     losses = ", ".join(f"{k} {v:.4f}" for k, v in sorted(result.losses.items()))
     typer.echo(f"finished at step {result.step}: {losses}")
     typer.echo(f"last checkpoint: {result.checkpoint}")

@@ -63,8 +63,8 @@ def state_from_audio(model: Any, samples: np.ndarray) -> ModelState:
 
     require_mimi_encoder(model)
     tensor = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, :]
-    with torch.inference_mode():
-        return model.get_state_for_audio_prompt(tensor)
+    # pocket-tts runs this under no_grad; inference_mode tensors would slow the later state copies.
+    return model.get_state_for_audio_prompt(tensor)
 
 
 def load_voice_state(model: Any, path: str | Path) -> ModelState:
