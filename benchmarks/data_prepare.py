@@ -4,8 +4,8 @@ Two inputs with the same audio (speech from the bundled mini-corpus, tiled
 to ``--seconds``, at ClArTTS's 40100 Hz):
 
 - ``parquet``: a folder with ClArTTS's exact schema (float64 sample lists),
-  read through the real ``datasets`` streaming path. The main process
-  decodes the parquet, so decoding does not scale with workers.
+  read through the real ``datasets`` streaming path with 1 worker, and by
+  row groups decoded in the workers with more (``natiq.data.parquet_rows``).
 - ``wav``: an input manifest of 16-bit wav files; workers read the files
   themselves, so this measures resample + checks + atomic write + journal.
 

@@ -65,4 +65,4 @@ def test_pocket_eval_writes_manifest_and_logs_metrics(
     assert all(
         "speaker_similarity" in r or "speaker similarity not computed" in r["error"] for r in scored
     )
-    assert any(line.startswith("step 1 eval:") and "speaker_similarity_mean" in line for line in lines)
+    assert any(line.startswith("step 1 eval:") and "dnsmos_ovrl_mean" in line for line in lines)
