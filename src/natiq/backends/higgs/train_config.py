@@ -51,6 +51,8 @@ class HiggsTrainConfig:
     max_ref_seconds: float = 30.0
     max_target_seconds: float = 30.0
     resume: bool = True
+    eval_every: int = 0
+    eval_samples: int = 2
 
     def validate(self) -> None:
         if self.quantize not in ("none", "8bit", "4bit"):
@@ -69,6 +71,10 @@ class HiggsTrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise DataFormatError(f"{name} must be at least 1")
+        if self.eval_every < 0:
+            raise DataFormatError("eval_every must be >= 0 (0 = never)")
+        if self.eval_samples < 1:
+            raise DataFormatError("eval_samples must be at least 1")
         if self.max_steps is not None and self.max_steps < 1:
             raise DataFormatError("max_steps must be at least 1")
         if not self.lora_targets:

@@ -12,6 +12,13 @@ Outputs in ``output_dir``: the final adapter (PEFT files +
 ``natiq_frontend.json`` + ``training_config.json``), ``checkpoints/step_N/``
 (each also a usable adapter dir), ``tensorboard/`` (loss/audio, loss/text,
 loss/total, per-codebook losses, lr), ``train_log.jsonl`` and ``skipped.jsonl``.
+
+With ``eval_every`` > 0, every that many steps the first ``eval_samples``
+usable samples get a validation loss (``val/*``) and are cloned into
+``samples/step_N/`` (wavs + ``generated.jsonl``); an optional
+``sample_scorer`` (e.g. ``natiq.eval.make_sample_scorer``, handed in by the
+CLI: backends never import ``natiq.eval``) scores that folder, logged as
+``eval/<metric>``. Evaluation forks the RNG, so it never changes the run.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ import contextlib
 import math
 import random
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +61,7 @@ from natiq.common.files import (
     write_jsonl,
 )
 
+SampleScorer = Callable[[Path], dict[str, float]]
 STATE_FILE = "trainer_state.pt"
 CONFIG_FILE = "training_config.json"
 
@@ -67,11 +76,13 @@ class TrainResult:
     last_losses: dict[str, float] = field(default_factory=dict)
 
 
-def run_training(config: HiggsTrainConfig) -> TrainResult:
+def run_training(
+    config: HiggsTrainConfig, *, sample_scorer: SampleScorer | None = None
+) -> TrainResult:
     """Train from the ChatML file named in ``config``."""
     from natiq.data.chatml import read_chatml
 
-    return train_on_samples(config, read_chatml(config.chatml))
+    return train_on_samples(config, read_chatml(config.chatml), sample_scorer=sample_scorer)
 
 
 def latest_checkpoint(output_dir: Path) -> Path | None:
@@ -117,7 +128,12 @@ def _lr_lambda(warmup: int, total: int):
     return factor
 
 
-def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainResult:
+def train_on_samples(
+    config: HiggsTrainConfig,
+    samples: Sequence[Any],
+    *,
+    sample_scorer: SampleScorer | None = None,
+) -> TrainResult:
     """Train a LoRA adapter on already-read ChatML samples."""
     from accelerate import Accelerator, DistributedDataParallelKwargs
     from accelerate.utils import set_seed
@@ -143,12 +159,14 @@ def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainR
     tokenizer = load_text_tokenizer(source)
     store = CodeStore(config.codes_dir or output_dir / "codes")
     audio_paths = [p for s in samples for p in (s.ref_audio, s.target_audio) if p is not None]
+    audio_tokenizer = None
     if accelerator.is_main_process:
         audio_tokenizer = load_audio_tokenizer(
             audio_tokenizer_source(config.audio_tokenizer, source), accelerator.device
         )
         tokenize_files(audio_tokenizer, audio_paths, store)
-        del audio_tokenizer
+        if not config.eval_every:
+            audio_tokenizer = None  # only evaluation decodes audio
     accelerator.wait_for_everyone()
 
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
@@ -171,6 +189,9 @@ def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainR
     )
     if accelerator.is_main_process:
         write_jsonl(output_dir / "skipped.jsonl", (s.to_dict() for s in skipped))
+    skipped_ids = {s.id for s in skipped}
+    usable = [s for s in samples if str(s.id) not in skipped_ids]
+    eval_set = list(zip(usable, encoded, strict=False))[: config.eval_samples]
     if not encoded:
         raise DataFormatError(
             f"{config.chatml}: no usable training sample ({len(skipped)} skipped, see skipped.jsonl)"
@@ -277,6 +298,14 @@ def train_on_samples(config: HiggsTrainConfig, samples: Sequence[Any]) -> TrainR
                     running, step, scheduler.get_last_lr()[0], writer, output_dir, accelerator
                 )
                 running = {}
+            if config.eval_every and step % config.eval_every == 0:
+                _evaluate(
+                    EvalContext(
+                        accelerator, objective, collator, eval_set, store, audio_tokenizer,
+                        tokenizer, frontend, config, output_dir, writer, sample_scorer,
+                    ),
+                    step,
+                )  # fmt: skip
             if step % config.save_steps == 0 or step == total_steps:
                 _save_checkpoint(
                     accelerator,
@@ -369,3 +398,105 @@ def _save_checkpoint(
     }
     with atomic_path(directory / STATE_FILE) as tmp:
         torch.save(state, tmp)
+
+
+@dataclass
+class EvalContext:
+    """What an evaluation needs from the run (one object instead of a dozen arguments)."""
+
+    accelerator: Any
+    objective: Any
+    collator: HiggsCollator
+    eval_set: list[tuple[Any, Any]]
+    store: CodeStore
+    audio_tokenizer: Any
+    tokenizer: Any
+    frontend: Any
+    config: HiggsTrainConfig
+    output_dir: Path
+    writer: Any
+    sample_scorer: SampleScorer | None
+
+
+def _evaluate(ctx: EvalContext, step: int) -> dict[str, float]:
+    """Validation loss on the eval subset, cloned samples, optional scores; all logged."""
+    accelerator = ctx.accelerator
+    devices = [accelerator.device] if accelerator.device.type == "cuda" else []
+    results: dict[str, float] = {}
+    ctx.objective.eval()
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(ctx.config.seed + step)
+        running: dict[str, list[float]] = {}
+        with torch.no_grad(), accelerator.autocast():
+            for _, encoded in ctx.eval_set:
+                batch = {k: v.to(accelerator.device) for k, v in ctx.collator([encoded]).items()}
+                _accumulate(running, ctx.objective(batch))
+        results.update(
+            {f"val/{k.split('/', 1)[1]}": sum(v) / len(v) for k, v in running.items() if v}
+        )
+        if accelerator.is_main_process:
+            sample_dir = ctx.output_dir / "samples" / f"step_{step}"
+            write_eval_samples(ctx, sample_dir, seed=ctx.config.seed + step)
+            if ctx.sample_scorer is not None:
+                scores = ctx.sample_scorer(sample_dir)
+                results.update({f"eval/{k}": v for k, v in scores.items()})
+    ctx.objective.train()
+    if accelerator.is_main_process:
+        if ctx.writer is not None:
+            for key, value in results.items():
+                ctx.writer.add_scalar(key, value, step)
+            ctx.writer.flush()
+        append_jsonl(ctx.output_dir / "eval_log.jsonl", {"step": step, **results})
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(results.items()))
+        accelerator.print(f"step {step} eval: {shown}")
+    return results
+
+
+def write_eval_samples(ctx: EvalContext, sample_dir: Path, *, seed: int) -> list[dict[str, Any]]:
+    """Clone each eval sample's target text in its reference voice: ``<id>.wav`` + ``generated.jsonl``.
+
+    Generation is capped at twice the ground-truth length plus one second; a
+    sample that cannot be spoken keeps its row without ``audio`` (the
+    evaluator reports it) and the others are still written.
+    """
+    from natiq.backends.higgs.audio_codes import decode_codes
+    from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner
+    from natiq.backends.higgs.config import FRAMES_PER_SECOND
+    from natiq.common.errors import NatiqError
+    from natiq.data.audio import save_wav
+
+    model = ctx.accelerator.unwrap_model(ctx.objective).model
+    cloner = HiggsCloner(model, ctx.tokenizer, ctx.audio_tokenizer, ctx.frontend)
+    rows = []
+    for sample, _ in ctx.eval_set:
+        target_frames = int(ctx.store.load(sample.target_audio).shape[1])
+        options = CloneOptions(
+            seed=seed,
+            max_new_tokens=2 * target_frames + int(FRAMES_PER_SECOND),
+            max_ref_seconds=ctx.config.max_ref_seconds,
+        )
+        row: dict[str, Any] = {
+            "id": str(sample.id),
+            "text": sample.target_text,
+            "reference_audio": str(sample.ref_audio),
+            "reference_text": sample.ref_text,
+            "target_audio": str(sample.target_audio),
+        }
+        started = time.perf_counter()
+        try:
+            reference = cloner.prepare_reference(
+                sample.ref_audio, sample.ref_text, max_seconds=options.max_ref_seconds
+            )
+            model_text = ctx.frontend.prepare(sample.target_text).model_text
+            generated = cloner.generate_codes(reference, model_text, options)
+            if generated.codes.shape[1] == 0:
+                raise NatiqError("the model stopped before its first audio frame")
+            audio = decode_codes(ctx.audio_tokenizer, generated.codes)
+            row["synthesis_seconds"] = time.perf_counter() - started
+            path = save_wav(sample_dir / f"{sample.id}.wav", audio, cloner.sample_rate)
+            row["audio"] = path.name
+        except NatiqError as exc:
+            row["error"] = f"not generated: {exc}"
+        rows.append(row)
+    write_jsonl(sample_dir / "generated.jsonl", rows)
+    return rows
