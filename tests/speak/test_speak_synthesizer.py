@@ -154,7 +154,9 @@ def test_checkpoint_from_another_base_is_refused(export_dir: Path, other_tiny_ya
         Synthesizer.load("pocket", checkpoint=export_dir, model=str(other_tiny_yaml), device="cpu")
 
 
-def test_stream_to_file_is_readable_while_generating(synth, voice_wav: Path, tmp_path: Path) -> None:
+def test_stream_to_file_is_readable_while_generating(
+    synth, voice_wav: Path, tmp_path: Path
+) -> None:
     import soundfile as sf
 
     from natiq.speak_jobs import stream_to_file

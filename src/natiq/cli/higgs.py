@@ -128,12 +128,33 @@ def train(
     resume: Annotated[
         bool, typer.Option("--resume/--no-resume", help="Continue from the latest checkpoint.")
     ] = True,
+    eval_every: Annotated[
+        int,
+        typer.Option(
+            "--eval-every",
+            help="Every N steps: validation loss + cloned samples in OUTPUT_DIR/samples/step_N (0 = never).",
+        ),
+    ] = 0,
+    eval_samples: Annotated[
+        int,
+        typer.Option(
+            "--eval-samples", help="How many samples (the first usable ones) to evaluate."
+        ),
+    ] = 2,
+    eval_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--eval-metrics/--no-eval-metrics",
+            help="Score each eval's samples with natiq eval (CER/WER, speaker similarity, DNSMOS; logged as eval/<metric>).",
+        ),
+    ] = False,
 ) -> None:
     """LoRA fine-tuning on ChatML voice-cloning samples (resumable; TensorBoard in OUTPUT_DIR/tensorboard)."""
     _limit_threads()
     from natiq.backends.higgs.config import DEFAULT_MODEL
     from natiq.backends.higgs.train_config import HiggsTrainConfig
     from natiq.backends.higgs.trainer import run_training
+    from natiq.cli.training_eval import training_sample_scorer
 
     config = HiggsTrainConfig(
         chatml=chatml,
@@ -166,8 +187,11 @@ def train(
         max_ref_seconds=max_ref_seconds,
         max_target_seconds=max_target_seconds,
         resume=resume,
+        eval_every=eval_every,
+        eval_samples=eval_samples,
     )
-    result = run_training(config)
+    scorer = training_sample_scorer(eval_metrics, device=device)
+    result = run_training(config, sample_scorer=scorer)
     typer.echo(
         f"trained {result.steps} steps (resumed from {result.resumed_from}) on {result.samples} samples; adapter in {result.output_dir}"
     )

@@ -431,8 +431,9 @@ def _evaluate(ctx: EvalContext, step: int) -> dict[str, float]:
             for _, encoded in ctx.eval_set:
                 batch = {k: v.to(accelerator.device) for k, v in ctx.collator([encoded]).items()}
                 _accumulate(running, ctx.objective(batch))
+        # loss/total -> val/total, loss_codebook/3 -> val_codebook/3
         results.update(
-            {f"val/{k.split('/', 1)[1]}": sum(v) / len(v) for k, v in running.items() if v}
+            {"val" + k.removeprefix("loss"): sum(v) / len(v) for k, v in running.items() if v}
         )
         if accelerator.is_main_process:
             sample_dir = ctx.output_dir / "samples" / f"step_{step}"

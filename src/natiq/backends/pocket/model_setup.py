@@ -261,7 +261,8 @@ class RunSetup:
         of the speaker), turned into a model state the way
         ``TTSModel.get_state_for_audio_prompt`` does after Mimi encoding. Writes
         ``<id>.wav`` per sentence, the prompt decoded by Mimi as
-        ``prompts/<id>.wav`` (the voice the sample should have), and
+        ``prompts/<id>.flac`` (the voice the sample should have; FLAC so the
+        folder's wavs stay the generated ones), and
         ``generated.jsonl`` (id, audio, text, reference_audio, target_audio,
         synthesis_seconds; see docs/evaluation.md) for an evaluator to score.
         """
@@ -286,8 +287,8 @@ class RunSetup:
             audio = self.tts.generate_audio(state, model_text)
             seconds = time.perf_counter() - started
             path = save_wav(out_dir / f"{utt.id}.wav", audio.float().cpu().numpy(), rate)
-            reference = save_wav(
-                out_dir / "prompts" / f"{utt.id}.wav", self.decode_latents(prompt), rate
+            reference = save_flac(
+                out_dir / "prompts" / f"{utt.id}.flac", self.decode_latents(prompt), rate
             )
             written.append(path)
             row = {
@@ -310,9 +311,7 @@ class RunSetup:
 
         mimi = self.tts.mimi
         steps_per_latent = int(mimi.encoder_frame_rate / mimi.frame_rate)
-        state = init_states(
-            mimi, batch_size=1, sequence_length=latents.shape[0] * steps_per_latent
-        )
+        state = init_states(mimi, batch_size=1, sequence_length=latents.shape[0] * steps_per_latent)
         audio = mimi.decode_from_latent(latents[None].float(), state)
         return audio.reshape(-1).float().cpu().numpy()
 
@@ -412,3 +411,13 @@ def setup_run(
         resumed=record is not None,
         log=log,
     )
+
+
+def save_flac(path: Path, samples: np.ndarray, sample_rate: int) -> Path:
+    """Write mono float audio as 16-bit FLAC, atomically; returns the path."""
+    import soundfile as sf
+
+    data = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), data, sample_rate, subtype="PCM_16", format="FLAC")
+    return path
