@@ -253,3 +253,27 @@ def test_stereo_44k_reference_is_accepted(cloner: HiggsCloner, tmp_path: Path):
     ref = espeak("مرحبا", tmp_path / "stereo.wav", rate=44100, stereo=True)
     audio = cloner.clone(ref, "مرحبا", "نعم", GREEDY)
     assert audio.size > 0
+
+
+def test_speak_cli_clones_with_the_voice_transcript(
+    tiny_model_dir: Path, trained: Path, speech_dir: Path, tmp_path: Path
+):
+    import soundfile as sf
+    from typer.testing import CliRunner
+
+    from natiq.cli.main import app
+
+    out = tmp_path / "clone.wav"
+    base = [
+        "speak", "--backend", "higgs", "--model", str(tiny_model_dir), "--checkpoint", str(trained),
+        "--device", "cpu", "--temperature", "0", "--text", "نعم", "--output", str(out),
+    ]  # fmt: skip
+    result = CliRunner().invoke(
+        app, [*base, "--voice", str(speech_dir / "ref1.wav"), "--voice-text", "مرحبا"]
+    )
+    assert result.exit_code == 0, result.output
+    audio, rate = sf.read(out)
+    assert rate == 24000 and audio.size > 0
+
+    orphan = CliRunner().invoke(app, [*base, "--voice-text", "مرحبا"])
+    assert orphan.exit_code != 0 and "--voice-text" in str(orphan.exception or orphan.output)

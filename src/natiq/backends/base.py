@@ -74,10 +74,14 @@ class SpeechBackend(ABC):
         """
 
     @abstractmethod
-    def stream(self, model_text: str, voice: Any, options: SynthesisOptions | None = None) -> Iterator[np.ndarray]:
+    def stream(
+        self, model_text: str, voice: Any, options: SynthesisOptions | None = None
+    ) -> Iterator[np.ndarray]:
         """Yield float32 mono chunks for one piece of already-prepared text."""
 
-    def synthesize(self, model_text: str, voice: Any, options: SynthesisOptions | None = None) -> np.ndarray:
+    def synthesize(
+        self, model_text: str, voice: Any, options: SynthesisOptions | None = None
+    ) -> np.ndarray:
         """Whole utterance at once (the chunks of ``stream`` joined)."""
         chunks = list(self.stream(model_text, voice, options))
         if not chunks:

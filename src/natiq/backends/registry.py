@@ -24,7 +24,9 @@ def backend_class(name: str) -> type[SpeechBackend]:
     try:
         target = _BACKENDS[name]
     except KeyError:
-        raise NatiqError(f"unknown backend {name!r}; choose one of: {', '.join(_BACKENDS)}") from None
+        raise NatiqError(
+            f"unknown backend {name!r}; choose one of: {', '.join(_BACKENDS)}"
+        ) from None
     module_name, class_name = target.split(":")
     return getattr(importlib.import_module(module_name), class_name)
 

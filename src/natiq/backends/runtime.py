@@ -29,7 +29,9 @@ def select_device(name: str = "auto") -> torch.device:
     return device
 
 
-def resolve_precision(precision: Precision, device: torch.device) -> Literal["fp32", "bf16", "fp16"]:
+def resolve_precision(
+    precision: Precision, device: torch.device
+) -> Literal["fp32", "bf16", "fp16"]:
     """Map ``auto`` to bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU."""
     if device.type != "cuda":
         return "fp32"
@@ -38,7 +40,9 @@ def resolve_precision(precision: Precision, device: torch.device) -> Literal["fp
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
-def autocast(device: torch.device, precision: Precision = "auto") -> contextlib.AbstractContextManager:
+def autocast(
+    device: torch.device, precision: Precision = "auto"
+) -> contextlib.AbstractContextManager:
     """An autocast context for GPU mixed precision; a no-op on CPU / fp32."""
     resolved = resolve_precision(precision, device)
     if resolved == "fp32":

@@ -35,6 +35,7 @@ class SpeakConfig:
     model: str | None = None
     checkpoint: Path | None = None
     voice: Path | None = None
+    voice_text: str | None = None
     scheme: str | None = None
     latinize: bool = False
     arabizi: bool = True
@@ -101,17 +102,29 @@ def load_synthesizer(config: SpeakConfig) -> Any:
     )
 
 
+def voice_prompt(config: SpeakConfig) -> Any:
+    """``--voice`` with its transcript (``--voice-text``, which Higgs cloning needs) as one prompt."""
+    from natiq.backends.base import VoicePrompt
+
+    if config.voice is None:
+        if config.voice_text is not None:
+            raise NatiqError("--voice-text is the transcript of --voice: give --voice too")
+        return None
+    return VoicePrompt(audio=config.voice, text=config.voice_text)
+
+
 def run_speak(config: SpeakConfig) -> None:
     from natiq import speak_jobs
     from natiq.backends.base import SynthesisOptions
 
     config.validate()
     synth = load_synthesizer(config)
+    prompt = voice_prompt(config)
     options = SynthesisOptions(temperature=config.temperature, seed=config.seed)
     if config.input_file is not None:
         assert config.output_dir is not None
         # prepared once, so an unusable voice fails before the first line
-        voice = synth.prepare_voice(config.voice)
+        voice = synth.prepare_voice(prompt)
         summary = speak_jobs.speak_batch(
             synth, config.input_file, config.output_dir, voice=voice, options=options
         )
@@ -122,7 +135,7 @@ def run_speak(config: SpeakConfig) -> None:
         )
         return
     assert config.text is not None
-    voice = config.voice  # prepared after the text is checked (the Synthesizer caches it)
+    voice = prompt  # prepared after the text is checked (the Synthesizer caches it)
     output = config.output or DEFAULT_OUTPUT
     if config.append_translit:
         output = speak_jobs.with_translit(output, config.text)
@@ -179,6 +192,13 @@ def speak(
         typer.Option(
             "--voice",
             help="Reference clip (any rate) or VOICE.safetensors from `natiq voice export`.",
+        ),
+    ] = None,
+    voice_text: Annotated[
+        str | None,
+        typer.Option(
+            "--voice-text",
+            help="Transcript of the --voice clip (Higgs cloning; else a REF.txt beside REF.wav is read).",
         ),
     ] = None,
     scheme: Annotated[
@@ -239,6 +259,7 @@ def speak(
             model=model,
             checkpoint=checkpoint,
             voice=voice,
+            voice_text=voice_text,
             scheme=scheme,
             latinize=latinize,
             arabizi=arabizi,

@@ -27,7 +27,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp" + target.suffix, dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     # mkstemp creates 0600 files; give the result the permissions a plain open() would.
@@ -45,7 +47,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
+def atomic_open(
+    path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8"
+) -> Iterator[IO[Any]]:
     """Open a temporary file for writing that replaces ``path`` only when closed cleanly."""
     if "b" in mode:
         encoding = None
@@ -117,5 +121,7 @@ def read_jsonl(
                 return
             raise DataFormatError(f"{source}:{number}: invalid JSON ({exc.msg})") from None
         if not isinstance(record, dict):
-            raise DataFormatError(f"{source}:{number}: expected a JSON object, got {type(record).__name__}")
+            raise DataFormatError(
+                f"{source}:{number}: expected a JSON object, got {type(record).__name__}"
+            )
         yield number, record
