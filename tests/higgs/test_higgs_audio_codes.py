@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from higgs_testkit import espeak
 
-from conftest import espeak
 from natiq.backends.higgs.audio_codes import (
     CodeStore,
     decode_codes,

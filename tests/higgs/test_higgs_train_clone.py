@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from higgs_testkit import chatml_line, espeak, write_chatml
 from typer.testing import CliRunner
 
-from conftest import chatml_line, espeak, write_chatml
 from natiq.backends.higgs.audio_codes import CodeStore
 from natiq.backends.higgs.cloning import (
     CloneOptions,

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pocket_train_testkit import write_manifest
 
 
 @pytest.fixture(scope="session")
@@ -24,14 +25,6 @@ def mini_manifest() -> Path:
     from natiq.data.mini_corpus import mini_corpus_manifest
 
     return mini_corpus_manifest()
-
-
-def write_manifest(path: Path, records: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
-    )
-    return path
 
 
 @pytest.fixture(scope="session")

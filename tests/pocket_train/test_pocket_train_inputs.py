@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from pocket_train_testkit import write_manifest
 
-from conftest import write_manifest
 from natiq.backends.pocket.dataset import EpochBatchSampler, PocketTrainData, read_utterances
 from natiq.common.errors import AudioInputError, DataFormatError, ModelLoadError
 

@@ -1,0 +1,14 @@
+"""Helpers shared by the pocket_train tests (uniquely named: see tests/higgs/higgs_testkit.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def write_manifest(path: Path, records: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
+    )
+    return path
