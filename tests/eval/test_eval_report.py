@@ -8,19 +8,9 @@ from typing import Any
 
 import pytest
 
+from browser_testkit import CHROMIUM, CHROMIUM_ARGS
 from natiq.eval.plots import read_scalar_curves
 from natiq.eval.report import write_report
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

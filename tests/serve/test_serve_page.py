@@ -4,22 +4,11 @@ the audio element gets a source. Screenshots go to the artifacts folder."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.slow
+from browser_testkit import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+pytestmark = pytest.mark.slow
 
 
 def test_page_speaks_arabic_typed_by_keyboard(server, api_key, voice_clip, artifacts_dir):
