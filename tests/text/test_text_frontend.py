@@ -132,3 +132,10 @@ def test_a_ten_megabyte_line_is_prepared_in_one_pass() -> None:
     assert prepared.model_text.isascii()
     assert prepared.model_text.count("9aala ar-rajulu") == text.count("قَالَ")
     assert prepared.model_text.count("wa5amsa wa3ishruun kitaaban.") == text.count("25")
+
+
+def test_text_that_romanizes_to_nothing_is_an_input_error() -> None:
+    # found by hypothesis: a hamza seat with shadda alone has no latin spelling
+    frontend = TextFrontend(FrontendConfig(scheme="latin"))
+    with pytest.raises(InputTextError, match="latin romanization"):
+        frontend.prepare("أّ")

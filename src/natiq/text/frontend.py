@@ -82,6 +82,12 @@ class TextFrontend:
         if self.config.scheme is not None:
             # spoken is already normalized; mapping punctuation keeps it so.
             model_text = get_scheme(self.config.scheme).from_normalized(model_text).strip()
+            if not any(char.isalnum() for char in model_text):
+                # e.g. a lone hamza seat that the latin scheme does not write
+                raise InputTextError(
+                    f"nothing speakable is left of {_preview(text)!r} after "
+                    f"{self.config.scheme} romanization"
+                )
             # Pocket TTS treats text without a final . ! ? as unfinished.
             if model_text and not ends_sentence(model_text):
                 model_text += "."
