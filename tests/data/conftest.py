@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from data_testkit import write_clartts_parquet
 
 from natiq.data.mini_corpus import mini_corpus_manifest
+from support.data import write_clartts_parquet
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from data_testkit import BAD_ROWS, GOOD_ROWS
 
 from natiq.common.errors import DataFormatError
 from natiq.common.files import read_jsonl
 from natiq.data.manifest import read_manifest
 from natiq.data.prepare import PrepareConfig, run_prepare
 from natiq.data.processing import AudioOptions
+from support.data import BAD_ROWS, GOOD_ROWS
 
 FIELDS = ["id", "audio", "duration", "sample_rate", "speaker", "split", "text_raw", "text"]
 

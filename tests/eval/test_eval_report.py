@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from browser_testkit import CHROMIUM, CHROMIUM_ARGS
 from natiq.eval.plots import read_scalar_curves
 from natiq.eval.report import write_report
+from support.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")

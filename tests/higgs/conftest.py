@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from higgs_testkit import chatml_line, espeak, write_chatml
+
+from support.higgs import chatml_line, espeak, write_chatml
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from higgs_testkit import espeak
 
 from natiq.backends.higgs.audio_codes import (
     CodeStore,
@@ -19,6 +18,7 @@ from natiq.backends.higgs.audio_codes import (
     tokenize_files,
 )
 from natiq.common.errors import AudioInputError
+from support.higgs import espeak
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from higgs_testkit import chatml_line, write_chatml
 from typer.testing import CliRunner
+
+from support.higgs import chatml_line, write_chatml
 
 
 def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Path, tmp_path: Path):

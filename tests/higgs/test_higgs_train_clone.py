@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from higgs_testkit import chatml_line, espeak, write_chatml
 from typer.testing import CliRunner
 
 from natiq.backends.higgs.audio_codes import CodeStore
@@ -27,6 +26,7 @@ from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.higgs.trainer import run_training
 from natiq.common.errors import AudioInputError, InputTextError
 from natiq.data.chatml import read_chatml
+from support.higgs import chatml_line, espeak, write_chatml
 
 GREEDY = CloneOptions(temperature=0, max_new_tokens=60)
 OVERFIT_STEPS = 40

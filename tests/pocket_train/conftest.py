@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from pocket_train_testkit import write_manifest
+
+from support.pocket_train import write_manifest
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from pocket_train_testkit import write_manifest
 
 from natiq.backends.pocket.dataset import EpochBatchSampler, PocketTrainData, read_utterances
 from natiq.common.errors import AudioInputError, DataFormatError, ModelLoadError
+from support.pocket_train import write_manifest
 
 
 def _records(manifest: Path, n: int) -> list[dict]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_testkit import CHROMIUM, CHROMIUM_ARGS
+from support.browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 

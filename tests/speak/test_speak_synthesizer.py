@@ -159,7 +159,7 @@ def test_stream_to_file_is_readable_while_generating(
 ) -> None:
     import soundfile as sf
 
-    from natiq.speak_jobs import stream_to_file
+    from natiq.speak.jobs import stream_to_file
 
     output = tmp_path / "live.wav"
     seen: list[int] = []

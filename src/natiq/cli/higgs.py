@@ -32,7 +32,7 @@ AudioTokOpt = Annotated[
 
 
 def _limit_threads() -> None:
-    from natiq.backends.runtime import limit_threads
+    from natiq.common.runtime import limit_threads
 
     limit_threads()
 
@@ -56,7 +56,7 @@ def tokenize(
         load_audio_tokenizer,
         model_source,
     )
-    from natiq.backends.runtime import select_device
+    from natiq.common.runtime import select_device
     from natiq.data.chatml import read_chatml
 
     samples = read_chatml(chatml)
@@ -154,7 +154,7 @@ def train(
     from natiq.backends.higgs.config import DEFAULT_MODEL
     from natiq.backends.higgs.train_config import HiggsTrainConfig
     from natiq.backends.higgs.trainer import run_training
-    from natiq.cli.training_eval import training_sample_scorer
+    from natiq.eval.training_hook import training_sample_scorer
 
     config = HiggsTrainConfig(
         chatml=chatml,

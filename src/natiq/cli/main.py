@@ -39,6 +39,10 @@ def _register() -> None:
 
     speak_cli.register(app)
 
+    from natiq.cli import demo as demo_cli
+
+    demo_cli.register(app)
+
     from natiq.cli import higgs as higgs_cli
 
     app.add_typer(higgs_cli.app, name="higgs")

@@ -127,7 +127,7 @@ def train(
 ) -> None:
     """Fine-tune Pocket TTS (LoRA or full) with the LSD or flow-matching objective."""
     from natiq.backends.pocket.trainer import train as run_training
-    from natiq.cli.training_eval import training_sample_scorer
+    from natiq.eval.training_hook import training_sample_scorer
 
     config = PocketTrainConfig(
         metadata=str(metadata),

@@ -72,7 +72,7 @@ def serve(
 
     import uvicorn
 
-    from natiq.backends.runtime import limit_threads
+    from natiq.common.runtime import limit_threads
     from natiq.serve.app import create_app
 
     settings = ServeSettings(

@@ -1,8 +1,8 @@
-"""``natiq speak``, ``natiq voice export`` and ``natiq demo``: the main job on the command line.
+"""``natiq speak`` and ``natiq voice export``: the main job on the command line.
 
 Each flag maps to one field of ``SpeakConfig``; the commands only build that
-config and call the library (``natiq.Synthesizer``, ``natiq.speak_jobs``,
-``natiq.demo``). torch and the models are imported inside the commands.
+config and call the library (``natiq.Synthesizer``, ``natiq.speak.jobs``).
+torch and the models are imported inside the commands.
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def voice_prompt(config: SpeakConfig) -> Any:
 
 
 def run_speak(config: SpeakConfig) -> None:
-    from natiq import speak_jobs
     from natiq.backends.base import SynthesisOptions
+    from natiq.speak import jobs as speak_jobs
 
     config.validate()
     synth = load_synthesizer(config)
@@ -297,28 +297,7 @@ def voice_export(
     typer.echo(f"wrote {path}")
 
 
-def demo(
-    output_dir: Annotated[
-        Path, typer.Option("--output-dir", help="Folder for every stage's files and the report.")
-    ] = Path("natiq-demo"),
-    steps: Annotated[
-        int | None, typer.Option("--steps", help="LoRA training steps (default: the demo's own).")
-    ] = None,
-) -> None:
-    """The whole pipeline offline in ~2 minutes: mini-corpus -> prepare -> latents -> LoRA -> export -> speak -> report."""
-    from natiq.demo import DemoConfig, run_demo
-
-    config = (
-        DemoConfig(output_dir=output_dir)
-        if steps is None
-        else DemoConfig(output_dir=output_dir, train_steps=steps)
-    )
-    report = run_demo(config, log=typer.echo)
-    typer.echo(f"report: {report}")
-
-
 def register(app: typer.Typer) -> None:
-    """Attach ``speak``, ``voice`` and ``demo`` to the root app."""
+    """Attach ``speak`` and ``voice`` to the root app."""
     app.command("speak")(speak)
     app.add_typer(voice_app, name="voice")
-    app.command("demo")(demo)

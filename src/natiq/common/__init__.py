@@ -1,4 +1,6 @@
-"""Small helpers every layer may use: errors and crash-safe file writes.
+"""Small helpers every layer may use: errors, crash-safe file writes, and the
+device/precision choice of torch-using stages.
 
-Nothing here imports torch or any model library.
+Only ``natiq.common.runtime`` imports torch, and only the torch-using layers
+(backends, eval, serve, cli) import it; ``text`` and ``data`` never do.
 """

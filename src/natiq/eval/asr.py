@@ -124,7 +124,7 @@ class WhisperTranscriber:
         self.config = config or AsrConfig()
         device = self.config.device
         if device == "auto":
-            from natiq.backends.runtime import select_device
+            from natiq.common.runtime import select_device
 
             device = select_device("auto").type
         compute_type = self.config.compute_type

@@ -95,7 +95,7 @@ class WavLMXVectorEncoder:
 def load_speaker_encoder(name: str = DEFAULT_SPEAKER_MODEL, device: str = "auto") -> SpeakerEncoder:
     """``resemblyzer`` or ``wavlm:<folder or hub id>``; anything else is a ModelLoadError."""
     if device == "auto":
-        from natiq.backends.runtime import select_device
+        from natiq.common.runtime import select_device
 
         device = select_device("auto").type
     if name == "resemblyzer":

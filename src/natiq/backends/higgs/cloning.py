@@ -35,9 +35,9 @@ from natiq.backends.higgs.loading import (
     load_text_tokenizer,
     model_source,
 )
-from natiq.backends.runtime import select_device
 from natiq.common.errors import InputTextError, ModelLoadError, NatiqError
 from natiq.common.files import atomic_write_json, write_jsonl
+from natiq.common.runtime import select_device
 from natiq.data.audio import save_wav
 
 

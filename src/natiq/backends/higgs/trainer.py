@@ -51,7 +51,6 @@ from natiq.backends.higgs.loading import (
 from natiq.backends.higgs.lora import add_lora, trainable_parameters
 from natiq.backends.higgs.losses import HiggsTrainingObjective
 from natiq.backends.higgs.train_config import HiggsTrainConfig
-from natiq.backends.runtime import resolve_precision, select_device
 from natiq.common.errors import DataFormatError
 from natiq.common.files import (
     append_jsonl,
@@ -60,6 +59,7 @@ from natiq.common.files import (
     read_jsonl,
     write_jsonl,
 )
+from natiq.common.runtime import resolve_precision, select_device
 
 SampleScorer = Callable[[Path], dict[str, float]]
 STATE_FILE = "trainer_state.pt"

@@ -75,7 +75,7 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
     )
     from pocket_tts import TTSModel
 
-    from natiq.backends.runtime import select_device
+    from natiq.common.runtime import select_device
 
     target = resolve_base(base)
     try:

@@ -29,8 +29,8 @@ import torch
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
 from natiq.backends.pocket import voices
 from natiq.backends.pocket.base_model import resolve_base
-from natiq.backends.runtime import select_device
 from natiq.common.errors import CheckpointMismatchError, ModelLoadError, NatiqError
+from natiq.common.runtime import select_device
 
 FRONTEND_FILE = "natiq_frontend.json"
 DEFAULT_BASE = "english"

@@ -83,7 +83,7 @@ def make_accelerator(config: PocketTrainConfig, run_dir: Path):
     from accelerate import Accelerator
     from accelerate.utils import ProjectConfiguration
 
-    from natiq.backends.runtime import resolve_precision, select_device
+    from natiq.common.runtime import resolve_precision, select_device
 
     device = select_device(config.device)
     precision = resolve_precision(config.precision, device)

@@ -19,7 +19,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from natiq.common.files import atomic_write_json, atomic_write_text, read_jsonl
 
@@ -278,3 +280,26 @@ def render_report(report: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def demo(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Folder for every stage's files and the report.")
+    ] = Path("natiq-demo"),
+    steps: Annotated[
+        int | None, typer.Option("--steps", help="LoRA training steps (default: the demo's own).")
+    ] = None,
+) -> None:
+    """The whole pipeline offline in ~2 minutes: mini-corpus -> prepare -> latents -> LoRA -> export -> speak -> report."""
+    config = (
+        DemoConfig(output_dir=output_dir)
+        if steps is None
+        else DemoConfig(output_dir=output_dir, train_steps=steps)
+    )
+    report = run_demo(config, log=typer.echo)
+    typer.echo(f"report: {report}")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``demo`` to the root app."""
+    app.command("demo")(demo)

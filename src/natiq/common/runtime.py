@@ -2,7 +2,8 @@
 
 Chosen by configuration, not by branches in model code: ``auto`` picks CUDA
 when present; mixed precision (bf16, or fp16 where bf16 is unsupported) is
-used on GPU only, CPU always runs fp32.
+used on GPU only, CPU always runs fp32. Lives in ``common`` so that every
+torch-using layer (backends, eval, serve, cli) shares one device rule.
 """
 
 from __future__ import annotations

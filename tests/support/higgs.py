@@ -1,6 +1,4 @@
-"""Helpers shared by the Higgs tests (a uniquely named module: every test folder
-has a conftest.py, so ``from conftest import ...`` would pick up whichever was
-imported last)."""
+"""Helpers shared by the Higgs tests: espeak-ng clips and ChatML samples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the pocket_train tests (uniquely named: see tests/higgs/higgs_testkit.py)."""
+"""Helpers shared by the Pocket training tests: latent manifests of the mini-corpus."""
 
 from __future__ import annotations
 
