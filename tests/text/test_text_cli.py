@@ -57,7 +57,7 @@ def test_verbalize_and_prepare_json() -> None:
     code, out = invoke("prepare", "--scheme", "latin", "--json", "--text", "عِنْدِي 2 كِتَابٍ؟")
     assert code == 0
     record = json.loads(out)
-    assert record["model_text"] == "indee ithnaan kitaabin?"
+    assert record["model_text"] == "indee kitaabaan?"  # 2 + noun is the dual (issue 11)
     assert record["original"] == "عِنْدِي 2 كِتَابٍ؟"
 
 
