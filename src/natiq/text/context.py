@@ -19,376 +19,36 @@ linear in the length of the text.
 from __future__ import annotations
 
 import re
+from importlib.resources import files
 
 from natiq.text.normalize import strip_diacritics
 from natiq.text.numbers import Case
 
-PREPOSITIONS = frozenset(
-    [
-        "في",
-        "من",
-        "إلى",
-        "الى",
-        "على",
-        "عن",
-        "منذ",
-        "مذ",
-        "حتى",
-        "بعد",
-        "قبل",
-        "حوالي",
-        "حوالى",
-        "نحو",
-        "لمدة",
-        "خلال",
-        "بين",
-        "مع",
-        "عبر",
-        "تحت",
-        "فوق",
-        "دون",
-        "بدون",
-        "سوى",
-        "قرابة",
-        "زهاء",
-        "عند",
-        "ب",
-        "ل",
-        "ك",
-    ]
-)
-# An indefinite noun right before a number governs it as the second term of a
-# construct ("بنسبة 25%" = بِنِسْبَةِ خَمْسَةٍ وَعِشْرِينَ). Checked with و/ب/ل/ك removed.
-GOVERNING_NOUNS = frozenset(
-    [
-        "عام",
-        "سنة",
-        "عامي",
-        "سنتي",
-        "مبلغ",
-        "قيمة",
-        "سعر",
-        "تكلفة",
-        "كلفة",
-        "سرعة",
-        "ارتفاع",
-        "عمق",
-        "طول",
-        "عرض",
-        "وزن",
-        "مساحة",
-        "حجم",
-        "سعة",
-        "قدرة",
-        "نسبة",
-        "معدل",
-        "متوسط",
-        "مسافة",
-        "مدة",
-        "عدد",
-        "مجموع",
-        "إجمالي",
-        "حدود",
-        "عمر",
-        "سن",
-        "درجة",
-        "حرارة",
-        "مطلع",
-        "بداية",
-        "نهاية",
-        "أوائل",
-        "أواخر",
-        "منتصف",
-    ]
-)
-# Verbs whose object or measure is often a number ("بلغ عدد السكان 20 مليونا",
-# "اشتريت 2 كتاب", "كان عمره 20 عاما"); passive-looking forms (قتل, أصيب) and
-# intransitives are deliberately absent: the number after them is a subject.
-TRANSITIVE_VERBS = frozenset(
-    [
-        "بلغ",
-        "بلغت",
-        "يبلغ",
-        "تبلغ",
-        "بلغا",
-        "بلغنا",
-        "تجاوز",
-        "تجاوزت",
-        "يتجاوز",
-        "تتجاوز",
-        "تخطى",
-        "تخطت",
-        "يتخطى",
-        "يتخطى",
-        "سجل",
-        "سجلت",
-        "يسجل",
-        "تسجل",
-        "سجلنا",
-        "حقق",
-        "حققت",
-        "يحقق",
-        "تحقق",
-        "أحرز",
-        "أحرزت",
-        "يحرز",
-        "ضم",
-        "ضمت",
-        "يضم",
-        "تضم",
-        "تضمن",
-        "يتضمن",
-        "تتضمن",
-        "استغرق",
-        "استغرقت",
-        "يستغرق",
-        "تستغرق",
-        "يبعد",
-        "تبعد",
-        "يساوي",
-        "تساوي",
-        "يعادل",
-        "تعادل",
-        "يقارب",
-        "تقارب",
-        "قارب",
-        "يكلف",
-        "تكلف",
-        "كلف",
-        "كلفت",
-        "كلفني",
-        "كلفتني",
-        "دفع",
-        "دفعت",
-        "يدفع",
-        "تدفع",
-        "ندفع",
-        "أدفع",
-        "دفعنا",
-        "ادفع",
-        "اشترى",
-        "اشتريت",
-        "اشترت",
-        "يشتري",
-        "تشتري",
-        "نشتري",
-        "أشتري",
-        "اشترينا",
-        "اشتر",
-        "باع",
-        "باعت",
-        "بعت",
-        "يبيع",
-        "تبيع",
-        "ربح",
-        "ربحت",
-        "يربح",
-        "خسر",
-        "خسرت",
-        "يخسر",
-        "أنفق",
-        "أنفقت",
-        "ينفق",
-        "جمع",
-        "جمعت",
-        "يجمع",
-        "قرأ",
-        "قرأت",
-        "يقرأ",
-        "كتبت",
-        "نشر",
-        "نشرت",
-        "ينشر",
-        "ترجم",
-        "ترجمت",
-        "أرسل",
-        "أرسلت",
-        "يرسل",
-        "استقبل",
-        "استقبلت",
-        "يستقبل",
-        "تستقبل",
-        "قطع",
-        "قطعت",
-        "يقطع",
-        "مشى",
-        "مشيت",
-        "يمشي",
-        "ركض",
-        "ركضت",
-        "انتظر",
-        "انتظرت",
-        "ينتظر",
-        "أمضى",
-        "أمضيت",
-        "يمضي",
-        "قضى",
-        "قضيت",
-        "يقضي",
-        "عاش",
-        "عاشت",
-        "أنجز",
-        "أنجزت",
-        "أنجزنا",
-        "ينجز",
-        "أكمل",
-        "أكملت",
-        "يكمل",
-        "أتم",
-        "أتمت",
-        "يتم",
-        "أحتاج",
-        "نحتاج",
-        "تحتاج",
-        "يحتاج",
-        "يتطلب",
-        "تتطلب",
-        "اشرب",
-        "أضف",
-        "أضيفي",
-        "خذ",
-        "تناول",
-        "شربت",
-        "أكلت",
-        "يملك",
-        "تملك",
-        "أملك",
-        "نملك",
-        "يمتلك",
-        "تمتلك",
-        "خصص",
-        "خصصت",
-        "رصد",
-        "رصدت",
-        "منح",
-        "منحت",
-        "أعطى",
-        "أعطيت",
-        "نال",
-        "نالت",
-        "حصد",
-        "حصدت",
-        "أنتج",
-        "أنتجت",
-        "ينتج",
-        "تنتج",
-        "وزعت",
-        "وزع",
-        "زرت",
-        "زرنا",
-        "شاهدت",
-        "رأيت",
-        "التقطت",
-        "حملت",
-        "حمل",
-        "أطلق",
-        "أطلقت",
-        "شن",
-        "شنت",
-        "نفذ",
-        "نفذت",
-        "أضاف",
-        "أضافت",
-        "يضيف",
-        "يستوعب",
-        "تستوعب",
-        "يستهلك",
-        "تستهلك",
-        "استضاف",
-        "استضافت",
-        "يستضيف",
-        "تستضيف",
-        "حجزت",
-        "طلبت",
-        "سحبت",
-        "حولت",
-        "يتقاضى",
-        "تقاضى",
-        "يوفر",
-        "توفر",
-        "وفر",
-        "كان",
-        "كانت",
-        "يكون",
-        "تكون",
-        "أصبح",
-        "أصبحت",
-        "يصبح",
-        "تصبح",
-        "صار",
-        "صارت",
-        "ليس",
-        "ليست",
-        "ظل",
-        "ظلت",
-    ]
-)
-# Words that announce a delayed subject: the number after them is nominative.
-SUBJECT_MARKERS = frozenset(
-    [
-        "هناك",
-        "هنالك",
-        "لدي",
-        "لديه",
-        "لديها",
-        "لدينا",
-        "لديهم",
-        "لديك",
-        "لدى",
-        "عندي",
-        "عنده",
-        "عندها",
-        "عندنا",
-        "عندهم",
-        "عندك",
-    ]
-)
-# "تقييم 4/5", "حصل على 18/20": a slash is "out of".
-RATING_WORDS = frozenset(
-    [
-        "تقييم",
-        "التقييم",
-        "تقييمه",
-        "تقييمها",
-        "تقييمي",
-        "علامة",
-        "العلامة",
-        "علامته",
-        "علامتي",
-        "نتيجة",
-        "النتيجة",
-        "نتيجته",
-        "نتيجتي",
-        "معدل",
-        "المعدل",
-        "معدله",
-        "معدلي",
-        "درجة",
-        "الدرجة",
-        "درجته",
-        "درجتي",
-        "حصل",
-        "حصلت",
-        "نال",
-        "نالت",
-        "أعطى",
-        "أعطيت",
-        "أعطيته",
-        "منح",
-        "منحت",
-        "منحته",
-        "قيم",
-        "قيمت",
-        "قيمته",
-    ]
-)
-# "يوم 3/4", "بتاريخ 12/7": a slash is a day and a month.
-DATE_WORDS = frozenset(
-    ["يوم", "اليوم", "بتاريخ", "تاريخ", "التاريخ", "الموافق", "ليلة", "صباح", "مساء"]
-)
 
-_TOKEN = re.compile(r"[\u0621-\u063a\u0641-\u064a\u0671-\u06d3\u064b-\u0652\u0670]+|\S")
-_WINDOW = 80
+def _word_lists() -> dict[str, frozenset[str]]:
+    """``data/context_words.tsv``: name -> the words listed under it."""
+    text = files("natiq.text").joinpath("data/context_words.tsv").read_text(encoding="utf-8")
+    lists: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, words = line.partition("\t")
+            lists.setdefault(name, set()).update(words.split())
+    return {name: frozenset(words) for name, words in lists.items()}
+
+
+WORDS = _word_lists()
+PREPOSITIONS = WORDS["prepositions"]
+GOVERNING_NOUNS = WORDS["governing_nouns"]
+TRANSITIVE_VERBS = WORDS["transitive_verbs"]
+SUBJECT_MARKERS = WORDS["subject_markers"]
+RATING_WORDS = WORDS["rating_words"]
+DATE_WORDS = WORDS["date_words"]
+
+_ARABIC_WORD = re.compile(r"[\u0621-\u063a\u0641-\u064a\u0671-\u06d3]+")
+_ARABIC_TAIL = re.compile(
+    r"(?<=[^\u0621-\u063a\u0641-\u064a\u0671-\u06d3\d])[\u0621-\u063a\u0641-\u064a\u0671-\u06d3]+$"
+)
+_WINDOW = 48
 _CONJUNCTIONS = frozenset("وف")
 
 
@@ -396,21 +56,25 @@ def words_before(text: str, start: int, limit: int = 3) -> list[str]:
     """Up to ``limit`` words before ``start`` (nearest first, without diacritics),
     stopping at punctuation, digits or anything that is not an Arabic word.
     A lone و/ف (a conjunction written apart or glued to the number) is skipped."""
-    tokens = _TOKEN.findall(text, max(0, start - _WINDOW), start)
+    pieces = strip_diacritics(text[max(0, start - _WINDOW) : start]).split()
     words: list[str] = []
-    for token in reversed(tokens):
-        if not ("\u0621" <= token[0] <= "\u06d3"):
+    for piece in reversed(pieces):
+        if _ARABIC_WORD.fullmatch(piece) is None:
+            tail = _ARABIC_TAIL.search(piece)  # "«السعر": the word, then stop
+            if tail is not None and len(words) < limit:
+                words.append(tail.group(0))
             break
-        word = strip_diacritics(token)
-        if word in _CONJUNCTIONS and not words:
+        if piece in _CONJUNCTIONS and not words:
             continue
-        words.append(word)
+        words.append(piece)
         if len(words) == limit:
             break
     return words
 
 
 def _without_clitics(word: str) -> str:
+    if word[:1] not in "وفبلك":
+        return word
     for prefix in ("وب", "ول", "فب", "و", "ف", "ب", "ل", "ك"):
         if word.startswith(prefix) and len(word) - len(prefix) >= 2:
             return word[len(prefix) :]

@@ -203,6 +203,11 @@ _NATIONALITIES: dict[str, str] = {
 }
 
 
+def is_currency_word(word: str) -> bool:
+    """True if ``word`` is a form of a currency's name (ريالات, دينارا, يورو)."""
+    return nouns.fold(word) in _CURRENCY_NOUNS
+
+
 def find_currency(first: str, second: str | None) -> tuple[Currency, int] | None:
     """The currency named by the word(s) after an amount and how many words name it.
 

@@ -18,7 +18,7 @@ Pure data + lookups; no number spelling here (that is ``numbers``).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 from natiq.text.normalize import strip_diacritics
@@ -29,6 +29,7 @@ _FATHATAN = "\u064b"
 _TRAILING_MARKS = "\u064b\u064c\u064d\u064e\u064f\u0650\u0652"
 
 
+@lru_cache(maxsize=8192)
 def fold(word: str) -> str:
     """The undiacritized, hamza/alef-maqsura/ta-marbuta-folded spelling used as a lookup key."""
     return strip_diacritics(word).translate(_FOLD)
@@ -98,8 +99,12 @@ def find(word: str) -> Noun | None:
 
 def is_dual(word: str, noun: Noun) -> bool:
     """True if ``word`` is written as ``noun``'s dual (كتابان, سيارتين)."""
-    key = fold(word)
-    return key in (fold(noun.dual), fold(noun.dual_gen))
+    return fold(word) in _dual_keys(noun)
+
+
+@cache
+def _dual_keys(noun: Noun) -> tuple[str, str]:
+    return fold(noun.dual), fold(noun.dual_gen)
 
 
 def entry(singular: str) -> Noun:

@@ -21,6 +21,7 @@ finds numbers in text and decides gender and case from the words around them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Gender = Literal["m", "f"]
@@ -171,6 +172,7 @@ def _below_thousand(n: int, gender: Gender, case: Case) -> str:
     return _join([hundreds, rest])
 
 
+@lru_cache(maxsize=4096)
 def cardinal(n: int, *, gender: Gender = "m", case: Case = "nom") -> str:
     """Spell a non-negative integer (< 10^15). ``gender`` is the counted noun's gender."""
     if n < 0:
@@ -278,6 +280,7 @@ _ORDINALS_F = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def ordinal(n: int, *, gender: Gender = "m", case: Case = "gen") -> str:
     """Definite ordinal ("the n-th") agreeing with its noun's gender.
 

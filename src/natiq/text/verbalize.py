@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from natiq.text import context as C
@@ -147,110 +148,12 @@ _NEXT_WORD = re.compile(rf" ?([{_LETTERS}][{_LETTERS}\u064b-\u0652\u0670]*)")
 
 # Nouns after which a bare number is an ordinal ("القرن 19", "الدقيقة 90"), with their gender.
 ORDINAL_HEADS: dict[str, N.Gender] = {
-    **dict.fromkeys(
-        [
-            "قرن",
-            "فصل",
-            "باب",
-            "جزء",
-            "درس",
-            "موسم",
-            "طابق",
-            "صف",
-            "بند",
-            "شوط",
-            "أسبوع",
-            "مركز",
-            "مجلد",
-            "مستوى",
-            "جيل",
-            "إصدار",
-        ],
-        "m",
-    ),
-    **dict.fromkeys(
-        [
-            "طبعة",
-            "حلقة",
-            "جولة",
-            "مرحلة",
-            "دورة",
-            "مادة",
-            "فقرة",
-            "مرتبة",
-            "ذكرى",
-            "نسخة",
-            "دقيقة",
-            "حصة",
-            "محاضرة",
-            "آية",
-            "ليلة",
-            "ولاية",
-            "مرة",
-        ],
-        "f",
-    ),
+    **dict.fromkeys(C.WORDS["ordinal_heads_m"], "m"),
+    **dict.fromkeys(C.WORDS["ordinal_heads_f"], "f"),
 }
-# Words before "1500 م" that make the م metres rather than ميلادي.
-_LENGTH_WORDS = frozenset(
-    ["ارتفاع", "طول", "عمق", "عرض", "مسافة", "بعد", "قطر", "علو", "سباق", "ركض", "مساحة"]
-)
-# Words after "1"/"2" that are not counted nouns (so "1 في" is not "في وَاحِد").
-_FUNCTION_WORDS = frozenset(
-    [
-        "أو",
-        "و",
-        "ثم",
-        "هو",
-        "هي",
-        "هم",
-        "هما",
-        "هذا",
-        "هذه",
-        "ذلك",
-        "تلك",
-        "التي",
-        "الذي",
-        "الذين",
-        "فقط",
-        "أيضا",
-        "قد",
-        "لقد",
-        "لم",
-        "لن",
-        "لا",
-        "ما",
-        "إن",
-        "أن",
-        "إلا",
-        "كل",
-        "بعض",
-        "غير",
-        "مثل",
-        "أي",
-        "منها",
-        "منه",
-        "منهم",
-        "عليه",
-        "عليها",
-        "إليه",
-        "فيه",
-        "فيها",
-        "به",
-        "بها",
-        "له",
-        "لها",
-        "إذا",
-        "لو",
-        "كما",
-        "حيث",
-        "بينما",
-        "عندما",
-        "ضد",
-        "مقابل",
-        "نقطة",
-    ]
-)
+_LENGTH_WORDS = C.WORDS["length_words"]
+_FUNCTION_WORDS = C.WORDS["function_words"]
+_YEAR_WORDS = C.WORDS["year_words"]
 
 _Reading = tuple[str, int, int]  # spoken words, start, end (the span may grow around the match)
 
@@ -327,11 +230,12 @@ def _scale_words(raw: str, scale: N.Noun, text: str, scale_end: int, case: N.Cas
 def _keep_written(phrase: str, written: list[str]) -> str:
     """Keep the writer's own diacritics ("3 كُتُبٍ": the case ending) on a noun that
     is already in the form the count needs; other forms are replaced by ours."""
+    marked = [(word, strip_diacritics(word)) for word in written]
+    marked = [(word, plain) for word, plain in marked if plain != word]
+    if not marked:  # undiacritized: ours carries the vowels
+        return phrase
     tokens = phrase.split(" ")
-    for word in written:
-        plain = strip_diacritics(word)
-        if plain == word:  # undiacritized: ours carries the vowels
-            continue
+    for word, plain in marked:
         for index, token in enumerate(tokens):
             if strip_diacritics(token) == plain:
                 tokens[index] = word
@@ -339,23 +243,22 @@ def _keep_written(phrase: str, written: list[str]) -> str:
     return " ".join(tokens)
 
 
-def _with_following_word(raw: str, text: str, end: int, case: N.Case) -> tuple[str, int] | None:
+def _with_following_word(
+    raw: str, value: int | None, following: tuple[str, int], text: str, case: N.Case
+) -> tuple[str, int] | None:
     """A number read together with the word after it: a currency, a counted noun
     from the lexicon, or (for 1 and 2) an unknown noun. None if the next word is
     none of those; the second value is where the reading ends."""
-    following = _next_word(text, end)
-    if following is None:
-        return None
     word, word_end = following
-    second = _next_word(text, word_end)
-    currency = L.find_currency(word, second[0] if second else None)
-    if currency is not None:
-        found, length = currency
-        written = [word] if length == 1 else [word, second[0]]  # type: ignore[index]
-        spoken = _keep_written(_money(raw, found, case=case), written)
-        return spoken, (word_end if length == 1 else second[1])  # type: ignore[index]
+    if L.is_currency_word(word):
+        second = _next_word(text, word_end)
+        found, length = L.find_currency(word, second[0] if second else None)  # type: ignore[misc]
+        if length == 2:
+            written, word_end = [word, second[0]], second[1]  # type: ignore[index]
+        else:
+            written = [word]
+        return _keep_written(_money(raw, found, case=case), written), word_end
     noun = nouns.find(word)
-    value = _small_int(raw)
     if noun is not None and nouns.is_dual(word, noun) and value != 2:
         return None  # "20 حربين" does not count wars; the dual is its own count
     if noun is not None:
@@ -394,13 +297,15 @@ def _month_before(words: list[str]) -> bool:
     return len(words) > 1 and D.find_month(words[1] + " " + words[0]) is not None
 
 
-_YEAR_WORDS = frozenset(["عام", "سنة", "عامي", "سنتي", "العام", "السنة"])
+_ARTICLES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال")
 
 
 def _ordinal_head(word: str) -> N.Gender | None:
     """The gender of ``word`` if it is a definite ordinal head ("القرن", "بالدورة")."""
+    if not word.startswith(_ARTICLES):
+        return None
     stem = word
-    for prefix in ("وبال", "وال", "بال", "فال", "كال", "لل", "ال"):
+    for prefix in _ARTICLES:
         if stem.startswith(prefix):
             stem = stem[len(prefix) :]
             break
@@ -540,17 +445,20 @@ def _number_reading(match: re.Match[str]) -> _Reading | None:
     if not negative and value is not None:
         if 1 <= value <= 12 and _after_hour_word(words):
             return _HOUR[value], start, end  # "الساعة 5" is the fifth hour: الْخَامِسَة
-        if words and 1 <= value <= 99 and not _counted_noun_after(text, end):
-            head = _ordinal_head(words[0])
-            if head is not None:
-                return N.ordinal(value, gender=head, case=C.case_of(words[1:])), start, end
+        head = _ordinal_head(words[0]) if words and 1 <= value <= 99 else None
+        if head is not None and not _counted_noun_after(text, end):
+            return N.ordinal(value, gender=head, case=C.case_of(words[1:])), start, end
         if words and len(raw) >= 3 and (words[0] in _YEAR_WORDS or _month_before(words)):
             return _spell(raw, case="gen"), start, end
-    following = _with_following_word(raw, text, end, case)
-    if following is not None:
-        spoken, new_end = following
+    following = _next_word(text, end)
+    if following is None:
+        return sign + _spell(raw, case=case), start, end
+    reading = _with_following_word(raw, value, following, text, case)
+    if reading is not None:
+        spoken, new_end = reading
         return sign + spoken, start, new_end
-    return sign + _spell(raw, gender=_plain_gender(text, end), case=case), start, end
+    gender = nouns.guess_gender(following[0])
+    return sign + _spell(raw, gender=gender, case=case), start, end
 
 
 def _with_suffix(raw: str, suffix: str, *, case: N.Case) -> str:
@@ -644,51 +552,63 @@ def _fallback(text: str) -> str:
     return " ".join(_spell(number) for number in re.findall(r"\d+", text))
 
 
-def _replacement(match: re.Match[str]) -> _Reading | None:
-    text = match.string
-    start, end = match.span()
-    if match["pnum"] is not None:
-        number = match["pnum"]
-        if sum(ch.isdigit() for ch in number) < 5:
-            return _spell(number.replace(" ", "").replace("-", "")), start, end
-        return _phone(number), start, end
-    if match["phone"] is not None:
-        return _phone(match["phone"]), start, end
-    if match["d1"] is not None or match["y2"] is not None:
-        return _numeric_date(match)
-    if match["d3"] is not None:
-        return _named_date(match)
-    if match["hh"] is not None:
-        spoken = _time(match)
-        return (spoken, start, end) if spoken else None
-    if match["ver"] is not None:
-        parts = match["ver"].lstrip("v").split(".")
-        return " نُقْطَة ".join(_spell(part) for part in parts), start, end
-    if match["fn"] is not None:
-        return _fraction_reading(match)
-    if match["vf"] is not None:
-        return _vulgar_reading(match)
-    if match["camt2"] is not None:
-        key = _prefix_before(text, start, _ARABIC_CURRENCY_PREFIXES)
-        spoken = _money(match["camt2"], L.CURRENCIES[key.strip()], case=C.case_before(text, start))
-        return spoken, start - len(key), end
-    if match["cpre"] is not None:
-        return _currency_first(match)
-    if match["ordn"] is not None:
-        return _ordinal_match(match)
-    if match["hy"] is not None or match["gy"] is not None:
-        return _year_with_era(match)
-    if match["r1"] is not None:
-        return _range(match)
-    if match["num"] is not None:
-        return _number_reading(match)
-    if match["acr"] is not None:
-        acronym = match["acr"].rstrip("-")
-        spoken = L.ACRONYM_WORDS.get(acronym) or " ".join(L.LETTER_NAMES[ch] for ch in acronym)
-        return spoken, start, end
-    if match["sym"] is not None:
-        return L.SYMBOLS[match["sym"]], start, end
-    raise AssertionError(f"unhandled verbalizer alternative {match.lastgroup!r}")
+def _phone_after_word(match: re.Match[str]) -> _Reading:
+    number = match["pnum"]
+    if sum(ch.isdigit() for ch in number) < 5:  # "رقم 33" is a quantity
+        return _spell(number.replace(" ", "").replace("-", "")), *match.span()
+    return _phone(number), *match.span()
+
+
+def _version(match: re.Match[str]) -> _Reading:
+    parts = match["ver"].lstrip("v").split(".")
+    return " نُقْطَة ".join(_spell(part) for part in parts), *match.span()
+
+
+def _currency_abbreviation_first(match: re.Match[str]) -> _Reading:
+    """ "ر.س 50": the Arabic abbreviation before the amount joins the span."""
+    text, start = match.string, match.start()
+    key = _prefix_before(text, start, _ARABIC_CURRENCY_PREFIXES)
+    spoken = _money(match["camt2"], L.CURRENCIES[key.strip()], case=C.case_before(text, start))
+    return spoken, start - len(key), match.end()
+
+
+def _acronym(match: re.Match[str]) -> _Reading:
+    acronym = match["acr"].rstrip("-")
+    spoken = L.ACRONYM_WORDS.get(acronym) or " ".join(L.LETTER_NAMES[ch] for ch in acronym)
+    return spoken, *match.span()
+
+
+def _clock(match: re.Match[str]) -> _Reading | None:
+    spoken = _time(match)
+    return (spoken, *match.span()) if spoken else None
+
+
+# The last group each alternative of ``_PATTERN`` closes -> the function that reads it.
+_HANDLERS: dict[str, Callable[[re.Match[str]], _Reading | None]] = {
+    "pnum": _phone_after_word,
+    "phone": lambda match: (_phone(match["phone"]), *match.span()),
+    "y1": lambda match: _numeric_date(match),
+    "d2": lambda match: _numeric_date(match),
+    "mname": lambda match: _named_date(match),
+    "y3": lambda match: _named_date(match),
+    "mm": _clock,
+    "ss": _clock,
+    "ampm": _clock,
+    "ver": _version,
+    "fd": lambda match: _fraction_reading(match),
+    "vf": lambda match: _vulgar_reading(match),
+    "camt": lambda match: _currency_first(match),
+    "camt2": _currency_abbreviation_first,
+    "ordn": lambda match: _ordinal_match(match),
+    "hy": lambda match: _year_with_era(match),
+    "gy": lambda match: _year_with_era(match),
+    "r2": lambda match: _range(match),
+    "rsuf": lambda match: _range(match),
+    "num": lambda match: _number_reading(match),
+    "suf": lambda match: _number_reading(match),
+    "acr": _acronym,
+    "sym": lambda match: (L.SYMBOLS[match["sym"]], *match.span()),
+}
 
 
 def _currency_first(match: re.Match[str]) -> _Reading:
@@ -790,7 +710,7 @@ def verbalize(text: str, *, diacritics: Literal["keep", "strip"] = "keep") -> Ve
         matches.sort(key=lambda m: m.start())
     if not matches:
         return VerbalizedText(text, text)
-    finish: Callable[[str], str] = strip_diacritics if diacritics == "strip" else shadda_first
+    finish: Callable[[str], str] = strip_diacritics if diacritics == "strip" else _shadda_first
     pieces: list[str] = []
     spans: list[Span] = []
     position = 0
@@ -798,7 +718,7 @@ def verbalize(text: str, *, diacritics: Literal["keep", "strip"] = "keep") -> Ve
         if match.re is _ABBR_PATTERN:
             reading: _Reading | None = (L.ABBREVIATIONS[match["abbr"]], *match.span())
         else:
-            reading = _replacement(match)
+            reading = _HANDLERS[match.lastgroup](match)  # type: ignore[index]
             if reading is None:
                 reading = (_fallback(match.group(0)), *match.span())
         spoken, start, end = reading
@@ -823,6 +743,10 @@ def verbalize(text: str, *, diacritics: Literal["keep", "strip"] = "keep") -> Ve
         position = end
     pieces.append(text[position:])
     return VerbalizedText(text, "".join(pieces), tuple(spans))
+
+
+# Readings repeat (the same years, the same counts): order their marks once.
+_shadda_first = lru_cache(maxsize=4096)(shadda_first)
 
 
 def _prefix_before(text: str, start: int, prefixes: list[str]) -> str:
