@@ -195,7 +195,9 @@ def guess_dual(word: str, case: Case) -> str | None:
     plain = strip_diacritics(base)
     if len(plain) < 2 or looks_plural(plain) or plain.endswith(("ى", "ا", "ي")):
         return None
-    ending = "َان" if case == "nom" else "َيْن"
+    ending = "ان" if case == "nom" else "ين"
+    if plain != base:  # the writer's word carries marks: so does its ending
+        ending = "َان" if case == "nom" else "َيْن"
     if base.endswith("ة"):
         return base[:-1] + "ت" + ending
     return base + ending

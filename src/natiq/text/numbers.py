@@ -109,7 +109,7 @@ class Noun:
         dual = self.dual if case == "nom" else self.dual_gen
         head, space, rest = dual.partition(" ")
         if head.endswith("ن"):
-            head = head[:-1].rstrip("\u0652")
+            head = head[:-1]
         return head + space + rest
 
 
@@ -117,7 +117,9 @@ def dual_genitive(dual: str) -> str:
     """The genitive/accusative of a dual phrase: every word's final ـان becomes ـيْن."""
     words = []
     for word in dual.split(" "):
-        if word.endswith("َان"):
+        if word.endswith("آن"):  # خَطَآن -> خَطَأَيْن
+            word = word[:-2] + "أَيْن"
+        elif word.endswith("َان"):
             word = word[:-3] + "َيْن"
         elif word.endswith("ان"):
             word = word[:-2] + "يْن"

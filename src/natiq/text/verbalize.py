@@ -134,7 +134,7 @@ _PATTERN = re.compile(
             r"(?<![\d.,/])(?P<gy>\d{3,4})\s?م(?![\w\u064b-\u0652])",
             rf"(?<!\d)(?P<r1>{_NUM})\s?[-–]\s?(?P<r2>{_NUM})(?:\s?(?P<rsuf>%|{_CUR}|{_UNIT}){_WORD_END})?",
             _NUMBER,
-            r"(?P<acr>[A-Z](?<![A-Za-z].)[A-Z]{1,5})(?![A-Za-z])(?:-(?=\d))?",
+            r"(?P<acr>[A-Z](?<![A-Za-z].)(?:[A-Z]{1,5}(?![A-Za-z])|(?=\d)))(?:-(?=\d))?",
             r"(?P<sym>[&+=×÷@])(?<=\s.)(?=\s)",
         ]
     )
@@ -476,7 +476,9 @@ def _year_with_era(match: re.Match[str]) -> _Reading:
         return D.year_words(int(match["hy"])) + " " + D.HIJRI, start, end
     raw = match["gy"]
     words = C.words_before(text, start)
-    if 1000 <= int(raw) <= 2100 and not C.any_of(words[:2], _LENGTH_WORDS):
+    after_year_word = bool(words) and words[0] in _YEAR_WORDS
+    plausible = after_year_word or 1000 <= int(raw) <= 2100
+    if plausible and not C.any_of(words[:2], _LENGTH_WORDS):
         return D.year_words(int(raw)) + " " + D.GREGORIAN, start, end
     return _counted(raw, L.UNITS["م"], case=C.case_of(words)), start, end
 
