@@ -16,12 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 from natiq.backends.higgs.audio_codes import CodeStore
-from natiq.backends.higgs.cloning import (
-    CloneOptions,
-    HiggsCloner,
-    InvalidSample,
-    read_chatml_lenient,
-)
+from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner
 from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.higgs.trainer import run_training
 from natiq.common.errors import AudioInputError, InputTextError
@@ -203,8 +198,10 @@ def test_batch_clone_reports_bad_samples_and_speaks_the_rest(
             chatml_line("empty_text", "مرحبا", str(speech_dir / "ref1.wav"), "", None),
         ],
     )
-    lenient = read_chatml_lenient(chatml)
-    assert isinstance(lenient[2], InvalidSample) and f"{chatml}:3" in lenient[2].reason
+    lenient = read_chatml(chatml, lenient=True)
+    assert [s.id for s in lenient] == ["good", "no_audio", "empty_text"]
+    assert [(b.line, b.id) for b in lenient.bad] == [(3, "no_target_text")]
+    assert lenient.bad[0].message == f"{chatml}:3: missing turn 4 (user text)"
     out = tmp_path / "out"
     args = [
         "higgs",

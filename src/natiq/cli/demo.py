@@ -23,7 +23,8 @@ from typing import Annotated, Any
 
 import typer
 
-from natiq.common.files import atomic_write_json, atomic_write_text, read_jsonl
+from natiq.common.errors import DataFormatError
+from natiq.common.files import atomic_write_json, atomic_write_text
 
 DEMO_TEXT = "مَرْحَبًا بِكُمْ. هَذَا صَوْتُ نَاطِقٍ."
 EXPORT_NAME = "natiq_demo"
@@ -233,9 +234,12 @@ def stock_command(facts: dict[str, Any]) -> str:
 
 def _first_audio(metadata: Path) -> Path:
     """The first prepared utterance: the demo's voice prompt."""
-    for _, record in read_jsonl(metadata):
-        return (Path(metadata).parent / record["audio"]).resolve()
-    raise FileNotFoundError(f"{metadata}: no utterances")
+    from natiq.data.manifest import read_manifest
+
+    records = read_manifest(metadata)
+    if not records:
+        raise DataFormatError(f"{metadata}: no utterances")
+    return records[0].audio
 
 
 def render_report(report: dict[str, Any]) -> str:

@@ -145,6 +145,6 @@ class ServerState:
             voice = self.resolve_voice(item.get("voice"))
         except HTTPException as exc:
             raise NatiqError(str(exc.detail)) from None
-        audio, timings = self.engine.synthesize_blocking(item["input"], voice, self.options)
+        audio, timings = self.engine.synthesize_blocking(item["text"], voice, self.options)
         data = audio_formats.encode(audio, self.engine.sample_rate, item["response_format"])
         return data, {"duration": round(timings.audio_s, 3), "rtf": round(timings.rtf, 4)}
