@@ -39,6 +39,14 @@ KeepOption = Annotated[
 SchemeOption = Annotated[
     str, typer.Option("--scheme", "-s", help="buckwalter | arabizi | latin | ipa")
 ]
+PausalOption = Annotated[
+    bool,
+    typer.Option(
+        "--pausal/--no-pausal",
+        help="Read the word before a pause without its case ending, as spoken (default), "
+        "or keep every case ending. Phonetic schemes only.",
+    ),
+]
 
 
 def _input_lines(text: str | None, file: Path | None) -> Iterator[str]:
@@ -128,6 +136,7 @@ def romanize(
     file: FileOption = None,
     scheme: SchemeOption = "arabizi",
     keep_diacritics: KeepOption = True,
+    pausal: PausalOption = True,
 ) -> None:
     """Arabic script -> a romanization scheme (digits are left as they are; see `prepare`)."""
     from natiq.text import get_scheme
@@ -136,7 +145,8 @@ def romanize(
     found = get_scheme(scheme)
     mode = "keep" if keep_diacritics else "strip"
     _run(
-        _input_lines(text, file), lambda line: found.romanize(normalize_text(line, diacritics=mode))
+        _input_lines(text, file),
+        lambda line: found.from_normalized(normalize_text(line, diacritics=mode), pausal=pausal),
     )
 
 
@@ -159,11 +169,13 @@ def diacritize(text: TextOption = None, file: FileOption = None) -> None:
 
 
 @app.command()
-def phonemize(text: TextOption = None, file: FileOption = None) -> None:
-    """IPA phonemes from espeak-ng's Arabic voice."""
-    from natiq.text import phonemize as phonemize_text
+def phonemize(
+    text: TextOption = None, file: FileOption = None, pausal: PausalOption = True
+) -> None:
+    """IPA phonemes from espeak-ng's Arabic voice, read as spoken (same as romanize -s ipa)."""
+    from natiq.text import romanize as romanize_text
 
-    _run(_input_lines(text, file), phonemize_text)
+    _run(_input_lines(text, file), lambda line: romanize_text(line, "ipa", pausal=pausal))
 
 
 @app.command()
@@ -190,6 +202,7 @@ def prepare(
     verbalize_numbers: Annotated[bool, typer.Option("--verbalize/--no-verbalize")] = True,
     map_punct: Annotated[bool, typer.Option("--map-punctuation/--keep-punctuation")] = True,
     fold: Annotated[bool, typer.Option("--fold")] = False,
+    pausal: PausalOption = True,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print original/spoken/model_text as JSON.")
     ] = False,
@@ -207,6 +220,7 @@ def prepare(
             verbalize=verbalize_numbers,
             map_punctuation=map_punct,
             fold=fold,
+            pausal=pausal,
         )
     frontend = TextFrontend(settings)
 

@@ -30,8 +30,8 @@ from natiq.backends.pocket import voices
 from natiq.backends.pocket.base_model import resolve_base
 from natiq.common.errors import CheckpointMismatchError, ModelLoadError, OptionError
 from natiq.common.runtime import select_device
+from natiq.text import FRONTEND_FILENAME
 
-FRONTEND_FILE = "natiq_frontend.json"
 DEFAULT_BASE = "english"
 # A stock pocket-tts model was trained on English text: its tokenizer knows the
 # Latin alphabet only, so Arabic input is spelled in the digit-free ``latin``
@@ -59,66 +59,12 @@ def recorded_frontend_beside(model: str | None) -> Path | None:
         return None
     path = Path(model)
     if path.is_dir():
-        candidate = path / FRONTEND_FILE
+        candidate = path / FRONTEND_FILENAME
     elif path.suffix in (".yaml", ".yml"):
-        candidate = path.parent / FRONTEND_FILE
+        candidate = path.parent / FRONTEND_FILENAME
     else:
         return None
     return candidate if candidate.is_file() else None
-
-
-def architecture_of(config: Any) -> dict[str, Any]:
-    """The parts of a pocket-tts config that must agree for weights to fit.
-
-    The text vocabulary is left out on purpose: adapting to Arabic may train a
-    new tokenizer and re-initialize the text embedding.
-    """
-    flow_lm = config.flow_lm
-    mimi = config.mimi.model_dump(exclude={"weights_path"})
-    return {
-        "flow_lm.transformer": flow_lm.transformer.model_dump(),
-        "flow_lm.flow": flow_lm.flow.model_dump(),
-        "flow_lm.z_dim": flow_lm.z_dim,
-        "flow_lm.lookup_table.dim": flow_lm.lookup_table.dim,
-        "mimi": mimi,
-    }
-
-
-def check_same_base(
-    base_config: Any, checkpoint_config: Any, *, base: str, checkpoint: Path
-) -> None:
-    """Raise ``CheckpointMismatchError`` when a checkpoint was trained from another architecture."""
-    expected, found = architecture_of(base_config), architecture_of(checkpoint_config)
-    differing = [key for key in expected if expected[key] != found[key]]
-    if differing:
-        details = "; ".join(
-            f"{key}: base {expected[key]} vs checkpoint {found[key]}" for key in differing[:3]
-        )
-        raise CheckpointMismatchError(
-            f"{checkpoint} was not trained from base model {base!r} ({details}); "
-            "drop --model to use the base the checkpoint records, or pick the matching base"
-        )
-
-
-def load_base_config(model: str) -> Any:
-    """Parse a base model's config without loading weights (an ``hf://`` YAML is downloaded unless offline)."""
-    from pocket_tts.utils.config import CONFIGS_DIR, load_config
-
-    target = resolve_base(model)
-    source = (
-        str(CONFIGS_DIR / f"{target['language']}.yaml")
-        if "language" in target
-        else target["config"]
-    )
-    try:
-        return load_config(source)
-    except FileNotFoundError as exc:
-        raise ModelLoadError(f"{model}: {exc}") from None
-    except Exception as exc:
-        raise ModelLoadError(
-            f"cannot read the config of base model {model!r} ({type(exc).__name__}: {exc}); "
-            "pass a local YAML, or allow Hugging Face downloads (unset HF_HUB_OFFLINE)"
-        ) from None
 
 
 class PocketBackend(SpeechBackend):
@@ -232,10 +178,6 @@ class PocketBackend(SpeechBackend):
                 f"{checkpoint}: no such checkpoint; give a training checkpoint dir (step_N/) or an export dir"
             )
         tts_model, frontend_config = load_checkpoint_model(checkpoint, base=model)
-        if model is not None:
-            check_same_base(
-                load_base_config(model), tts_model.config, base=model, checkpoint=checkpoint
-            )
         return tts_model, frontend_config, str(checkpoint)
 
     @staticmethod
