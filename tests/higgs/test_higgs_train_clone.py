@@ -240,8 +240,11 @@ def test_speak_through_higgs_backend(tiny_model_dir: Path, trained: Path, speech
     backend = load_backend("higgs", model=str(tiny_model_dir), checkpoint=trained, device="cpu")
     voice = backend.prepare_voice(VoicePrompt(audio=speech_dir / "ref1.wav", text="مرحبا"))
     text = backend.frontend.prepare("نعم").model_text
-    audio = backend.synthesize(text, voice, SynthesisOptions(temperature=0.0, max_new_frames=40))
-    assert backend.sample_rate == 24000 and audio.dtype == np.float32 and audio.size > 0
+    audio = backend.synthesize(text, voice, SynthesisOptions(temperature=0.0, max_seconds=0.5))
+    assert backend.sample_rate == 24000 and audio.dtype == np.float32
+    assert (
+        audio.size == 12000
+    )  # its clip is longer than 0.5 s: cut at exactly 0.5 s (not 25 Hz frames)
     with pytest.raises(AudioInputError):
         backend.prepare_voice(None)
 

@@ -111,9 +111,9 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] = print) -> Path:
         )
 
     def train(record: StageRecord) -> None:
-        from natiq.backends.pocket.checkpointing import list_checkpoints
         from natiq.backends.pocket.train_config import PocketTrainConfig
         from natiq.backends.pocket.trainer import train as train_pocket
+        from natiq.training.checkpoint import list_checkpoints
 
         run_dir = out / "checkpoints"
         done = (
@@ -130,18 +130,18 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] = print) -> Path:
             result = train_pocket(
                 PocketTrainConfig(
                     metadata=str(facts["latents_manifest"]),
-                    checkpoint_dir=str(run_dir),
+                    output_dir=str(run_dir),
                     base=str(facts["base_yaml"]),
                     text_mode="romanized",
                     scheme=config.scheme,
                     use_lora=True,
-                    lora_rank=config.lora_rank,
-                    batch_size=config.batch_size,
+                    lora_r=config.lora_rank,
+                    per_device_train_batch_size=config.batch_size,
                     max_steps=config.train_steps,
-                    save_every=config.train_steps,
+                    save_steps=config.train_steps,
                     warmup_steps=max(1, config.train_steps // 10),
-                    eval_every=0,
-                    log_every=max(1, config.train_steps // 5),
+                    eval_steps=0,
+                    logging_steps=max(1, config.train_steps // 5),
                     seed=config.seed,
                     device="cpu",
                 ),

@@ -80,7 +80,7 @@ class ServerState:
         )
         self.jobs = JobStore(data_dir / "jobs", self._render_batch_item)
         self.options = (
-            SynthesisOptions(max_new_frames=settings.max_frames) if settings.max_frames else None
+            SynthesisOptions(max_seconds=settings.max_seconds) if settings.max_seconds else None
         )
         self.default_voice_error = self._probe_default_voice(synthesizer)
         self.metrics.gauge(
