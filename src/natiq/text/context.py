@@ -82,21 +82,14 @@ def _without_clitics(word: str) -> str:
     return word
 
 
-_SUBJECT_SUFFIXES = ("تما", "تم", "نا", "وا", "ت")
-
-
-def _is_transitive_verb(word: str) -> bool:
-    """A listed verb, maybe with و/ف before it or a subject suffix (انتظرنا, دفعوا)."""
-    if word[:1] in _CONJUNCTIONS and len(word) > 3:
-        word_without = word[1:]
-        if _is_transitive_verb(word_without):
-            return True
-    if word in TRANSITIVE_VERBS:
-        return True
-    return any(
-        word.endswith(suffix) and word[: -len(suffix)] in TRANSITIVE_VERBS
-        for suffix in _SUBJECT_SUFFIXES
-    )
+# Every written form of a listed verb: with و/ف before it and a subject suffix
+# after it (انتظرنا, فدفعوا), so that a lookup is one set membership.
+_VERB_FORMS = frozenset(
+    conjunction + verb + suffix
+    for verb in TRANSITIVE_VERBS
+    for conjunction in ("", "و", "ف")
+    for suffix in ("", "ت", "نا", "وا", "تم", "تما")
+)
 
 
 def case_of(words: list[str]) -> Case:
@@ -113,7 +106,7 @@ def case_of(words: list[str]) -> Case:
     for word in words:
         if word in SUBJECT_MARKERS or word in PREPOSITIONS:
             return "nom"
-        if _is_transitive_verb(word):
+        if word in _VERB_FORMS:
             return "gen"
     return "nom"
 

@@ -556,8 +556,8 @@ _shadda_first = lru_cache(maxsize=4096)(shadda_first)
 
 
 def _prefix_before(text: str, start: int, prefixes: list[str]) -> str:
-    """The longest of ``prefixes`` that ends at ``start`` ('' if none)."""
-    for prefix in sorted(prefixes, key=len, reverse=True):
+    """The longest of ``prefixes`` (listed longest first) that ends at ``start`` ('' if none)."""
+    for prefix in prefixes:
         if start >= len(prefix) and text.startswith(prefix, start - len(prefix)):
             return prefix
     return ""
