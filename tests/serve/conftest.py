@@ -1,6 +1,8 @@
-"""Fixtures for the serving tests: a tiny random Pocket TTS model, a real
-Arabic reference clip made by espeak-ng, and a real ``natiq serve`` process
-on 127.0.0.1 that tests can stop and start again on the same data folder."""
+"""Fixtures for the serving tests: a tiny random Pocket TTS model loaded once, a
+real Arabic reference clip made by espeak-ng, the application in process
+(FastAPI's ``TestClient`` over ``create_app``), the application served by
+uvicorn on a thread (for the browser), and a real ``natiq serve`` process
+that tests can signal, stop and start again on the same data folder."""
 
 from __future__ import annotations
 
@@ -10,14 +12,33 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+
+from natiq.serve.app import create_app
+from natiq.serve.settings import ServeSettings
 
 API_KEY = "test-key-0123456789"
+BASE_URL = "http://127.0.0.1:8000"
 SERVER_START_TIMEOUT_S = 120
+VOICE_TEXT = "السلام عليكم ورحمة الله وبركاته"
+# small limits every test app shares unless a test says otherwise
+SMALL = {
+    "max_text_chars": 300,
+    "max_model_chars": 900,
+    "max_upload_bytes": 1_000_000,
+    "max_body_bytes": 1_100_000,
+    "max_frames": 12,
+    "max_concurrency": 1,
+    "max_queue": 4,
+}
 
 
 def free_port() -> int:
@@ -34,14 +55,121 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def synthesizer(tiny_model: Path):
+    from natiq import Synthesizer
+
+    return Synthesizer.load("pocket", model=str(tiny_model), device="cpu")
+
+
+@pytest.fixture(scope="session")
 def voice_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     path = tmp_path_factory.mktemp("voice") / "reference.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", "ar", "-w", str(path), "السلام عليكم ورحمة الله وبركاته"], check=True
-    )
+    subprocess.run(["espeak-ng", "-v", "ar", "-w", str(path), VOICE_TEXT], check=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def clip_bytes(voice_clip: Path) -> bytes:
+    return voice_clip.read_bytes()
+
+
+def write_key(folder: Path, key: str = API_KEY) -> Path:
+    path = folder / "api-key"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def make_settings(folder: Path, *, key: bool = True, **overrides) -> ServeSettings:
+    values = {**SMALL, "data_dir": folder / "data", **overrides}
+    if key and "api_key_file" not in values:
+        values["api_key_file"] = write_key(folder)
+    return ServeSettings(**values)
+
+
+@dataclass
+class Api:
+    """An application in process, its client, and a voice uploaded to it."""
+
+    client: TestClient
+    voice_id: str
+    settings: ServeSettings
+
+    @property
+    def state(self):
+        return self.client.app.state.natiq
+
+
+def open_api(
+    folder: Path, synthesizer, clip: bytes, *, key: bool = True, **overrides
+) -> tuple[Api, TestClient]:
+    settings = make_settings(folder, key=key, **overrides)
+    headers = {"Authorization": f"Bearer {API_KEY}"} if key else {}
+    client = TestClient(create_app(settings, synthesizer), base_url=BASE_URL, headers=headers)
+    client.__enter__()
+    response = client.post(
+        "/v1/voices",
+        files={"file": ("reference.wav", clip, "audio/wav")},
+        data={"text": VOICE_TEXT, "name": "espeak"},
+    )
+    assert response.status_code == 201, response.text
+    return Api(client, response.json()["id"], settings), client
+
+
+@pytest.fixture(scope="session")
+def api(tmp_path_factory: pytest.TempPathFactory, synthesizer, clip_bytes) -> Iterator[Api]:
+    """The shared application: an API key, small limits, one voice named 'espeak'."""
+    opened, client = open_api(tmp_path_factory.mktemp("api"), synthesizer, clip_bytes)
+    yield opened
+    client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_api(tmp_path: Path, synthesizer, clip_bytes) -> Iterator[Callable[..., Api]]:
+    """A fresh application with other settings (``key=False`` for none), closed after the test."""
+    clients: list[TestClient] = []
+
+    def make(**overrides) -> Api:
+        folder = tmp_path / f"app{len(clients)}"
+        folder.mkdir()
+        opened, client = open_api(folder, synthesizer, clip_bytes, **overrides)
+        clients.append(client)
+        return opened
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+class ThreadedServer:
+    """An application served by uvicorn on a thread of this process (for real sockets)."""
+
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadedServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise AssertionError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(20)
 
 
 class ServerProcess:
@@ -87,48 +215,24 @@ class ServerProcess:
                     return
             except httpx.TransportError:
                 pass
-            time.sleep(0.25)
+            time.sleep(0.1)
         self.stop()
         raise AssertionError(
             f"natiq serve did not answer within {SERVER_START_TIMEOUT_S} s:\n{self.log()}"
         )
 
-    def stop(self, *, kill: bool = False) -> None:
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGINT)
+            return None if self.proc is None else self.proc.returncode
+        self.proc.send_signal(sig)
         try:
-            self.proc.wait(timeout=20)
+            return self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            return self.proc.wait()
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
-
-
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
-    """A server with an API key and small limits, shared by all serving tests."""
-    root = tmp_path_factory.mktemp("serve")
-    key_file = root / "api-key"
-    key_file.write_text(API_KEY + "\n")
-    args = [
-        "--model", str(tiny_model),
-        "--device", "cpu",
-        "--api-key-file", str(key_file),
-        "--data-dir", str(root / "data"),
-        "--max-text-chars", "300",
-        "--max-upload-bytes", "1000000",
-        "--max-body-bytes", "1100000",
-        "--max-frames", "12",
-        "--max-concurrency", "1",
-        "--max-queue", "4",
-    ]  # fmt: skip
-    process = ServerProcess(args, root / "server.log")
-    process.start()
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="session")
@@ -142,15 +246,14 @@ def auth() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def voice_id(server: ServerProcess, voice_clip: Path) -> str:
-    """A voice uploaded to the shared server (the tiny model has no default voice)."""
-    with open(voice_clip, "rb") as handle:
-        response = httpx.post(
-            server.url + "/v1/voices",
-            headers={"Authorization": f"Bearer {API_KEY}"},
-            files={"file": ("reference.wav", handle, "audio/wav")},
-            data={"text": "السلام عليكم ورحمة الله وبركاته", "name": "espeak"},
-            timeout=60,
-        )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+def espeak_wav() -> Callable[[str], bytes]:
+    """Real Arabic speech from espeak-ng, as wav bytes."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+
+    def speak(text: str) -> bytes:
+        return subprocess.run(
+            ["espeak-ng", "-v", "ar", "--stdout", text], check=True, capture_output=True
+        ).stdout
+
+    return speak
