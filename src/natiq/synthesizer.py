@@ -9,8 +9,8 @@ whole text. The CLI, the server and evaluation all speak through this class.
 A prepared sentence longer than ``max_chunk_chars`` (verbalization can turn a
 short input into a long one, and unpunctuated text has nowhere to split) is
 given to the backend in pieces of at most that many characters
-(``natiq.text.chunking``), so the cost of one backend call stays bounded.
-``prepare_text`` returns the whole plan before any audio is made, so a caller
+(``natiq.text.chunking``), so the cost of one backend call stays bounded
+(``SynthesisOptions.max_seconds`` caps each piece). ``prepare_text`` returns the whole plan before any audio is made, so a caller
 can measure what the model will read (``TextPlan.model_chars``) and refuse it.
 
 Joining sentences: every sentence ends with a short fade-out (``fade_s``) and
@@ -128,7 +128,11 @@ class Synthesizer:
         quantize: bool = False,
         **backend_options: Any,
     ) -> Synthesizer:
-        """Load a backend by name (``pocket`` or ``higgs``) with its model and front-end."""
+        """Load a backend by name (``pocket`` or ``higgs``) with its model and front-end.
+
+        ``backend_options`` are the backend's declared ``load_options`` (e.g.
+        Pocket's ``scheme``); any other is an ``OptionError``, for every backend.
+        """
         from natiq.backends.registry import load_backend
 
         loaded = load_backend(
@@ -211,6 +215,7 @@ class Synthesizer:
     def _generate(
         self, text: str | TextPlan, voice: Any, options: SynthesisOptions | None, run: _Run
     ) -> Iterator[np.ndarray]:
+        options = self.backend.check_options(options)  # before any work: a wrong option fails fast
         plan = text if isinstance(text, TextPlan) else self.prepare_text(text)
         state = voice if _is_state(voice) else self.prepare_voice(voice)
         run.skipped.extend(plan.skipped)
@@ -226,11 +231,11 @@ class Synthesizer:
                     yield self._emit(piece, run)
 
     def _stream_pieces(
-        self, pieces: list[str], state: Any, options: SynthesisOptions | None
+        self, pieces: list[str], state: Any, options: SynthesisOptions
     ) -> Iterator[np.ndarray]:
         """The backend's chunks for each piece in turn; a closed stream closes the backend's too."""
         for piece in pieces:
-            with closing(self.backend.stream(piece, state, options)) as chunks:
+            with closing(self.backend.generate(piece, state, options)) as chunks:
                 yield from chunks
 
     def _emit(self, piece: np.ndarray, run: _Run) -> np.ndarray:

@@ -16,12 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 from natiq.backends.higgs.audio_codes import CodeStore
-from natiq.backends.higgs.cloning import (
-    CloneOptions,
-    HiggsCloner,
-    InvalidSample,
-    read_chatml_lenient,
-)
+from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner
 from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.higgs.trainer import run_training
 from natiq.common.errors import AudioInputError, InputTextError
@@ -203,8 +198,10 @@ def test_batch_clone_reports_bad_samples_and_speaks_the_rest(
             chatml_line("empty_text", "مرحبا", str(speech_dir / "ref1.wav"), "", None),
         ],
     )
-    lenient = read_chatml_lenient(chatml)
-    assert isinstance(lenient[2], InvalidSample) and f"{chatml}:3" in lenient[2].reason
+    lenient = read_chatml(chatml, lenient=True)
+    assert [s.id for s in lenient] == ["good", "no_audio", "empty_text"]
+    assert [(b.line, b.id) for b in lenient.bad] == [(3, "no_target_text")]
+    assert lenient.bad[0].message == f"{chatml}:3: missing turn 4 (user text)"
     out = tmp_path / "out"
     args = [
         "higgs",
@@ -243,8 +240,11 @@ def test_speak_through_higgs_backend(tiny_model_dir: Path, trained: Path, speech
     backend = load_backend("higgs", model=str(tiny_model_dir), checkpoint=trained, device="cpu")
     voice = backend.prepare_voice(VoicePrompt(audio=speech_dir / "ref1.wav", text="مرحبا"))
     text = backend.frontend.prepare("نعم").model_text
-    audio = backend.synthesize(text, voice, SynthesisOptions(temperature=0.0, max_new_frames=40))
-    assert backend.sample_rate == 24000 and audio.dtype == np.float32 and audio.size > 0
+    audio = backend.synthesize(text, voice, SynthesisOptions(temperature=0.0, max_seconds=0.5))
+    assert backend.sample_rate == 24000 and audio.dtype == np.float32
+    assert (
+        audio.size == 12000
+    )  # its clip is longer than 0.5 s: cut at exactly 0.5 s (not 25 Hz frames)
     with pytest.raises(AudioInputError):
         backend.prepare_voice(None)
 

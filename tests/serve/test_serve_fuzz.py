@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import API_KEY, make_settings
 from natiq.serve.app import create_app
+from support.serve import API_KEY, make_settings
 
 pytestmark = pytest.mark.slow
 

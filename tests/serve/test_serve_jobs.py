@@ -32,7 +32,7 @@ def items(count: int) -> list[dict]:
 
 
 def render_text(item: dict, stop: threading.Event) -> tuple[bytes, dict]:
-    return item["input"].encode(), {"duration": 1.0}
+    return item["text"].encode(), {"duration": 1.0}
 
 
 def wait_for(predicate, seconds: float = 20.0) -> None:
@@ -59,34 +59,37 @@ def run_to_the_end(store: JobStore, job_id: str) -> dict:
 
 # ----- parsing
 def test_parse_batch_normalizes_items():
-    body = '{"input": "مرحبا"}\n\n{"input": "أهلا", "voice": "v1", "response_format": "flac", "id": "a"}\r\n'
+    body = '{"input": "مرحبا"}\n\n{"text": "أهلا", "voice": "v1", "response_format": "flac", "id": "a"}\r\n'
     assert parse_batch(body.encode(), BATCH) == [
-        {"index": 0, "id": None, "input": "مرحبا", "voice": None, "response_format": "wav"},
-        {"index": 1, "id": "a", "input": "أهلا", "voice": "v1", "response_format": "flac"},
+        {"index": 0, "id": None, "text": "مرحبا", "voice": None, "response_format": "wav"},
+        {"index": 1, "id": "a", "text": "أهلا", "voice": "v1", "response_format": "flac"},
     ]
 
 
 def test_line_separators_inside_json_strings_do_not_split_a_batch_line():
     body = json.dumps({"input": "مرحبا\u2028بكم\u0085اليوم\u2029"}, ensure_ascii=False)
-    assert parse_batch(body.encode(), BATCH)[0]["input"] == "مرحبا\u2028بكم\u0085اليوم\u2029"
+    assert parse_batch(body.encode(), BATCH)[0]["text"] == "مرحبا\u2028بكم\u0085اليوم\u2029"
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (b"", "empty"),
-        (b'{"input": "a"}\n{"input": ', "line 2: invalid JSON"),
-        (b'{"input": "a"}\n[1]', "line 2: expected a JSON object"),
-        (b'{"text": "a"}', "line 1: unknown field"),
-        (b'{"input": "   "}', "line 1: 'input' must be a non-empty string"),
-        ('{"input": "' + "ب" * 51 + '"}', "line 1: 'input' has 51 characters; the limit is 50"),
-        (b'{"input": "a", "response_format": "ogg"}', "line 1: 'response_format' must be one of"),
+        (b'{"input": "a"}\n{"input": ', "batch:2: invalid JSON"),
+        (b'{"input": "a"}\n[1]', "batch:2: expected a JSON object"),
+        (b'{"input": "a", "speed": 2}', "batch:1: unknown field 'speed'"),
+        (b'{"voice": "v1"}', "batch:1: missing field"),
+        (b'{"input": "   "}', "batch:1: 'input': must not be empty"),
+        (b'{"text": "a", "id": "../x"}', "batch:1: 'id': '../x' is not a safe file name"),
+        (b'{"text": "a", "id": "x"}\n{"text": "b", "id": "x"}', "batch:2: duplicate id 'x'"),
+        ('{"input": "' + "ب" * 51 + '"}', "batch:1: 'text' has 51 characters; the limit is 50"),
+        (b'{"input": "a", "response_format": "ogg"}', "batch:1: 'response_format' must be one of"),
         (b'{"input": "a"}\n' * 4, "more than 3 items"),
         (b"\xff\xfe", "not UTF-8"),
-        (b'{"input": "a", "id": NaN}', "line 1: invalid JSON"),
-        (b'{"input": "a", "id": Infinity}', "line 1: invalid JSON"),
-        (b"[" * 100_000, "line 1: invalid JSON \\(recursion limit exceeded"),
-        (b'{"input": "\\ud800"}', "line 1: invalid JSON"),
+        (b'{"input": "a", "id": NaN}', "batch:1: invalid JSON"),
+        (b'{"input": "a", "id": Infinity}', "batch:1: invalid JSON"),
+        (b"[" * 100_000, "batch:1: invalid JSON \\(recursion limit exceeded"),
+        (b'{"input": "\\ud800"}', "batch:1: invalid JSON"),
     ],
 )
 def test_parse_batch_names_the_line_of_each_problem(body, message):
@@ -101,10 +104,10 @@ def test_job_resumes_after_a_stop_and_skips_finished_items(tmp_path):
     first: JobStore
 
     def render_then_stop(item, stop):
-        calls.append(item["input"])
+        calls.append(item["text"])
         if len(calls) == 2:
             first._stop.set()  # the server goes away after this item
-        return item["input"].encode(), {"duration": 1.0}
+        return item["text"].encode(), {"duration": 1.0}
 
     first = JobStore(tmp_path, render_then_stop)
     job = first.submit(items(3))
@@ -116,10 +119,10 @@ def test_job_resumes_after_a_stop_and_skips_finished_items(tmp_path):
     resumed_calls: list[str] = []
 
     def render(item, stop):
-        resumed_calls.append(item["input"])
+        resumed_calls.append(item["text"])
         if item["index"] == 2:
             raise InputTextError("nothing speakable")
-        return item["input"].encode(), {"duration": 1.0}
+        return item["text"].encode(), {"duration": 1.0}
 
     second = JobStore(tmp_path, render)
     status = run_to_the_end(second, job["id"])

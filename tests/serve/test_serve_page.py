@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from conftest import ThreadedServer, make_settings
 from natiq.serve.app import create_app
 from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.serve import ThreadedServer, make_settings
 
 pytestmark = pytest.mark.slow
 

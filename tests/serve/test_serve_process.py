@@ -14,8 +14,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import API_KEY, BASE_URL, VOICE_TEXT, ServerProcess, make_settings, write_key
 from natiq.serve.app import create_app
+from support.serve import API_KEY, BASE_URL, VOICE_TEXT, ServerProcess, make_settings, write_key
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +29,7 @@ def test_sigterm_leaves_running_batch_items_pending_and_a_restart_finishes_them(
     key = write_key(tmp_path)
     args = [
         "--model", str(tiny_model), "--device", "cpu", "--api-key-file", str(key),
-        "--data-dir", str(data), "--max-frames", "12",
+        "--data-dir", str(data), "--max-seconds", "0.96",
     ]  # fmt: skip
     server = ServerProcess(args, tmp_path / "server.log")
     auth = {"Authorization": f"Bearer {API_KEY}"}
@@ -62,7 +62,7 @@ def test_sigterm_leaves_running_batch_items_pending_and_a_restart_finishes_them(
     assert [r["status"] for r in done] == ["ok"] * len(done)  # nothing failed by the stop
     assert len(done) < 3, "the batch finished before the signal; make its items longer"
 
-    settings = make_settings(tmp_path, api_key_file=key, data_dir=data, max_frames=12)
+    settings = make_settings(tmp_path, api_key_file=key, data_dir=data, max_seconds=0.96)
     with (
         caplog.at_level(logging.INFO, logger="natiq.serve"),
         TestClient(create_app(settings, synthesizer), base_url=BASE_URL, headers=auth) as client,

@@ -53,7 +53,7 @@ def test_openai_client_gets_a_valid_wav(api, api_key):
     )
     audio, rate = sf.read(io.BytesIO(response.content), dtype="float32")
     assert rate == 24000
-    # 12 frames at most (--max-frames) of 1920 samples, less the fade held back
+    # 12 frames at most (--max-seconds 0.96) of 1920 samples
     assert 1920 <= audio.size <= 12 * 1920 and np.isfinite(audio).all()
     with client.audio.speech.with_streaming_response.create(
         model="tts-1", voice={"id": api.voice_id}, input="مرحبا", response_format="flac"

@@ -33,7 +33,7 @@ def test_non_finite_numbers_and_deep_nesting_in_json_get_422(api, body):
 
 def test_non_finite_numbers_and_deep_nesting_in_a_batch_get_422_naming_the_line(api):
     nan = api.client.post("/v1/batch", content=b'{"input": "x"}\n{"input": "x", "id": NaN}')
-    assert nan.status_code == 422 and nan.json()["detail"].startswith("batch line 2: invalid JSON")
+    assert nan.status_code == 422 and nan.json()["detail"].startswith("batch:2: invalid JSON")
     deep = api.client.post("/v1/batch", content=b"[" * 100_000)
     assert deep.status_code == 422
     assert "recursion limit exceeded" in deep.json()["detail"]

@@ -104,12 +104,12 @@ def serve(
     job_retention_hours: Annotated[
         float, typer.Option(help="Finished batch jobs are deleted this long after they finish.")
     ] = _D.job_retention_hours,
-    max_frames: Annotated[
-        int | None,
+    max_seconds: Annotated[
+        float | None,
         typer.Option(
-            help="Cap on frames generated per sentence (Pocket: 12.5 per second of audio)."
+            help="Cap on the audio generated per piece of text, in seconds (any backend)."
         ),
-    ] = _D.max_frames,
+    ] = _D.max_seconds,
 ) -> None:
     """Run the speech server: REST, WebSocket streaming, batch jobs and a web page."""
     import logging
@@ -145,7 +145,7 @@ def serve(
         max_queued_items=max_queued_items,
         max_jobs_bytes=max_jobs_bytes,
         job_retention_hours=job_retention_hours,
-        max_frames=max_frames,
+        max_seconds=max_seconds,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

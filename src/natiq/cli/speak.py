@@ -42,6 +42,9 @@ class SpeakConfig:
     diacritize: str | None = None
     stream: bool = False
     temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_seconds: float | None = None
     seed: int | None = None
     quantize: bool = False
     append_translit: bool = False
@@ -115,12 +118,20 @@ def voice_prompt(config: SpeakConfig) -> Any:
 
 def run_speak(config: SpeakConfig) -> None:
     from natiq.backends.base import SynthesisOptions
+    from natiq.backends.registry import backend_class
     from natiq.speak import jobs as speak_jobs
 
     config.validate()
+    options = SynthesisOptions(
+        temperature=config.temperature,
+        top_p=config.top_p,
+        top_k=config.top_k,
+        max_seconds=config.max_seconds,
+        seed=config.seed,
+    )
+    backend_class(config.backend).check_options(options)  # before the weights are loaded
     synth = load_synthesizer(config)
     prompt = voice_prompt(config)
-    options = SynthesisOptions(temperature=config.temperature, seed=config.seed)
     if config.input_file is not None:
         assert config.output_dir is not None
         # prepared once, so an unusable voice fails before the first line
@@ -234,6 +245,16 @@ def speak(
         float | None,
         typer.Option("--temperature", help="Sampling temperature (model default if unset)."),
     ] = None,
+    top_p: Annotated[
+        float | None, typer.Option("--top-p", help="Nucleus sampling (backends that support it).")
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", help="Top-k sampling (backends that support it).")
+    ] = None,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option("--max-seconds", help="Cap on the audio of each sentence, in seconds."),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed for reproducible sampling.")
     ] = None,
@@ -266,6 +287,9 @@ def speak(
             diacritize=diacritize,
             stream=stream,
             temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            max_seconds=max_seconds,
             seed=seed,
             quantize=quantize,
             append_translit=append_translit,

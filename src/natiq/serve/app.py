@@ -306,7 +306,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
                     "application/x-ndjson": {
                         "schema": {
                             "type": "string",
-                            "description": 'One JSON object per line: {"input": ..., "voice"?: ..., "response_format"?: ..., "id"?: ...}',
+                            "description": 'One JSON object per line: {"text" (or "input"): ..., "voice"?: ..., "response_format"?: ..., "id"?: ...}',
                         }
                     }
                 },
@@ -376,7 +376,7 @@ def _validated_batch(state: ServerState, body: bytes) -> list[dict[str, Any]]:
     items = parse_batch(body, state.batch_limits)
     for item in items:
         try:
-            state.engine.plan(item["input"])
+            state.engine.plan(item["text"])
         except NatiqError as exc:
             raise DataFormatError(f"batch item {item['index']}: {exc}") from None
     return items

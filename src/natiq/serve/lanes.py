@@ -114,8 +114,8 @@ class ModelLanes:
 class ScheduledBackend:
     """A backend whose every model call waits for a turn from ``ModelLanes``.
 
-    Everything but ``stream`` and ``prepare_voice`` (``sample_rate``,
-    ``frontend``, ...) is the wrapped backend's.
+    Everything but ``generate`` and ``prepare_voice`` (``sample_rate``,
+    ``frontend``, ``check_options``, ...) is the wrapped backend's.
     """
 
     def __init__(self, backend: Any, lanes: ModelLanes, on_preempt: Any = None) -> None:
@@ -133,7 +133,7 @@ class ScheduledBackend:
         with self.lanes.turn(ticket):
             return self.backend.prepare_voice(prompt)
 
-    def stream(self, model_text: str, voice: Any, options: Any = None) -> Iterator[np.ndarray]:
+    def generate(self, model_text: str, voice: Any, options: Any) -> Iterator[np.ndarray]:
         ticket = self.lanes.current()
         if ticket.interactive:
             with self.lanes.turn(ticket):
@@ -160,7 +160,7 @@ class ScheduledBackend:
         self, model_text: str, voice: Any, options: Any, ticket: Ticket
     ) -> Iterator[np.ndarray]:
         """The backend's frames; stops the backend (closes its generator) when the ticket is stopped."""
-        with closing(self.backend.stream(model_text, voice, options)) as frames:
+        with closing(self.backend.generate(model_text, voice, options)) as frames:
             for frame in frames:
                 if ticket.stop.is_set():
                     raise SynthesisCancelled

@@ -60,7 +60,7 @@ class ServeSettings:
     max_queued_items: int = 2000
     max_jobs_bytes: int = 2 * GIB
     job_retention_hours: float = 24.0
-    max_frames: int | None = None
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         positive = {
@@ -89,8 +89,8 @@ class ServeSettings:
             )
         if not 0 < self.min_upload_seconds < self.max_upload_seconds:
             raise NatiqError("upload duration limits must satisfy 0 < min < max")
-        if self.max_frames is not None and self.max_frames < 1:
-            raise NatiqError("--max-frames must be at least 1")
+        if self.max_seconds is not None and not 0 < self.max_seconds < float("inf"):
+            raise NatiqError("--max-seconds must be a positive number")
         if self.max_queued_items < self.max_batch_items:
             raise NatiqError("--max-queued-items must be at least --max-batch-items")
         if self.job_retention_hours <= 0:

@@ -66,7 +66,7 @@ class ServerState:
         self.settings = settings
         self.metrics = Metrics()
         options = (
-            SynthesisOptions(max_new_frames=settings.max_frames) if settings.max_frames else None
+            SynthesisOptions(max_seconds=settings.max_seconds) if settings.max_seconds else None
         )
         self.engine = SpeechEngine(
             synthesizer,
@@ -165,6 +165,7 @@ class ServerState:
         self, item: dict[str, Any], stop: threading.Event
     ) -> tuple[bytes, dict[str, Any]]:
         voice = self.resolve_voice(item.get("voice"))
-        audio, timings = self.engine.synthesize_batch_item(item["input"], voice, stop)
+        text = item["text"] if "text" in item else item["input"]  # "input": jobs stored before
+        audio, timings = self.engine.synthesize_batch_item(text, voice, stop)
         data = audio_formats.encode(audio, self.engine.sample_rate, item["response_format"])
         return data, {"duration": round(timings.audio_s, 3), "rtf": round(timings.rtf, 4)}

@@ -11,13 +11,15 @@ front-end settings are used) or ``None`` for the base model.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
+from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt, max_samples
 from natiq.backends.higgs.audio_codes import decode_codes
 from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
 from natiq.common.errors import AudioInputError, InputTextError
@@ -36,6 +38,14 @@ def reference_transcript(audio: Path) -> str:
 
 class HiggsBackend(SpeechBackend):
     name: ClassVar[str] = "higgs"
+    load_options: ClassVar[tuple[str, ...]] = ("audio_tokenizer",)
+    sampling_options: ClassVar[tuple[str, ...]] = (
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_seconds",
+        "seed",
+    )
 
     def __init__(self, cloner: HiggsCloner, defaults: CloneOptions | None = None) -> None:
         self.cloner = cloner
@@ -50,8 +60,11 @@ class HiggsBackend(SpeechBackend):
         device: str = "auto",
         quantize: bool | str = False,
         audio_tokenizer: str | None = None,
-        **_: Any,
     ) -> HiggsBackend:
+        """The base model (or the one an adapter records) with the adapter ``checkpoint``.
+
+        ``quantize``: ``True`` or ``"8bit"``, ``"4bit"`` (bitsandbytes, GPU) or off.
+        """
         mode = quantize if isinstance(quantize, str) else ("8bit" if quantize else "none")
         cloner = HiggsCloner.load(
             model=model,
@@ -80,30 +93,37 @@ class HiggsBackend(SpeechBackend):
             prompt.audio, text, max_seconds=self.defaults.max_ref_seconds
         )
 
-    def _options(self, options: SynthesisOptions | None) -> CloneOptions:
+    def _clone_options(self, options: SynthesisOptions) -> CloneOptions:
+        """The cloner's settings: the defaults overridden by each option given."""
         base = self.defaults
-        if options is None:
-            return base
-        max_new = (
-            options.max_new_frames if options.max_new_frames is not None else base.max_new_tokens
-        )
-        return CloneOptions(
-            temperature=options.temperature
-            if options.temperature is not None
-            else base.temperature,
-            top_p=options.top_p if options.top_p is not None else base.top_p,
-            top_k=options.top_k if options.top_k is not None else base.top_k,
-            max_new_tokens=max_new,
-            ras_window=base.ras_window,
-            ras_max_repeats=base.ras_max_repeats,
-            seed=options.seed if options.seed is not None else base.seed,
-            max_ref_seconds=base.max_ref_seconds,
+        max_new_tokens = base.max_new_tokens
+        if options.max_seconds is not None:
+            max_new_tokens = self.tokens_for(options.max_seconds)
+        return dataclasses.replace(
+            base,
+            temperature=base.temperature if options.temperature is None else options.temperature,
+            top_p=base.top_p if options.top_p is None else options.top_p,
+            top_k=base.top_k if options.top_k is None else options.top_k,
+            seed=base.seed if options.seed is None else options.seed,
+            max_new_tokens=max_new_tokens,
         )
 
-    def stream(
-        self, model_text: str, voice: Any, options: SynthesisOptions | None = None
+    def tokens_for(self, seconds: float) -> int:
+        """Generation steps that can produce ``seconds`` of audio.
+
+        One step yields one frame of every codebook; the delay pattern adds
+        one step per codebook after the first, plus the stream BOS and EOS.
+        """
+        frames = math.ceil(seconds * float(self.cloner.audio_tokenizer.config.frame_rate))
+        return frames + self.cloner.ids.num_codebooks + 1
+
+    def generate(
+        self, model_text: str, voice: Any, options: SynthesisOptions
     ) -> Iterator[np.ndarray]:
-        generated = self.cloner.generate_codes(voice, model_text, self._options(options))
+        generated = self.cloner.generate_codes(voice, model_text, self._clone_options(options))
         audio = decode_codes(self.cloner.audio_tokenizer, generated.codes)
+        limit = max_samples(options, self.sample_rate)
+        if limit is not None:
+            audio = audio[:limit]
         if audio.size:
             yield audio.astype(np.float32, copy=False)
