@@ -20,17 +20,10 @@ from support.serve import API_KEY, BASE_URL, VOICE_TEXT, make_settings
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(tmp_path_factory.mktemp("tiny-pocket"))
-
-
-@pytest.fixture(scope="session")
-def synthesizer(tiny_model: Path):
+def synthesizer(tiny_yaml: Path):
     from natiq import Synthesizer
 
-    return Synthesizer.load("pocket", model=str(tiny_model), device="cpu")
+    return Synthesizer.load("pocket", model=str(tiny_yaml), device="cpu")
 
 
 @pytest.fixture(scope="session")

@@ -24,9 +24,9 @@ EXPANDING = "ﷺ" * 100  # 100 characters, 21 times longer once verbalized, with
 
 
 @pytest.fixture(scope="module")
-def endless(tiny_model: Path) -> Synthesizer:
+def endless(tiny_yaml: Path) -> Synthesizer:
     """The tiny model with end-of-speech disabled: it speaks until its frame cap."""
-    return Synthesizer.load("pocket", model=str(tiny_model), device="cpu", eos_threshold=np.inf)
+    return Synthesizer.load("pocket", model=str(tiny_yaml), device="cpu", eos_threshold=np.inf)
 
 
 @pytest.fixture(scope="module")

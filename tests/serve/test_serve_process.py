@@ -23,12 +23,12 @@ ITEM = "السلام عليكم ورحمة الله. كيف حالك اليوم�
 
 
 def test_sigterm_leaves_running_batch_items_pending_and_a_restart_finishes_them(
-    tmp_path: Path, tiny_model: Path, synthesizer, clip_bytes: bytes, caplog
+    tmp_path: Path, tiny_yaml: Path, synthesizer, clip_bytes: bytes, caplog
 ):
     data = tmp_path / "data"
     key = write_key(tmp_path)
     args = [
-        "--model", str(tiny_model), "--device", "cpu", "--api-key-file", str(key),
+        "--model", str(tiny_yaml), "--device", "cpu", "--api-key-file", str(key),
         "--data-dir", str(data), "--max-seconds", "0.96",
     ]  # fmt: skip
     server = ServerProcess(args, tmp_path / "server.log")
