@@ -79,10 +79,39 @@ def test_labels_mask_reference_and_keep_stream_eos(tokenizer):
     assert (sample.audio_labels[:ref_frames] == IGNORE_INDEX).all()
     target_labels = sample.audio_labels[ref_frames:]
     target_frames = sample.audio_frames[ref_frames:]
-    # stream BOS ignored, everything else (codes and stream EOS) is a label
-    assert torch.equal(target_labels == IGNORE_INDEX, target_frames == 1024)
-    assert (target_labels == 1025).sum() == 1 + 2 + 3  # the EOS staircase of 3 codebooks
+    assert target_labels.T.tolist() == [
+        [-100, 10, 11, 12, 1025, -100, -100],
+        [-100, -100, 13, 14, 15, 1025, -100],
+        [-100, -100, -100, 16, 17, 18, 1025],
+    ]
     assert torch.equal(undo_delay(target_frames.T)[:, 1:-1], target)
+
+
+def test_audio_labels_follow_the_reference_collator(tokenizer):
+    """Boson's collator labels ``[-100] + codes + [EOS]``, delayed with -100 on both sides.
+
+    With 8 codebooks: each codebook's own stream EOS is a target (8 cells),
+    the 28 EOS padding cells after them and the BOS staircase are ignored.
+    """
+    from transformers import HiggsAudioV2Processor
+
+    from natiq.backends.higgs.tiny import tiny_model_config
+
+    ids = AudioIds.from_config(tiny_model_config())
+    target = torch.randint(0, 1024, (8, 6))
+    sample = encode_conversation(
+        tokenizer, ids, CloningTexts("s", "r", "t"), torch.randint(0, 1024, (8, 4)), target
+    )
+    labels = sample.audio_labels[sample.num_prompt_frames :]
+    frames = sample.audio_frames[sample.num_prompt_frames :]
+    # the reference layout, built with transformers' own delay-pattern code
+    reference = HiggsAudioV2Processor.__new__(HiggsAudioV2Processor)
+    reference.audio_stream_bos_id = reference.audio_stream_eos_id = IGNORE_INDEX
+    marked = torch.cat([torch.full((8, 1), IGNORE_INDEX), target, torch.full((8, 1), 1025)], dim=1)
+    assert torch.equal(labels, reference.build_delay_pattern(marked[None])[0].T)
+    assert int((labels == 1025).sum()) == 8
+    assert int(((frames == 1025) & (labels == IGNORE_INDEX)).sum()) == 28
+    assert torch.equal(labels[frames < 1024], frames[frames < 1024])
 
 
 def test_text_labels_only_on_target_turn(tokenizer):

@@ -6,11 +6,14 @@ there is no default voice, because Higgs cloning needs one. When a caller
 passes only a clip (``natiq speak --voice ref.wav``), the transcript is read
 from ``ref.txt`` beside it. The
 ``checkpoint`` option is an adapter dir from ``natiq higgs train`` (its
-front-end settings are used) or ``None`` for the base model.
+front-end settings and system prompt are used) or ``None`` for the base
+model; ``system_prompt`` overrides the recorded prompt. A runaway generation
+(the frame cap reached before the stream EOS) is logged as a warning.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +24,8 @@ from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
 from natiq.backends.higgs.audio_codes import decode_codes
 from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
 from natiq.common.errors import AudioInputError, InputTextError
+
+log = logging.getLogger(__name__)
 
 
 def reference_transcript(audio: Path) -> str:
@@ -50,6 +55,7 @@ class HiggsBackend(SpeechBackend):
         device: str = "auto",
         quantize: bool | str = False,
         audio_tokenizer: str | None = None,
+        system_prompt: str | None = None,
         **_: Any,
     ) -> HiggsBackend:
         mode = quantize if isinstance(quantize, str) else ("8bit" if quantize else "none")
@@ -59,6 +65,7 @@ class HiggsBackend(SpeechBackend):
             audio_tokenizer=audio_tokenizer,
             device=device,
             quantize=mode,
+            system_prompt=system_prompt,
         )
         return cls(cloner)
 
@@ -103,7 +110,13 @@ class HiggsBackend(SpeechBackend):
     def stream(
         self, model_text: str, voice: Any, options: SynthesisOptions | None = None
     ) -> Iterator[np.ndarray]:
-        generated = self.cloner.generate_codes(voice, model_text, self._options(options))
+        settings = self._options(options)
+        generated = self.cloner.generate_codes(voice, model_text, settings)
+        if not generated.stopped:
+            log.warning(
+                "Higgs generation hit its cap of %d frames without the stream EOS (runaway)",
+                settings.max_new_tokens,
+            )
         audio = decode_codes(self.cloner.audio_tokenizer, generated.codes)
         if audio.size:
             yield audio.astype(np.float32, copy=False)

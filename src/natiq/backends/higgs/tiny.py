@@ -69,7 +69,6 @@ def tiny_audio_tokenizer_config():
 def tiny_text_tokenizer():
     """A byte-level ``PreTrainedTokenizerFast`` with Higgs special tokens at their real ids."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
 
     alphabet = pre_tokenizers.ByteLevel.alphabet()
     vocab = {symbol: index for index, symbol in enumerate(sorted(alphabet))}
@@ -77,6 +76,13 @@ def tiny_text_tokenizer():
     backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     backend.decoder = decoders.ByteLevel()
+    return higgs_text_tokenizer(backend)
+
+
+def higgs_text_tokenizer(backend):
+    """A ``PreTrainedTokenizerFast`` over a ``tokenizers.Tokenizer``, with Llama-3's BOS/EOS/pad and the Higgs specials."""
+    from transformers import PreTrainedTokenizerFast
+
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token="<|begin_of_text|>",
