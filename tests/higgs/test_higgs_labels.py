@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from natiq.backends.higgs.chatml_inputs import IGNORE_INDEX, CloningTexts, encode_conversation
 from natiq.backends.higgs.collator import HiggsCollator
@@ -11,8 +12,9 @@ from natiq.backends.higgs.config import AudioIds
 from natiq.backends.higgs.delay import apply_delay, codes_from_generated, delayed_clip, undo_delay
 from natiq.backends.higgs.losses import (
     HiggsTrainingObjective,
+    next_token_rows,
     place_audio_labels,
-    shifted_cross_entropy,
+    text_loss,
 )
 from natiq.common.errors import InputTextError
 
@@ -143,16 +145,23 @@ def test_inference_prompt_ends_in_audio_out_bos(tokenizer):
 
 
 def test_shift_is_applied_exactly_once():
-    # position p's logits are scored against the label at p + 1
+    # the hidden state at p is scored against the label at p + 1
+    hidden = torch.arange(4.0).reshape(1, 4, 1)
     labels = torch.tensor([[IGNORE_INDEX, 2, 0, IGNORE_INDEX]])
-    logits = torch.full((1, 4, 3), -10.0)
-    logits[0, 0, 2] = 10.0  # predicts label[1] = 2
-    logits[0, 1, 0] = 10.0  # predicts label[2] = 0
-    assert shifted_cross_entropy(logits, labels).item() < 1e-6
-    unshifted = torch.full((1, 4, 3), -10.0)
-    unshifted[0, 1, 2] = 10.0
-    unshifted[0, 2, 0] = 10.0
-    assert shifted_cross_entropy(unshifted, labels).item() > 5
+    rows, targets = next_token_rows(hidden, labels)
+    assert rows.flatten().tolist() == [0.0, 1.0] and targets.tolist() == [2, 0]
+    # a one-hot "head": position p's hidden state picks class p
+    head = nn.Linear(1, 3, bias=False)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[-20.0], [0.0], [20.0]]))
+    right = torch.tensor([[[1.0], [-1.0], [0.0], [0.0]]])  # 1 -> class 2, -1 -> class 0
+    wrong = torch.tensor([[[0.0], [1.0], [-1.0], [0.0]]])  # the same, one position late
+    assert text_loss(right, head, labels).item() < 1e-6
+    assert text_loss(wrong, head, labels).item() > 5
+    audio_rows, audio_targets = next_token_rows(hidden, torch.stack([labels, labels * 0 - 100], -1))
+    assert (
+        audio_rows.flatten().tolist() == [0.0, 1.0] and audio_targets[:, 1].tolist() == [-100] * 2
+    )
 
 
 def test_audio_labels_are_placed_on_audio_positions():

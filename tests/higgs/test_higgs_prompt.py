@@ -16,7 +16,6 @@ from natiq.backends.higgs.audio_codes import encode_samples, read_for_tokenizer
 from natiq.backends.higgs.chatml_inputs import CloningTexts, encode_conversation
 from natiq.backends.higgs.config import DEFAULT_SYSTEM_PROMPT, AudioIds
 from natiq.backends.higgs.processor import build_processor, chat_template
-from support.higgs import bpe_text_tokenizer
 from support.higgs_reference import REFERENCE_CHAT_TEMPLATE
 
 INSTRUCTION = "Generate audio following instruction."
@@ -38,7 +37,9 @@ def codec(tiny_model_dir: Path):
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return bpe_text_tokenizer()
+    from natiq.backends.higgs.tiny import tiny_text_tokenizer
+
+    return tiny_text_tokenizer()
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_prompt_equals_reference_processor(
 
 
 def test_piecewise_tokenization_is_not_trivially_equal(tokenizer):
-    """The BPE used above merges across characters, so cutting a string elsewhere changes tokens."""
+    """The tiny BPE merges across characters, so cutting a string elsewhere changes tokens."""
     whole = tokenizer("na'am bikum", add_special_tokens=False)["input_ids"]
     cut = [
         *tokenizer("na'am bi", add_special_tokens=False)["input_ids"],

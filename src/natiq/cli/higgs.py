@@ -306,14 +306,14 @@ def merge(
     ],
     output_dir: Annotated[Path, typer.Option("--output-dir")],
     model: ModelOpt = None,
-    dtype: Annotated[str, typer.Option("--dtype", help="fp32, bf16 or fp16.")] = "fp32",
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="Weights dtype: bf16 (as released), fp16 or fp32.")
+    ] = "bf16",
 ) -> None:
-    """Merge the adapter into the base weights (loads with transformers' from_pretrained)."""
+    """Merge the adapter into the base weights (from_pretrained and AutoProcessor load the folder)."""
     _limit_threads()
     from natiq.backends.higgs.merge import MergeConfig, merge_adapter
 
-    if dtype not in ("fp32", "bf16", "fp16"):
-        raise NatiqError(f"--dtype must be fp32, bf16 or fp16, not {dtype!r}")
     out = merge_adapter(
         MergeConfig(adapter=adapter, output_dir=output_dir, model=model, dtype=dtype)
     )

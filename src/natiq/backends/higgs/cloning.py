@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from natiq.backends.higgs.audio_codes import decode_codes, encode_samples, read_for_tokenizer
-from natiq.backends.higgs.chatml_inputs import CloningTexts, encode_conversation
+from natiq.backends.higgs.chatml_inputs import CloningTexts, EncodedSample, encode_conversation
 from natiq.backends.higgs.config import DEFAULT_SYSTEM_PROMPT, AudioIds
 from natiq.backends.higgs.delay import codes_from_generated
 from natiq.backends.higgs.frontend_io import FRONTEND_FILE, load_frontend
@@ -206,6 +206,13 @@ class HiggsCloner:
             text=self.frontend.prepare(text).model_text,
         )
 
+    def prompt(self, reference: Reference, model_text: str) -> EncodedSample:
+        """The generation prompt: this cloner's system prompt, the reference turns, ``model_text``."""
+        texts = CloningTexts(
+            system=self.system_prompt, ref_text=reference.text, target_text=model_text
+        )
+        return encode_conversation(self.tokenizer, self.ids, texts, reference.codes, None)
+
     @torch.no_grad()
     def generate_codes(
         self, reference: Reference, model_text: str, options: CloneOptions | None = None
@@ -214,10 +221,7 @@ class HiggsCloner:
         from transformers import GenerationConfig
 
         options = options or CloneOptions()
-        texts = CloningTexts(
-            system=self.system_prompt, ref_text=reference.text, target_text=model_text
-        )
-        prompt = encode_conversation(self.tokenizer, self.ids, texts, reference.codes, None)
+        prompt = self.prompt(reference, model_text)
         device = next(self.model.parameters()).device
         input_ids = prompt.input_ids[None].to(device)
         frames = prompt.audio_frames[None].to(device)
