@@ -96,7 +96,11 @@ class Synthesizer:
         quantize: bool = False,
         **backend_options: Any,
     ) -> Synthesizer:
-        """Load a backend by name (``pocket`` or ``higgs``) with its model and front-end."""
+        """Load a backend by name (``pocket`` or ``higgs``) with its model and front-end.
+
+        ``backend_options`` are the backend's declared ``load_options`` (e.g.
+        Pocket's ``scheme``); any other is an ``OptionError``, for every backend.
+        """
         from natiq.backends.registry import load_backend
 
         loaded = load_backend(
@@ -167,6 +171,7 @@ class Synthesizer:
         self, text: str, voice: Any, options: SynthesisOptions | None, run: _Run
     ) -> Iterator[np.ndarray]:
         _check_text(text)
+        options = self.backend.check_options(options)  # before any work: a wrong option fails fast
         state = voice if _is_state(voice) else self.prepare_voice(voice)
         sentences = self.frontend.sentences(text)
         pause = np.zeros(round(self.join.pause_s * self.sample_rate), dtype=np.float32)
@@ -181,7 +186,8 @@ class Synthesizer:
             run.sentences.append(prepared)
             if spoken_before and pause.size:
                 yield self._emit(pause, run)
-            for piece in _faded_out(self.backend.stream(prepared.model_text, state, options), fade):
+            chunks = self.backend.generate(prepared.model_text, state, options)
+            for piece in _faded_out(chunks, fade):
                 yield self._emit(piece, run)
             spoken_before = True
         if not run.sentences:

@@ -18,12 +18,7 @@ import torch
 from typer.testing import CliRunner
 
 from natiq.backends.higgs.audio_codes import CodeStore
-from natiq.backends.higgs.cloning import (
-    CloneOptions,
-    HiggsCloner,
-    InvalidSample,
-    read_chatml_lenient,
-)
+from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner
 from natiq.backends.higgs.config import DEFAULT_SYSTEM_PROMPT
 from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.higgs.trainer import run_training
@@ -333,8 +328,10 @@ def test_batch_clone_reports_bad_samples_and_speaks_the_rest(
             chatml_line("empty_text", "مرحبا", str(speech_dir / "ref1.wav"), "", None),
         ],
     )
-    lenient = read_chatml_lenient(chatml)
-    assert isinstance(lenient[2], InvalidSample) and f"{chatml}:3" in lenient[2].reason
+    lenient = read_chatml(chatml, lenient=True)
+    assert [s.id for s in lenient] == ["good", "no_audio", "empty_text"]
+    assert [(b.line, b.id) for b in lenient.bad] == [(3, "no_target_text")]
+    assert lenient.bad[0].message == f"{chatml}:3: missing turn 4 (user text)"
     out = tmp_path / "out"
     args = [
         "higgs",
@@ -374,8 +371,11 @@ def test_speak_through_higgs_backend(lora_model_dir: Path, trained: Path, speech
     backend = load_backend("higgs", model=str(lora_model_dir), checkpoint=trained, device="cpu")
     voice = backend.prepare_voice(VoicePrompt(audio=speech_dir / "ref1.wav", text="مرحبا"))
     text = backend.frontend.prepare("نعم").model_text
-    audio = backend.synthesize(text, voice, SynthesisOptions(temperature=0.0, max_new_frames=40))
-    assert backend.sample_rate == 24000 and audio.dtype == np.float32 and audio.size > 0
+    audio = backend.synthesize(text, voice, SynthesisOptions(temperature=0.0, max_seconds=0.5))
+    assert backend.sample_rate == 24000 and audio.dtype == np.float32
+    assert (
+        audio.size == 12000
+    )  # its clip is longer than 0.5 s: cut at exactly 0.5 s (not 25 Hz frames)
     with pytest.raises(AudioInputError):
         backend.prepare_voice(None)
 
@@ -387,7 +387,7 @@ def test_stereo_44k_reference_is_accepted(cloner: HiggsCloner, tmp_path: Path):
 
 
 def test_speak_cli_clones_with_the_voice_transcript(
-    lora_model_dir: Path, trained: Path, speech_dir: Path, tmp_path: Path
+    lora_model_dir: Path, tiny_model_dir: Path, trained: Path, speech_dir: Path, tmp_path: Path
 ):
     import soundfile as sf
     from typer.testing import CliRunner
@@ -405,6 +405,21 @@ def test_speak_cli_clones_with_the_voice_transcript(
     assert result.exit_code == 0, result.output
     audio, rate = sf.read(out)
     assert rate == 24000 and audio.size > 0
+    # --system-prompt reaches the prompt: on the untrained model (sensitive to any
+    # context) another prompt changes the greedy output, the default one does not
+    untrained = ["speak", "--backend", "higgs", "--model", str(tiny_model_dir), *base[7:-1]]
+    voice = ["--voice", str(speech_dir / "ref1.wav"), "--voice-text", "مرحبا"]
+    outputs = []
+    for index, extra in enumerate(
+        ([], ["--system-prompt", DEFAULT_SYSTEM_PROMPT], ["--system-prompt", "Speak."])
+    ):
+        wav = tmp_path / f"prompt{index}.wav"
+        run = CliRunner().invoke(app, [*untrained, str(wav), *voice, *extra])
+        assert run.exit_code == 0, run.output
+        outputs.append(sf.read(wav)[0])
+    assert np.array_equal(outputs[0], outputs[1]) and not np.array_equal(outputs[0], outputs[2])
+    refused = CliRunner().invoke(app, ["speak", "--text", "نعم", "--system-prompt", "Speak."])
+    assert "the pocket backend has no load option(s) system_prompt" in str(refused.exception)
 
     orphan = CliRunner().invoke(app, [*base, "--voice-text", "مرحبا"])
     assert orphan.exit_code != 0 and "--voice-text" in str(orphan.exception or orphan.output)

@@ -124,23 +124,23 @@ def assert_finite_series(series: dict[str, list[tuple[int, float]]], tag: str) -
 def _config(run_dir: Path, manifest: Path, base: Path) -> PocketTrainConfig:
     return PocketTrainConfig(
         metadata=str(manifest),
-        checkpoint_dir=str(run_dir),
+        output_dir=str(run_dir),
         base=str(base),
         use_lora=True,
-        lora_rank=4,
+        lora_r=4,
         lora_alpha=8.0,
-        batch_size=2,
-        lr=1e-3,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
         warmup_steps=0,
         max_steps=1,
-        save_every=1,
-        eval_every=1,
+        save_steps=1,
+        eval_steps=1,
         eval_samples=2,
         use_precomputed_latents=False,
         device="cpu",
         precision="fp32",
         seed=3,
-        log_every=1,
+        logging_steps=1,
     )
 
 

@@ -121,7 +121,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
         "--max-text-chars", "300",
         "--max-upload-bytes", "1000000",
         "--max-body-bytes", "1100000",
-        "--max-frames", "12",
+        "--max-seconds", "0.96",
         "--max-concurrency", "1",
         "--max-queue", "4",
     ]  # fmt: skip

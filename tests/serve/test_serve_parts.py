@@ -140,8 +140,8 @@ def test_parse_batch_normalizes_items():
     body = '{"input": "مرحبا"}\n\n{"input": "أهلا", "voice": "v1", "response_format": "flac", "id": "a"}\n'
     items = parse_batch(body.encode(), BATCH)
     assert items == [
-        {"index": 0, "id": None, "input": "مرحبا", "voice": None, "response_format": "wav"},
-        {"index": 1, "id": "a", "input": "أهلا", "voice": "v1", "response_format": "flac"},
+        {"index": 0, "id": None, "text": "مرحبا", "voice": None, "response_format": "wav"},
+        {"index": 1, "id": "a", "text": "أهلا", "voice": "v1", "response_format": "flac"},
     ]
 
 
@@ -149,12 +149,15 @@ def test_parse_batch_normalizes_items():
     ("body", "message"),
     [
         (b"", "empty"),
-        (b'{"input": "a"}\n{"input": ', "line 2: invalid JSON"),
-        (b'{"input": "a"}\n[1]', "line 2: expected a JSON object"),
-        (b'{"text": "a"}', "line 1: unknown field"),
-        (b'{"input": "   "}', "line 1: 'input' must be a non-empty string"),
-        ('{"input": "' + "ب" * 51 + '"}', "line 1: 'input' has 51 characters; the limit is 50"),
-        (b'{"input": "a", "response_format": "ogg"}', "line 1: 'response_format' must be one of"),
+        (b'{"input": "a"}\n{"input": ', "batch:2: invalid JSON"),
+        (b'{"input": "a"}\n[1]', "batch:2: expected a JSON object"),
+        (b'{"input": "a", "speed": 2}', "batch:1: unknown field 'speed'"),
+        (b'{"voice": "v1"}', "batch:1: missing field"),
+        (b'{"input": "   "}', "batch:1: 'input': must not be empty"),
+        (b'{"text": "a", "id": "../x"}', "batch:1: 'id': '../x' is not a safe file name"),
+        (b'{"text": "a", "id": "x"}\n{"text": "b", "id": "x"}', "batch:2: duplicate id 'x'"),
+        ('{"input": "' + "ب" * 51 + '"}', "batch:1: 'text' has 51 characters; the limit is 50"),
+        (b'{"input": "a", "response_format": "ogg"}', "batch:1: 'response_format' must be one of"),
         (b'{"input": "a"}\n' * 4, "more than 3 items"),
         (b"\xff\xfe", "not UTF-8"),
     ],
@@ -181,10 +184,10 @@ def test_job_resumes_after_a_stop_and_skips_finished_items(tmp_path):
     first: JobStore
 
     def render_then_stop(item):
-        calls.append(item["input"])
+        calls.append(item["text"])
         if len(calls) == 2:
             first._stop.set()  # the server goes away after this item
-        return espeak_wav(item["input"]), {"duration": 1.0}
+        return espeak_wav(item["text"]), {"duration": 1.0}
 
     first = JobStore(tmp_path, render_then_stop)
     items = parse_batch("\n".join(f'{{"input": "جملة رقم {i}"}}' for i in range(3)).encode(), BATCH)
@@ -197,10 +200,10 @@ def test_job_resumes_after_a_stop_and_skips_finished_items(tmp_path):
     resumed_calls: list[str] = []
 
     def render(item):
-        resumed_calls.append(item["input"])
+        resumed_calls.append(item["text"])
         if item["index"] == 2:
             raise InputTextError("nothing speakable")
-        return espeak_wav(item["input"]), {"duration": 1.0}
+        return espeak_wav(item["text"]), {"duration": 1.0}
 
     second = JobStore(tmp_path, render)
     second.start()

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from natiq.common.errors import CheckpointMismatchError, InputTextError
+from natiq.common.errors import CheckpointMismatchError, InputTextError, OptionError
 
 ARABIC_TEXT = "مَرْحَبًا بِكُمْ"
 
@@ -43,14 +43,24 @@ def test_speak_writes_a_24k_wav_with_translit_name(
         "--append-translit",
         "--seed",
         "0",
+        "--max-seconds",
+        "0.3",
         "--device",
         "cpu",
     )
     assert result.exit_code == 0, result.output
     written = tmp_path / "generated_arabic_marhaban_bikum.wav"
     info = sf.info(str(written))
-    assert info.samplerate == 24000 and info.channels == 1 and info.frames > 0
+    assert (info.samplerate, info.channels, info.frames) == (24000, 1, 7200)
     assert "real-time factor" in result.output
+
+
+def test_a_sampling_option_the_backend_lacks_is_refused(runner, tmp_path: Path) -> None:
+    args = ["speak", "--text", ARABIC_TEXT, "--model", tmp_path / "never-loaded.yaml"]
+    result = invoke(runner, *args, "--top-k", "5", "--output", tmp_path / "x.wav")
+    assert isinstance(result.exception, OptionError)
+    assert str(result.exception).startswith("the pocket backend does not support")
+    assert not (tmp_path / "x.wav").exists()
 
 
 def test_stream_writes_incrementally_and_reports_first_chunk(

@@ -257,8 +257,9 @@ def clone(
     if chatml is not None and output_dir is None:
         raise NatiqError("--chatml needs --output-dir")
     _limit_threads()
-    from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, read_chatml_lenient
+    from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner
     from natiq.data.audio import save_wav
+    from natiq.data.chatml import read_chatml
 
     options = CloneOptions(
         temperature=temperature,
@@ -287,7 +288,7 @@ def clone(
         if not speech.stopped:
             typer.echo(f"warning: generation {runaway}", err=True)
         return
-    samples = read_chatml_lenient(chatml)
+    samples = read_chatml(chatml, lenient=True)
     report = cloner.clone_batch(samples, output_dir, options)
     typer.echo(
         f"wrote {len(report.written)} files to {output_dir}; {len(report.failures)} failed (failures.jsonl); "

@@ -60,12 +60,10 @@ def serve(
     max_batch_items: Annotated[
         int, typer.Option(help="Most lines in one batch job.")
     ] = _D.max_batch_items,
-    max_frames: Annotated[
-        int | None,
-        typer.Option(
-            help="Cap on frames generated per sentence (Pocket: 12.5 per second of audio)."
-        ),
-    ] = _D.max_frames,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option(help="Cap on the audio generated per sentence, in seconds (any backend)."),
+    ] = _D.max_seconds,
 ) -> None:
     """Run the speech server: REST, WebSocket streaming, batch jobs and a web page."""
     import logging
@@ -91,7 +89,7 @@ def serve(
         max_upload_seconds=max_upload_seconds,
         max_body_bytes=max_body_bytes,
         max_batch_items=max_batch_items,
-        max_frames=max_frames,
+        max_seconds=max_seconds,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

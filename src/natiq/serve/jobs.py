@@ -30,9 +30,9 @@ from natiq.common.files import (
     read_jsonl,
     write_jsonl,
 )
+from natiq.data.batch_lines import parse_batch_lines
 
 JOB_ID = re.compile(r"^job_[0-9a-f]{16}$")
-ITEM_KEYS = frozenset({"input", "voice", "response_format", "id"})
 
 # (item) -> (encoded audio, facts to record such as the duration)
 Renderer = Callable[[dict[str, Any]], tuple[bytes, dict[str, Any]]]
@@ -47,57 +47,38 @@ class BatchLimits:
 
 
 def parse_batch(body: bytes, limits: BatchLimits) -> list[dict[str, Any]]:
-    """Validate a JSONL body; every problem names its line. Returns normalized items."""
+    """Validate a JSONL body (``natiq.data.batch_lines``, strictly) against the server's limits.
+
+    Every problem names its line (``batch:3: ...``). Returns the items to store:
+    ``index``, ``id``, ``text``, ``voice``, ``response_format``.
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise DataFormatError("the batch body is not UTF-8 text") from None
+    lines = text.splitlines()
+    if sum(1 for line in lines if line.strip()) > limits.max_items:
+        raise DataFormatError(f"the batch has more than {limits.max_items} items; split it")
     items: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"batch line {number}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise DataFormatError(f"batch line {number}: expected a JSON object")
-        unknown = set(record) - ITEM_KEYS
-        if unknown:
+    for line in parse_batch_lines(lines, source="batch"):
+        if len(line.text) > limits.max_text_chars:
             raise DataFormatError(
-                f"batch line {number}: unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(ITEM_KEYS))}"
+                f"batch:{line.line}: 'text' has {len(line.text)} characters; the limit is {limits.max_text_chars}"
             )
-        text_in = record.get("input")
-        if not isinstance(text_in, str) or not text_in.strip():
-            raise DataFormatError(f"batch line {number}: 'input' must be a non-empty string")
-        if len(text_in) > limits.max_text_chars:
-            raise DataFormatError(
-                f"batch line {number}: 'input' has {len(text_in)} characters; the limit is {limits.max_text_chars}"
-            )
-        voice = record.get("voice")
-        if voice is not None and not isinstance(voice, str):
-            raise DataFormatError(f"batch line {number}: 'voice' must be a string")
-        fmt = record.get("response_format", limits.default_format)
+        fmt = line.response_format or limits.default_format
         if fmt not in limits.formats:
             raise DataFormatError(
-                f"batch line {number}: 'response_format' must be one of {', '.join(limits.formats)}"
-            )
-        item_id = record.get("id")
-        if item_id is not None and (not isinstance(item_id, str) or len(item_id) > 128):
-            raise DataFormatError(
-                f"batch line {number}: 'id' must be a string of at most 128 characters"
+                f"batch:{line.line}: 'response_format' must be one of {', '.join(limits.formats)}"
             )
         items.append(
             {
                 "index": len(items),
-                "id": item_id,
-                "input": text_in,
-                "voice": voice,
+                "id": line.id,
+                "text": line.text,
+                "voice": line.voice,
                 "response_format": fmt,
             }
         )
-        if len(items) > limits.max_items:
-            raise DataFormatError(f"the batch has more than {limits.max_items} items; split it")
     if not items:
         raise DataFormatError("the batch is empty: send one JSON object per line")
     return items

@@ -33,7 +33,7 @@ class ServeSettings:
     min_upload_seconds: float = 0.5
     max_body_bytes: int = 12 * MIB
     max_batch_items: int = 200
-    max_frames: int | None = None
+    max_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if self.max_concurrency < 1:
@@ -50,8 +50,8 @@ class ServeSettings:
             )
         if not 0 < self.min_upload_seconds < self.max_upload_seconds:
             raise NatiqError("upload duration limits must satisfy 0 < min < max")
-        if self.max_frames is not None and self.max_frames < 1:
-            raise NatiqError("--max-frames must be at least 1")
+        if self.max_seconds is not None and not 0 < self.max_seconds < float("inf"):
+            raise NatiqError("--max-seconds must be a positive number")
         if self.max_batch_items < 1:
             raise NatiqError("--max-batch-items must be at least 1")
 

@@ -80,7 +80,7 @@ class ServerState:
         )
         self.jobs = JobStore(data_dir / "jobs", self._render_batch_item)
         self.options = (
-            SynthesisOptions(max_new_frames=settings.max_frames) if settings.max_frames else None
+            SynthesisOptions(max_seconds=settings.max_seconds) if settings.max_seconds else None
         )
         self.default_voice_error = self._probe_default_voice(synthesizer)
         self.metrics.gauge(
@@ -145,6 +145,6 @@ class ServerState:
             voice = self.resolve_voice(item.get("voice"))
         except HTTPException as exc:
             raise NatiqError(str(exc.detail)) from None
-        audio, timings = self.engine.synthesize_blocking(item["input"], voice, self.options)
+        audio, timings = self.engine.synthesize_blocking(item["text"], voice, self.options)
         data = audio_formats.encode(audio, self.engine.sample_rate, item["response_format"])
         return data, {"duration": round(timings.audio_s, 3), "rtf": round(timings.rtf, 4)}

@@ -27,7 +27,6 @@ in ``failures.jsonl`` and the others still produce audio.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,8 +48,10 @@ from natiq.backends.higgs.loading import (
 )
 from natiq.common.errors import InputTextError, ModelLoadError, NatiqError
 from natiq.common.files import atomic_write_json, write_jsonl
+from natiq.common.rows import BadRow, Rows
 from natiq.common.runtime import select_device
 from natiq.data.audio import save_wav
+from natiq.data.chatml import ChatMLSample
 
 
 @dataclass
@@ -265,15 +266,20 @@ class HiggsCloner:
         return Speech(decode_codes(self.audio_tokenizer, generated.codes), generated.stopped)
 
     def clone_batch(
-        self, samples: Sequence[Any], output_dir: Path, options: CloneOptions | None = None
+        self, samples: Rows[ChatMLSample], output_dir: Path, options: CloneOptions | None = None
     ) -> BatchReport:
-        """``output_{i}.wav`` for each ChatML sample; failures reported, never fatal."""
+        """``output_{i}.wav`` for the i-th line of a ChatML file read leniently.
+
+        The lines the reader refused (``samples.bad``) and the samples that fail
+        to speak are reported in ``failures.jsonl``, never fatal.
+        """
         report = BatchReport()
         output_dir = Path(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
-        for index, sample in enumerate(samples):
-            if isinstance(sample, InvalidSample):
-                report.failures.append({"index": index, "id": sample.id, "reason": sample.reason})
+        in_file_order = sorted([*samples, *samples.bad], key=lambda entry: entry.line)
+        for index, sample in enumerate(in_file_order):
+            if isinstance(sample, BadRow):
+                report.failures.append({"index": index, "id": sample.id, "reason": sample.message})
                 continue
             try:
                 speech = self.clone(sample.ref_audio, sample.ref_text, sample.target_text, options)
@@ -283,7 +289,7 @@ class HiggsCloner:
                 if not speech.stopped:
                     report.runaway.append({"index": index, "id": str(sample.id)})
             except NatiqError as exc:
-                report.failures.append({"index": index, "id": str(sample.id), "reason": str(exc)})
+                report.failures.append({"index": index, "id": sample.id, "reason": str(exc)})
         write_jsonl(output_dir / "failures.jsonl", report.failures)
         atomic_write_json(
             output_dir / "clone_report.json",
@@ -295,73 +301,3 @@ class HiggsCloner:
             },
         )
         return report
-
-
-@dataclass(frozen=True)
-class InvalidSample:
-    """A ChatML line that could not be read; batch cloning reports it and goes on."""
-
-    id: str
-    reason: str
-
-
-def _absolute_audio_urls(record: dict[str, Any], base: Path) -> dict[str, Any]:
-    messages = record.get("messages")
-    if not isinstance(messages, list):
-        return record
-    fixed = []
-    for turn in messages:
-        content = turn.get("content") if isinstance(turn, dict) else None
-        if isinstance(content, dict) and isinstance(content.get("audio_url"), str):
-            url = Path(content["audio_url"])
-            turn = {
-                **turn,
-                "content": {**content, "audio_url": str(url if url.is_absolute() else base / url)},
-            }
-        fixed.append(turn)
-    return {**record, "messages": fixed}
-
-
-def read_chatml_lenient(path: str | Path) -> list[Any]:
-    """Every line of a ChatML file as a ``ChatMLSample``, or an ``InvalidSample`` naming ``file:line``.
-
-    Validation is ``natiq.data.chatml.read_chatml``'s own, applied line by line
-    (through a one-line temporary copy with absolute audio paths), so one bad
-    line does not stop a batch.
-    """
-    import tempfile
-
-    from natiq.data.chatml import read_chatml
-
-    source = Path(path)
-    try:
-        return list(read_chatml(source))
-    except NatiqError:
-        pass
-    base = source.resolve().parent
-    samples: list[Any] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        one = Path(tmp) / "line.jsonl"
-        with open(source, encoding="utf-8") as handle:
-            lines = [(n, line) for n, line in enumerate(handle, start=1) if line.strip()]
-        for number, line in lines:
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("not a JSON object")
-            except ValueError as exc:
-                samples.append(
-                    InvalidSample(
-                        id=f"line {number}", reason=f"{source}:{number}: invalid JSON ({exc})"
-                    )
-                )
-                continue
-            write_jsonl(one, [_absolute_audio_urls(record, base)])
-            try:
-                samples.extend(read_chatml(one))
-            except NatiqError as exc:
-                reason = str(exc).replace(f"{one}:1", f"{source}:{number}")
-                samples.append(
-                    InvalidSample(id=str(record.get("id", f"line {number}")), reason=reason)
-                )
-    return samples
