@@ -27,13 +27,6 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(tmp_path_factory.mktemp("tiny-pocket"))
-
-
-@pytest.fixture(scope="session")
 def voice_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
@@ -108,13 +101,13 @@ class ServerProcess:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
+def server(tmp_path_factory: pytest.TempPathFactory, tiny_yaml: Path):
     """A server with an API key and small limits, shared by all serving tests."""
     root = tmp_path_factory.mktemp("serve")
     key_file = root / "api-key"
     key_file.write_text(API_KEY + "\n")
     args = [
-        "--model", str(tiny_model),
+        "--model", str(tiny_yaml),
         "--device", "cpu",
         "--api-key-file", str(key_file),
         "--data-dir", str(root / "data"),
