@@ -33,15 +33,6 @@ def hook_scorer():
 
 
 @pytest.fixture(scope="session")
-def pocket_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(
-        tmp_path_factory.mktemp("hooks_pocket_base"), d_model=32, flow_dim=32, num_heads=2
-    )
-
-
-@pytest.fixture(scope="session")
 def pocket_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four mini-corpus utterances of two speakers, one of each speaker marked ``val``."""
     source = mini_corpus_manifest()
@@ -145,12 +136,12 @@ def _config(run_dir: Path, manifest: Path, base: Path) -> PocketTrainConfig:
 
 
 def test_pocket_eval_writes_manifest_and_logs_metrics(
-    tmp_path: Path, pocket_manifest: Path, pocket_base: Path, hook_scorer
+    tmp_path: Path, pocket_manifest: Path, tiny_base: Path, hook_scorer
 ) -> None:
     lines: list[str] = []
     run_dir = tmp_path / "run"
     result = train(
-        _config(run_dir, pocket_manifest, pocket_base), sample_scorer=hook_scorer, log=lines.append
+        _config(run_dir, pocket_manifest, tiny_base), sample_scorer=hook_scorer, log=lines.append
     )
 
     sample_dir = run_dir / "samples" / "step_1"
