@@ -108,6 +108,12 @@ def release_group() -> None:
     _group_cache.clear()
 
 
+def close_files() -> None:
+    """Close the files this process opened (and their memory maps)."""
+    _group_cache.clear()
+    _open_files.clear()
+
+
 def load_row_audio(ref: ParquetRef) -> np.ndarray:
     """The samples of one row as float32 (its row group is decoded once per process)."""
     group = _decoded_group(ref.path, ref.row_group)

@@ -486,7 +486,11 @@ def run_prepare(config: PrepareConfig) -> PrepareSummary:
     bar = tqdm(
         total=total, unit="utt", desc="prepare", disable=not config.progress, file=sys.stderr
     )
-    with bar:
+    with bar, contextlib.ExitStack() as stack:
+        if config.dataset is not None:
+            from natiq.data.parquet_rows import close_files
+
+            stack.callback(close_files)
         for result in results:
             journal.append_entries(journal_file, result.entries)
             summary.processed += len(result.entries)
