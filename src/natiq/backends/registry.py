@@ -36,6 +36,14 @@ def load_backend(name: str, **options: Any) -> SpeechBackend:
 
     Common options: ``model`` (name, YAML/config path or hf:// id),
     ``checkpoint`` (a natiq training checkpoint, export dir or adapter dir),
-    ``device`` ("auto", "cpu", "cuda"), ``quantize`` (bool).
+    ``device`` ("auto", "cpu", "cuda"), ``quantize`` (bool). A ``model`` or
+    ``checkpoint`` given as ``hf://owner/repo[@revision]`` is fetched (or
+    taken from the Hugging Face cache) and passed on as a local folder.
     """
-    return backend_class(name).load(**options)  # type: ignore[attr-defined]
+    from natiq.common.hub import resolve_model_reference
+
+    cls = backend_class(name)
+    for key in ("model", "checkpoint"):
+        if options.get(key) is not None:
+            options[key] = resolve_model_reference(options[key])
+    return cls.load(**options)  # type: ignore[attr-defined]

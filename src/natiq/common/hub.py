@@ -177,9 +177,9 @@ def _why_cache_only() -> str:
     return f"the Hub ({hub_endpoint()}) cannot be reached"
 
 
-def _not_cached(what: str, repo_id: str) -> ModelLoadError:
+def _not_cached(what: str, repo_id: str, reason: str) -> ModelLoadError:
     return ModelLoadError(
-        f"{what} is not in the Hugging Face cache and {_why_cache_only()}. Run "
+        f"{what} is not in the Hugging Face cache and {reason}. Run "
         f"`natiq hub pull {repo_id}` once with network access (or copy a Hugging Face cache "
         "that holds it and point HF_HUB_CACHE at it), or give a local folder instead"
     )
@@ -211,6 +211,7 @@ def download_file(ref: HfRef | str) -> Path:
     target = parse_hf_url(ref) if isinstance(ref, str) else ref
     if not target.filename:
         raise ValueError(f"{target.url()} names a repository, not a file")
+    reason = _why_cache_only()  # before the block below may switch offline mode on
     with fail_fast_when_offline() as cache_only:
         try:
             return Path(
@@ -222,7 +223,7 @@ def download_file(ref: HfRef | str) -> Path:
                 )
             )
         except (LocalEntryNotFoundError, OfflineModeIsEnabled):
-            raise _not_cached(target.url(), target.repo_id) from None
+            raise _not_cached(target.url(), target.repo_id, reason) from None
         except (HfHubHTTPError, OSError, ValueError) as exc:
             raise _hub_error(target.url(), exc) from None
 
@@ -233,6 +234,7 @@ def download_repo(ref: HfRef | str, *, allow_patterns: list[str] | None = None) 
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
     target = parse_hf_url(ref) if isinstance(ref, str) else ref
+    reason = _why_cache_only()  # before the block below may switch offline mode on
     with fail_fast_when_offline() as cache_only:
         try:
             return Path(
@@ -244,6 +246,35 @@ def download_repo(ref: HfRef | str, *, allow_patterns: list[str] | None = None) 
                 )
             )
         except (LocalEntryNotFoundError, OfflineModeIsEnabled):
-            raise _not_cached(target.url(), target.repo_id) from None
+            raise _not_cached(target.url(), target.repo_id, reason) from None
         except (HfHubHTTPError, OSError, ValueError) as exc:
             raise _hub_error(target.url(), exc) from None
+
+
+def as_hf_url(value: object) -> str | None:
+    """``value`` as an ``hf://`` string, if it is one (a ``Path`` collapses ``hf://`` to ``hf:/``)."""
+    if isinstance(value, os.PathLike):
+        text = os.fspath(value)
+        if text.startswith("hf:/") and not text.startswith(HF_SCHEME):
+            return HF_SCHEME + text[len("hf:/") :]
+        return text if text.startswith(HF_SCHEME) else None
+    return value if is_hf_url(value) else None
+
+
+def resolve_model_reference(value: str | os.PathLike[str] | None) -> str | os.PathLike[str] | None:
+    """``hf://owner/repo[@revision]`` -> the local snapshot folder (cached; see module docstring).
+
+    A reference to one file (``hf://owner/repo/config.yaml``) and anything that
+    is not an ``hf://`` reference are returned unchanged: the loaders read
+    those themselves.
+    """
+    url = as_hf_url(value)
+    if url is None:
+        return value
+    try:
+        ref = parse_hf_url(url)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from None
+    if ref.filename:
+        return url
+    return str(download_repo(ref))

@@ -111,8 +111,11 @@ def load_base_config(model: str) -> Any:
         if "language" in target
         else target["config"]
     )
+    from natiq.common.hub import fail_fast_when_offline
+
     try:
-        return load_config(source)
+        with fail_fast_when_offline():
+            return load_config(source)
     except FileNotFoundError as exc:
         raise ModelLoadError(f"{model}: {exc}") from None
     except Exception as exc:
