@@ -12,6 +12,7 @@ disk. A split stored in another format falls back to the ``datasets`` stream.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,7 +72,7 @@ def split_files(name: str, split: str) -> list[str]:
 
     source, local = _source_of(name)
     try:
-        with fail_fast_when_offline():
+        with contextlib.nullcontext() if local.is_dir() else fail_fast_when_offline():
             builder = datasets.load_dataset_builder(str(local) if local.is_dir() else source)
         data_files = builder.config.data_files or {}
         if split not in data_files:
@@ -100,7 +101,7 @@ def open_stream(name: str, split: str) -> Any:
 
     source, local = _source_of(name)
     try:
-        with fail_fast_when_offline():
+        with contextlib.nullcontext() if local.is_dir() else fail_fast_when_offline():
             stream = datasets.load_dataset(
                 str(local) if local.is_dir() else source, split=split, streaming=True
             )

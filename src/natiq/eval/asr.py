@@ -16,6 +16,7 @@ set it must already be on disk, and a missing model is a clear error.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -181,10 +182,12 @@ def packaged_model_dir(size: str = "base", cache_dir: Path | None = None) -> Pat
 
 
 def resolve_asr_model(name: str, cache_dir: Path | None = None) -> str:
-    """Turn ``packaged:<size>`` into a folder; other names pass through unchanged."""
+    """``packaged:<size>`` and ``hf://owner/repo[@rev]`` become folders; other names pass through."""
     if name.startswith(PACKAGED_PREFIX):
         return str(packaged_model_dir(name[len(PACKAGED_PREFIX) :], cache_dir))
-    return name
+    from natiq.common.hub import resolve_model_reference
+
+    return str(resolve_model_reference(name))
 
 
 def token_cap(seconds: float, tokens_per_second: float) -> int:
@@ -227,14 +230,18 @@ class WhisperTranscriber:
         threads = self.config.cpu_threads or int(os.environ.get("NATIQ_NUM_THREADS", "0") or 0)
         model_ref = resolve_asr_model(self.config.model, cache_dir)
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        from natiq.common.hub import fail_fast_when_offline
+
+        local = Path(model_ref).is_dir()
         try:
-            self._model = WhisperModel(
-                model_ref,
-                device=device,
-                compute_type=compute_type,
-                cpu_threads=threads,
-                local_files_only=offline,
-            )
+            with contextlib.nullcontext() if local else fail_fast_when_offline():
+                self._model = WhisperModel(
+                    model_ref,
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=threads,
+                    local_files_only=offline,
+                )
         except Exception as exc:
             raise ModelLoadError(
                 f"cannot load ASR model {self.config.model!r} ({exc}). Give --asr-model a local "

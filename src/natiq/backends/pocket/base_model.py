@@ -103,8 +103,11 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
 
     target = resolve_base(base)
     try:
-        with fail_fast_when_offline(), _loadable(target) as loadable:
-            model = TTSModel.load_model(**loadable, **load_kwargs)
+        with _loadable(target) as loadable:
+            # a language config names hf:// files that pocket-tts downloads itself
+            downloads = "language" in loadable or loadable["config"].startswith("http")
+            with fail_fast_when_offline() if downloads else contextlib.nullcontext():
+                model = TTSModel.load_model(**loadable, **load_kwargs)
     except GatedRepoError as exc:
         raise ModelLoadError(
             f"base {base!s}: access to a gated repository was refused ({exc}). {HOW_TO_GET_WEIGHTS}"

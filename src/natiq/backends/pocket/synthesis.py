@@ -113,8 +113,9 @@ def load_base_config(model: str) -> Any:
     )
     from natiq.common.hub import fail_fast_when_offline
 
+    remote = source.startswith(("hf://", "http://", "https://"))
     try:
-        with fail_fast_when_offline():
+        with fail_fast_when_offline() if remote else contextlib.nullcontext():
             return load_config(source)
     except FileNotFoundError as exc:
         raise ModelLoadError(f"{model}: {exc}") from None
