@@ -8,7 +8,6 @@ works as ``--model`` for every natiq command.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import torch
 from natiq.backends.higgs.frontend_io import FRONTEND_FILE
 from natiq.backends.higgs.loading import load_model, load_text_tokenizer, model_source
 from natiq.backends.higgs.lora import load_adapter
-from natiq.common.errors import ModelLoadError
+from natiq.backends.higgs.train_config import recorded_training
 from natiq.common.files import atomic_write_json
 
 
@@ -32,12 +31,7 @@ class MergeConfig:
 
 def merge_adapter(config: MergeConfig) -> Path:
     adapter = Path(config.adapter)
-    recorded_file = adapter / "training_config.json"
-    if not recorded_file.is_file():
-        raise ModelLoadError(
-            f"{adapter} has no training_config.json: pass the folder written by `natiq higgs train`"
-        )
-    recorded = json.loads(recorded_file.read_text(encoding="utf-8"))
+    recorded = recorded_training(adapter)
     source = model_source(config.model or recorded.get("model"))
     dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[config.dtype]
     base = load_model(source, device=torch.device("cpu"), dtype=dtype)
