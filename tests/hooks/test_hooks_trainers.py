@@ -1,4 +1,4 @@
-"""Trainer eval hooks, end to end on tiny models: every --eval-every steps the Pocket
+"""Trainer eval hooks, end to end on tiny models: every --eval-steps steps the Pocket
 and Higgs trainers write samples with generated.jsonl, a real natiq.eval scorer
 (ASR off for speed; speaker similarity and quality on) scores them, and the
 scores land in TensorBoard as eval/<metric>.
@@ -30,15 +30,6 @@ def hook_scorer():
     from natiq.eval.runner import EvalConfig, make_sample_scorer
 
     return make_sample_scorer(EvalConfig(intelligibility=False, device="cpu", num_threads=1))
-
-
-@pytest.fixture(scope="session")
-def pocket_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(
-        tmp_path_factory.mktemp("hooks_pocket_base"), d_model=32, flow_dim=32, num_heads=2
-    )
 
 
 @pytest.fixture(scope="session")
@@ -145,12 +136,12 @@ def _config(run_dir: Path, manifest: Path, base: Path) -> PocketTrainConfig:
 
 
 def test_pocket_eval_writes_manifest_and_logs_metrics(
-    tmp_path: Path, pocket_manifest: Path, pocket_base: Path, hook_scorer
+    tmp_path: Path, pocket_manifest: Path, tiny_base: Path, hook_scorer
 ) -> None:
     lines: list[str] = []
     run_dir = tmp_path / "run"
     result = train(
-        _config(run_dir, pocket_manifest, pocket_base), sample_scorer=hook_scorer, log=lines.append
+        _config(run_dir, pocket_manifest, tiny_base), sample_scorer=hook_scorer, log=lines.append
     )
 
     sample_dir = run_dir / "samples" / "step_1"

@@ -49,25 +49,40 @@ PausalOption = Annotated[
 ]
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as the shell sees them: split on \\n only (a \\r before it goes too).
+
+    U+2028/U+2029, U+0085, \\v, \\f and a lone \\r stay inside their line (where
+    normalization makes them spaces), so ``--text``, ``--file`` and stdin give the
+    same number of lines as ``wc -l`` counts. A final line break ends the last
+    line; it does not start an empty one.
+    """
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def _input_lines(text: str | None, file: Path | None) -> Iterator[str]:
     if text is not None and file is not None:
         raise typer.BadParameter("give either --text or --file, not both")
     if text is not None:
-        yield from text.splitlines() or [""]
+        yield from split_lines(text)
         return
     if file is not None:
         if not file.is_file():
             raise typer.BadParameter(f"{file}: no such file")
         data = file.read_bytes().decode("utf-8", errors="replace")
-        yield from data.splitlines()
+        if data:
+            yield from split_lines(data)
         return
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # pragma: no cover - a text-only stdin replacement
         for line in sys.stdin:
-            yield line.rstrip("\r\n")
+            yield from split_lines(line)
         return
-    for raw in stream:
-        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    for raw in stream:  # binary lines end at b"\n" only
+        yield from split_lines(raw.decode("utf-8", errors="replace"))
 
 
 def _write(line: str) -> None:

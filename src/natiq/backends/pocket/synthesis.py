@@ -17,7 +17,6 @@ autocast context. This module does not split or prepare text; the
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,10 +25,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
+from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt, max_samples
 from natiq.backends.pocket import voices
 from natiq.backends.pocket.base_model import resolve_base
-from natiq.common.errors import CheckpointMismatchError, ModelLoadError, NatiqError
+from natiq.common.errors import CheckpointMismatchError, ModelLoadError, OptionError
 from natiq.common.runtime import select_device
 from natiq.text import FRONTEND_FILENAME
 
@@ -72,6 +71,14 @@ class PocketBackend(SpeechBackend):
     """A loaded Pocket TTS model with its text front-end."""
 
     name: ClassVar[str] = "pocket"
+    load_options: ClassVar[tuple[str, ...]] = (
+        "scheme",
+        "diacritize",
+        "temperature",
+        "eos_threshold",
+    )
+    # no top-p/top-k: pocket-tts samples its flow with a temperature only
+    sampling_options: ClassVar[tuple[str, ...]] = ("temperature", "max_seconds", "seed")
 
     def __init__(
         self,
@@ -95,9 +102,9 @@ class PocketBackend(SpeechBackend):
     @classmethod
     def load(
         cls,
+        *,
         model: str | None = None,
         checkpoint: str | Path | None = None,
-        *,
         device: str = "auto",
         quantize: bool = False,
         scheme: str | None = None,
@@ -111,10 +118,15 @@ class PocketBackend(SpeechBackend):
         when it equals the recorded one). ``diacritize`` ("auto"/"off") may
         always be chosen: it only fills diacritics missing from the input.
         ``temperature`` and ``eos_threshold`` override the config's defaults.
+        ``quantize`` is pocket-tts's dynamic int8 path, on CPU only.
         """
+        if not isinstance(quantize, bool):
+            raise OptionError(
+                f"the pocket backend's quantize is on or off (its CPU int8 path), not {quantize!r}"
+            )
         torch_device = select_device(device)
         if quantize and torch_device.type != "cpu":
-            raise NatiqError("--quantize is the CPU int8 path of pocket-tts; drop it on a GPU")
+            raise OptionError("--quantize is the CPU int8 path of pocket-tts; drop it on a GPU")
 
         if checkpoint is not None:
             tts_model, frontend_config, source = cls._load_checkpoint(Path(checkpoint), model)
@@ -199,11 +211,6 @@ class PocketBackend(SpeechBackend):
     def device(self) -> torch.device:
         return self.model.device
 
-    @property
-    def frame_samples(self) -> int:
-        """Audio samples per generated latent frame (1920 at 24 kHz, 12.5 frames/s)."""
-        return round(self.sample_rate / self.model.config.mimi.frame_rate)
-
     def prepare_voice(self, prompt: VoicePrompt | None) -> Any:
         if prompt is None:
             return voices.load_default_voice(self.model, self.custom_weights)
@@ -217,16 +224,12 @@ class PocketBackend(SpeechBackend):
         """Encode a reference clip once and save the state for fast reuse."""
         return voices.export_voice_state(self.prepare_voice(prompt), output)
 
-    def stream(
-        self, model_text: str, voice: Any, options: SynthesisOptions | None = None
+    def generate(
+        self, model_text: str, voice: Any, options: SynthesisOptions
     ) -> Iterator[np.ndarray]:
-        options = options or SynthesisOptions()
-        self._check_options(options)
         if voice is None:
             voice = self.prepare_voice(None)
-        limit = (
-            None if options.max_new_frames is None else options.max_new_frames * self.frame_samples
-        )
+        limit = max_samples(options, self.sample_rate)
         with self._lock, self._sampling(options):
             stop = threading.Event()
             produced = 0
@@ -258,18 +261,3 @@ class PocketBackend(SpeechBackend):
             yield
         finally:
             self.model.temp = previous
-
-    @staticmethod
-    def _check_options(options: SynthesisOptions) -> None:
-        unsupported = [name for name in ("top_p", "top_k") if getattr(options, name) is not None]
-        if unsupported or options.extra:
-            names = unsupported + sorted(options.extra)
-            raise NatiqError(
-                f"the pocket backend has no sampling option(s) {', '.join(names)}; it takes temperature, max_new_frames and seed"
-            )
-        if options.temperature is not None and (
-            options.temperature < 0 or not math.isfinite(options.temperature)
-        ):
-            raise NatiqError(f"temperature must be a finite number >= 0, got {options.temperature}")
-        if options.max_new_frames is not None and options.max_new_frames <= 0:
-            raise NatiqError(f"max_new_frames must be positive, got {options.max_new_frames}")
