@@ -118,7 +118,7 @@ def run_case(
         base=str(base),
         train_scope="full" if not case["lora"] else "text+flow",
         use_lora=case["lora"],
-        batch_size=case["batch"],
+        per_device_train_batch_size=case["batch"],
         use_precomputed_latents=case["precomputed"],
         device="cpu",
     )
@@ -136,13 +136,17 @@ def run_case(
         )
         loader = torch.utils.data.DataLoader(
             data,
-            batch_sampler=EpochBatchSampler(len(data), config.batch_size, seed=config.seed),
+            batch_sampler=EpochBatchSampler(
+                len(data), config.per_device_train_batch_size, seed=config.seed
+            ),
             collate_fn=make_collate(setup.pad_id),
             generator=torch.Generator(),
         )
         model = LossModule(setup.trainable, config.objective, config.eos_weight).train()
         params = [p for p in setup.trainable.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=0.1)
+        optimizer = torch.optim.AdamW(
+            params, lr=config.learning_rate, betas=(0.9, 0.95), weight_decay=0.1
+        )
         batches = iter(loader)
         timings = []
         for step in range(warmup + steps):

@@ -214,5 +214,6 @@ def pull(repo: str, revision: str | None = None) -> Path:
     for path in sorted(snapshot.glob("**/*.y*ml")):
         if _read_pocket_config(path) is not None:
             relative = path.relative_to(snapshot).as_posix()
-            config_paths.localized_config(type(ref)(ref.repo_id, relative, ref.revision).url())
+            url = type(ref)(ref.repo_id, relative, ref.revision).url()
+            config_paths.canonical_config(url, fetch=True)
     return snapshot

@@ -66,16 +66,29 @@ def resolve_base(base: str | Path) -> dict[str, str]:
     )
 
 
+def _names_urls(config_file: str) -> bool:
+    if config_file.startswith(("hf://", "http://", "https://")):
+        return True
+    from natiq.backends.pocket.config_paths import config_paths, is_url, read_config
+
+    return any(is_url(value) for _, value in config_paths(read_config(config_file)[0]))
+
+
 @contextlib.contextmanager
 def _loadable(target: dict[str, str]) -> Iterator[dict[str, str]]:
-    """``load_model`` keywords whose YAML (if any) names only local files, for the block's duration."""
+    """``load_model`` keywords whose YAML (if any) no longer depends on the working directory.
+
+    A local or ``hf://`` YAML is rewritten (``canonical_config``) into a
+    temporary file for the block's duration, its ``hf://`` files fetched
+    first so that a missing one is a clear error.
+    """
     source = target.get("config")
     if source is None or source.startswith(("http://", "https://")):
         yield target
         return
-    from natiq.backends.pocket.config_paths import dump_config, localized_config
+    from natiq.backends.pocket.config_paths import canonical_config, dump_config
 
-    config = localized_config(source)
+    config = canonical_config(source, fetch=True)
     with tempfile.TemporaryDirectory(prefix="natiq-config-") as folder:
         local = Path(folder) / Path(source.split("@")[0]).name
         local.write_text(dump_config(config), encoding="utf-8")
@@ -104,8 +117,8 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
     target = resolve_base(base)
     try:
         with _loadable(target) as loadable:
-            # a language config names hf:// files that pocket-tts downloads itself
-            downloads = "language" in loadable or loadable["config"].startswith("http")
+            # pocket-tts downloads hf:// and http(s) files itself (a language config names some)
+            downloads = "language" in loadable or _names_urls(loadable["config"])
             with fail_fast_when_offline() if downloads else contextlib.nullcontext():
                 model = TTSModel.load_model(**loadable, **load_kwargs)
     except GatedRepoError as exc:
@@ -148,6 +161,51 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
         ) from None
     model.to(select_device(device))
     return model
+
+
+def load_base_config(base: str | Path) -> Any:
+    """Parse a base's pocket-tts config without loading weights (an hf:// YAML is fetched unless offline)."""
+    from pocket_tts.utils.config import CONFIGS_DIR, Config, load_config
+
+    from natiq.backends.pocket.config_paths import canonical_config
+
+    target = resolve_base(base)
+    source = target.get("config") or str(CONFIGS_DIR / f"{target['language']}.yaml")
+    try:
+        if "config" in target and not source.startswith(("http://", "https://")):
+            # relative paths resolved as ``load_base`` resolves them, so fingerprints agree
+            return Config(**canonical_config(source))
+        return load_config(source)
+    except ModelLoadError:
+        raise
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{base}: {exc}") from None
+    except Exception as exc:
+        raise ModelLoadError(
+            f"cannot read the config of base model {base!r} ({type(exc).__name__}: {exc}); "
+            "pass a local YAML, or allow Hugging Face downloads (unset HF_HUB_OFFLINE)"
+        ) from None
+
+
+# Fingerprint keys that describe the architecture (an export's weights differ by design).
+ARCHITECTURE_KEYS: tuple[str, ...] = ("flow_lm", "mimi")
+
+
+def base_fingerprint(config: Any) -> dict[str, Any]:
+    """What identifies a base (the one definition): FlowLM and Mimi architecture, weights files.
+
+    The tokenizer and vocabulary are left out: ``native`` runs replace them.
+    Recorded in every checkpoint and compared with
+    ``natiq.training.checkpoint.check_same_base`` at resume, export and inference
+    (``ARCHITECTURE_KEYS`` only for an exported model, whose weights are its own).
+    """
+    flow_lm = config.flow_lm.model_dump(exclude={"lookup_table", "weights_path"})
+    flow_lm["lookup_table.dim"] = config.flow_lm.lookup_table.dim
+    return {
+        "flow_lm": flow_lm,
+        "mimi": config.mimi.model_dump(exclude={"weights_path"}),
+        "weights": [config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path],
+    }
 
 
 def _tokenizer_path(target: dict[str, str]) -> str:

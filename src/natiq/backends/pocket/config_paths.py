@@ -100,27 +100,29 @@ def read_config(source: str | Path) -> tuple[dict[str, Any], str]:
     return config, location
 
 
-def localized_config(source: str | Path) -> dict[str, Any]:
-    """The config with every file local: relative paths resolved against the YAML, ``hf://`` files fetched.
+def canonical_config(source: str | Path, *, fetch: bool = False) -> dict[str, Any]:
+    """The config with no path that depends on the working directory.
 
-    ``hf://`` files come from the Hugging Face cache when the Hub cannot be
-    reached (``natiq.common.hub``); ``http(s)://`` paths are left to pocket-tts.
-    A local file that does not exist is a ``ModelLoadError`` naming the field.
+    Relative paths are resolved against the YAML's location: an absolute local
+    path for a local YAML, an ``hf://`` URL in the same repository and revision
+    for an ``hf://`` one. ``hf://`` paths stay URLs (pocket-tts fetches them;
+    checkpoints record them as they are); with ``fetch`` they are also put in
+    the Hugging Face cache now, through ``natiq.common.hub`` (cache-only, and
+    a clear error, when the Hub cannot be reached). A local file that does not
+    exist is a ``ModelLoadError`` naming the field.
     """
     config, location = read_config(source)
-
-    def localize(value: str) -> str:
-        resolved = resolve_against(location, value)
-        return str(download_file(resolved)) if is_hf_url(resolved) else resolved
-
-    local = map_paths(config, localize)
-    for field, value in config_paths(local):
-        if not is_url(value) and not Path(value).is_file():
+    canonical = map_paths(config, lambda value: resolve_against(location, value))
+    for field, value in config_paths(canonical):
+        if is_hf_url(value):
+            if fetch:
+                download_file(value)
+        elif not is_url(value) and not Path(value).is_file():
             raise ModelLoadError(
                 f"{source}: {'.'.join(field)} names {value}, which does not exist "
                 "(relative paths are read from the YAML's folder)"
             )
-    return local
+    return canonical
 
 
 def relative_to_folder(config: dict[str, Any], folder: Path) -> dict[str, Any]:

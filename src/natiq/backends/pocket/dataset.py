@@ -22,13 +22,12 @@ from pathlib import Path
 import torch
 
 from natiq.common.errors import AudioInputError, DataFormatError, InputTextError
-from natiq.common.files import read_jsonl
+from natiq.data.manifest import UtteranceRecord, read_manifest
 
 MIMI_FRAME_RATE = 12.5
 MIMI_SAMPLE_RATE = 24_000
 LATENT_DIM = 32
 
-REQUIRED_FIELDS: tuple[str, ...] = ("id", "audio", "text", "speaker")
 LATENT_FIELDS: tuple[str, ...] = ("latents", "num_frames")
 
 # text -> token ids (raises DataFormatError when the text exceeds the model's limit)
@@ -37,72 +36,37 @@ Tokenize = Callable[[str], list[int]]
 EncodeAudio = Callable[[Path], torch.Tensor]
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """One manifest record, validated; ``where`` is ``file:line`` for error messages."""
-
-    id: str
-    speaker: str
-    split: str
-    text: str
-    audio: Path
-    latents: Path | None
-    num_frames: int | None
-    where: str
-
-
-def read_utterances(metadata: str | Path, *, precomputed: bool) -> list[Utterance]:
-    """Read and validate every record of ``metadata``.
+def read_utterances(metadata: str | Path, *, precomputed: bool) -> list[UtteranceRecord]:
+    """Read every row of ``metadata`` with the manifest reader and check its files exist.
 
     ``precomputed`` requires the ``latents``/``num_frames`` fields of
     ``metadata_latents.jsonl`` and the latents files; otherwise the audio files
-    must exist. Records without ``split`` count as ``train``.
+    must exist. Rows without ``split`` count as ``train``.
     """
     source = Path(metadata)
-    if not source.is_file():
-        raise DataFormatError(f"{source}: no such metadata file")
-    needed = REQUIRED_FIELDS + (LATENT_FIELDS if precomputed else ())
-    utterances: list[Utterance] = []
-    seen: dict[str, str] = {}
-    for line, record in read_jsonl(source):
-        where = f"{source}:{line}"
-        missing = [name for name in needed if record.get(name) in (None, "")]
-        if missing:
-            hint = (
-                " (run `natiq pocket latents` first, or train without --use-precomputed-latents)"
-                if precomputed and set(missing) & set(LATENT_FIELDS)
-                else ""
-            )
-            raise DataFormatError(f"{where}: missing field(s) {missing}{hint}")
-        uid = str(record["id"])
-        if uid in seen:
-            raise DataFormatError(f"{where}: duplicate id {uid!r} (first at {seen[uid]})")
-        seen[uid] = where
-        audio = (source.parent / str(record["audio"])).resolve()
-        latents = None
-        num_frames = None
+    try:
+        utterances = read_manifest(source, require=LATENT_FIELDS if precomputed else ())
+    except DataFormatError as exc:
+        message = str(exc)
+        if (
+            precomputed
+            and "missing field(s)" in message
+            and any(f in message for f in LATENT_FIELDS)
+        ):
+            raise DataFormatError(
+                f"{exc} (run `natiq pocket latents` first, or train without "
+                "--use-precomputed-latents)"
+            ) from None
+        raise
+    for utt in utterances:
         if precomputed:
-            latents = (source.parent / str(record["latents"])).resolve()
-            if not latents.is_file():
-                raise DataFormatError(f"{where}: latents file {latents} not found")
-            num_frames = int(record["num_frames"])
-        elif not audio.is_file():
-            raise AudioInputError(f"{where}: audio file {audio} not found")
-        utterances.append(
-            Utterance(
-                id=uid,
-                speaker=str(record["speaker"]),
-                split=str(record.get("split") or "train"),
-                text=str(record["text"]),
-                audio=audio,
-                latents=latents,
-                num_frames=num_frames,
-                where=where,
-            )
-        )
+            if not (utt.latents and utt.latents.is_file()):
+                raise DataFormatError(f"{utt.where}: latents file {utt.latents} not found")
+        elif not utt.audio.is_file():
+            raise AudioInputError(f"{utt.where}: audio file {utt.audio} not found")
     if not utterances:
         raise DataFormatError(f"{source}: the corpus is empty (no records)")
-    return utterances
+    return list(utterances)
 
 
 def load_latents_file(path: Path, *, where: str = "") -> torch.Tensor:
@@ -146,7 +110,7 @@ class PocketTrainData(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        utterances: Sequence[Utterance],
+        utterances: Sequence[UtteranceRecord],
         tokenize: Tokenize,
         *,
         encode: EncodeAudio | None = None,
@@ -171,7 +135,7 @@ class PocketTrainData(torch.utils.data.Dataset):
         ]
 
     @staticmethod
-    def _tokenize(tokenize: Tokenize, utt: Utterance) -> torch.Tensor:
+    def _tokenize(tokenize: Tokenize, utt: UtteranceRecord) -> torch.Tensor:
         try:
             ids = tokenize(utt.text)
         except (DataFormatError, InputTextError) as exc:

@@ -11,7 +11,9 @@ encoder and writes:
 - ``metadata_latents.jsonl``: the manifest records plus ``latents`` (path
   relative to this manifest's folder) and ``num_frames``.
 - ``latents_rejects.jsonl``: ``id``, ``reason``, ``detail``, ``line`` for each
-  utterance that could not be encoded (missing/unreadable audio, bad id, ...).
+  utterance that could not be encoded: ``record`` (a row the manifest reader
+  refused: missing field, unsafe or duplicate id, ...) or ``audio`` (missing or
+  unreadable audio).
 - ``latents_config.json``: the base that encoded them; a resume with another
   base is refused (mixing codecs would silently corrupt training).
 - ``latent_stats.json``: per-dimension mean/std over all frames, what
@@ -23,7 +25,6 @@ It must not load a FlowLM for training or know about text tokenization.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ import numpy as np
 import torch
 
 from natiq.common.errors import AudioInputError, DataFormatError, ModelLoadError
-from natiq.common.files import atomic_path, atomic_write_json, read_jsonl, write_jsonl
+from natiq.common.files import atomic_path, atomic_write_json, write_jsonl
+from natiq.common.rows import Rows
+from natiq.data.manifest import read_manifest
 
 LATENTS_MANIFEST = "metadata_latents.jsonl"
 LATENTS_REJECTS = "latents_rejects.jsonl"
@@ -40,8 +43,6 @@ LATENTS_CONFIG = "latents_config.json"
 LATENT_STATS = "latent_stats.json"
 LATENTS_SUBDIR = "latents"
 LATENT_KEY = "latents"
-REQUIRED_FIELDS = ("id", "audio")
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 @dataclass
@@ -102,11 +103,11 @@ def extract_latents(
 
     metadata = Path(metadata)
     output_dir = Path(output_dir)
-    records = list(read_jsonl(metadata))
-    if not records:
+    records = read_manifest(metadata, lenient=True)
+    if not records and not records.bad:
         raise DataFormatError(f"{metadata}: the manifest has no utterances")
     if limit is not None:
-        records = records[:limit]
+        records = Rows(records[:limit], records.bad)
     _check_base_matches(output_dir, base)
 
     model = tts_model if tts_model is not None else load_base(base, device=device)
@@ -124,25 +125,22 @@ def extract_latents(
     )
 
     summary = LatentsSummary(manifest=output_dir / LATENTS_MANIFEST)
+    summary.rejected = [
+        {"id": bad.id, "line": bad.line, "reason": "record", "detail": bad.reason}
+        for bad in records.bad
+    ]
     out_records: list[dict[str, Any]] = []
-    seen: set[str] = set()
     checked_constant = False
-    for line, record in records:
-        reject = _validate(record, seen)
-        if reject is not None:
-            summary.rejected.append({"id": record.get("id"), "line": line, **reject})
-            continue
-        utt_id = str(record["id"])
-        seen.add(utt_id)
+    for record in records:
+        utt_id, line = record.id, record.line
         relative = f"{LATENTS_SUBDIR}/{utt_id}.safetensors"
         target = output_dir / relative
         latents = _read_existing(target)
         if latents is not None:
             summary.reused += 1
         else:
-            audio_path = (metadata.parent / str(record["audio"])).resolve()
             try:
-                samples, _ = load_audio(audio_path, target_sr=sample_rate)
+                samples, _ = load_audio(record.audio, target_sr=sample_rate)
             except AudioInputError as exc:
                 summary.rejected.append(
                     {"id": utt_id, "line": line, "reason": "audio", "detail": str(exc)}
@@ -155,8 +153,15 @@ def extract_latents(
             _write_latents(target, latents)
             summary.encoded += 1
         summary.total_frames += int(latents.shape[0])
-        out_records.append({**record, "latents": relative, "num_frames": int(latents.shape[0])})
+        out_records.append(
+            {
+                **record.to_dict(relative_to=output_dir.resolve()),
+                "latents": relative,
+                "num_frames": int(latents.shape[0]),
+            }
+        )
 
+    summary.rejected.sort(key=lambda reject: reject["line"])
     write_jsonl(output_dir / LATENTS_REJECTS, summary.rejected)
     write_jsonl(summary.manifest, out_records)
     if out_records:  # re-read lazily: a large corpus' latents never sit in memory together
@@ -192,18 +197,6 @@ def load_latent_stats(latents_dir: str | Path) -> tuple[torch.Tensor, torch.Tens
     return torch.tensor(data["mean"], dtype=torch.float32), torch.tensor(
         data["std"], dtype=torch.float32
     )
-
-
-def _validate(record: dict[str, Any], seen: set[str]) -> dict[str, str] | None:
-    missing = [name for name in REQUIRED_FIELDS if not record.get(name)]
-    if missing:
-        return {"reason": "fields", "detail": f"missing field(s): {', '.join(missing)}"}
-    utt_id = str(record["id"])
-    if not _SAFE_ID.match(utt_id):
-        return {"reason": "id", "detail": f"id {utt_id!r} is not a safe file stem"}
-    if utt_id in seen:
-        return {"reason": "duplicate", "detail": f"id {utt_id!r} appears twice"}
-    return None
 
 
 def _read_existing(path: Path) -> torch.Tensor | None:
