@@ -203,52 +203,53 @@ def _hub_error(what: str, exc: Exception) -> ModelLoadError:
     return ModelLoadError(f"cannot download {what}: {type(exc).__name__}: {exc}; {advice}")
 
 
-def download_file(ref: HfRef | str) -> Path:
-    """One file of a Hub repository, from the cache when offline; returns its local path."""
-    from huggingface_hub import hf_hub_download
+@contextlib.contextmanager
+def _download(target: HfRef) -> Iterator[bool]:
+    """Around one download: cache-only when offline (yields that), clear errors either way."""
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-    target = parse_hf_url(ref) if isinstance(ref, str) else ref
-    if not target.filename:
-        raise ValueError(f"{target.url()} names a repository, not a file")
     reason = _why_cache_only()  # before the block below may switch offline mode on
     with fail_fast_when_offline() as cache_only:
         try:
-            return Path(
-                hf_hub_download(
-                    target.repo_id,
-                    target.filename,
-                    revision=target.revision,
-                    local_files_only=cache_only,
-                )
-            )
+            yield cache_only
         except (LocalEntryNotFoundError, OfflineModeIsEnabled):
             raise _not_cached(target.url(), target.repo_id, reason) from None
         except (HfHubHTTPError, OSError, ValueError) as exc:
             raise _hub_error(target.url(), exc) from None
+
+
+def download_file(ref: HfRef | str) -> Path:
+    """One file of a Hub repository, from the cache when offline; returns its local path."""
+    from huggingface_hub import hf_hub_download
+
+    target = parse_hf_url(ref) if isinstance(ref, str) else ref
+    if not target.filename:
+        raise ValueError(f"{target.url()} names a repository, not a file")
+    with _download(target) as cache_only:
+        return Path(
+            hf_hub_download(
+                target.repo_id,
+                target.filename,
+                revision=target.revision,
+                local_files_only=cache_only,
+            )
+        )
 
 
 def download_repo(ref: HfRef | str, *, allow_patterns: list[str] | None = None) -> Path:
     """A whole repository snapshot (``snapshot_download``), from the cache when offline."""
     from huggingface_hub import snapshot_download
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
     target = parse_hf_url(ref) if isinstance(ref, str) else ref
-    reason = _why_cache_only()  # before the block below may switch offline mode on
-    with fail_fast_when_offline() as cache_only:
-        try:
-            return Path(
-                snapshot_download(
-                    target.repo_id,
-                    revision=target.revision,
-                    local_files_only=cache_only,
-                    allow_patterns=allow_patterns,
-                )
+    with _download(target) as cache_only:
+        return Path(
+            snapshot_download(
+                target.repo_id,
+                revision=target.revision,
+                local_files_only=cache_only,
+                allow_patterns=allow_patterns,
             )
-        except (LocalEntryNotFoundError, OfflineModeIsEnabled):
-            raise _not_cached(target.url(), target.repo_id, reason) from None
-        except (HfHubHTTPError, OSError, ValueError) as exc:
-            raise _hub_error(target.url(), exc) from None
+        )
 
 
 def as_hf_url(value: object) -> str | None:
