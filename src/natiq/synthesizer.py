@@ -17,6 +17,15 @@ Joining sentences: every sentence ends with a short fade-out (``fade_s``) and
 is followed by ``pause_s`` of silence; nothing is overlapped, so the chunks a
 caller streams are exactly the samples of the final waveform. This module does
 not know any model: it talks to a ``SpeechBackend``.
+
+Speed: ``speed`` other than 1.0 changes the tempo with the pitch kept
+(``natiq.data.tempo``). A whole sentence is stretched at once (a stretch at
+every stream chunk would be heard at each seam), so at such a speed audio
+arrives one sentence at a time; pauses are scaled by the same factor.
+``on_sentence`` is told, after each sentence, where it starts in the output
+and what the model said before the speed change (``SentenceAudio``): enough
+to place word timings (``natiq.eval.alignment``) without this module knowing
+how they are made.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +43,7 @@ import numpy as np
 
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
 from natiq.common.errors import InputTextError
+from natiq.data.tempo import check_speed, require_stretch, time_stretch
 from natiq.text.chunking import split_for_model
 
 VoiceLike = VoicePrompt | str | Path | None
@@ -46,6 +56,27 @@ class JoinPolicy:
 
     pause_s: float = 0.15
     fade_s: float = 0.01
+
+
+@dataclass(frozen=True)
+class SentenceAudio:
+    """One spoken sentence: its prepared text, where its first sample is in the
+    whole output (``start_s``), and the model's audio for it at speed 1.0
+    (``audio``; the output holds it stretched to ``audio.size / speed`` samples)."""
+
+    sentence: Any
+    start_s: float
+    audio: np.ndarray
+    sample_rate: int
+    speed: float = 1.0
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds the sentence lasts in the output (after the speed change)."""
+        return self.audio.size / self.sample_rate / self.speed
+
+
+SentenceHook = Callable[[SentenceAudio], None]
 
 
 @dataclass
@@ -182,11 +213,21 @@ class Synthesizer:
         return plan
 
     def speak(
-        self, text: str | TextPlan, *, voice: Any = None, options: SynthesisOptions | None = None
+        self,
+        text: str | TextPlan,
+        *,
+        voice: Any = None,
+        options: SynthesisOptions | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> SpeechResult:
-        """Speak ``text`` (any length) and return the whole waveform with timings."""
+        """Speak ``text`` (any length) and return the whole waveform with timings.
+
+        ``speed`` (0.25-4.0) changes the tempo, not the pitch; ``on_sentence``
+        is called after each sentence with its ``SentenceAudio``.
+        """
         run = _Run(started=time.perf_counter())
-        chunks = list(self._generate(text, voice, options, run))
+        chunks = list(self._generate(text, voice, options, run, speed, on_sentence))
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         return SpeechResult(
             audio=audio.astype(np.float32, copy=False),
@@ -202,33 +243,54 @@ class Synthesizer:
         voice: Any = None,
         options: SynthesisOptions | None = None,
         timings: dict[str, float] | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield float32 chunks as they are generated; together they are the waveform ``speak`` returns.
 
         A ``timings`` dict, if given, receives ``speak``'s timings once the stream ends.
+        ``speed`` and ``on_sentence`` as for ``speak``; ``on_sentence`` runs
+        after the sentence's last chunk has been yielded.
         """
         run = _Run(started=time.perf_counter())
-        yield from self._generate(text, voice, options, run)
+        yield from self._generate(text, voice, options, run, speed, on_sentence)
         if timings is not None:
             timings.update(run.timings(self.sample_rate))
 
     def _generate(
-        self, text: str | TextPlan, voice: Any, options: SynthesisOptions | None, run: _Run
+        self,
+        text: str | TextPlan,
+        voice: Any,
+        options: SynthesisOptions | None,
+        run: _Run,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> Iterator[np.ndarray]:
         options = self.backend.check_options(options)  # before any work: a wrong option fails fast
+        require_stretch(speed)
+        speed = check_speed(speed)
         plan = text if isinstance(text, TextPlan) else self.prepare_text(text)
         state = voice if _is_state(voice) else self.prepare_voice(voice)
         run.skipped.extend(plan.skipped)
-        pause = np.zeros(round(self.join.pause_s * self.sample_rate), dtype=np.float32)
-        fade = max(1, round(self.join.fade_s * self.sample_rate))
+        rate = self.sample_rate
+        pause = np.zeros(round(self.join.pause_s / speed * rate), dtype=np.float32)
+        fade = max(1, round(self.join.fade_s * rate))
         for index, prepared in enumerate(plan.sentences):
             run.sentences.append(prepared)
             if index and pause.size:
                 yield self._emit(pause, run)
+            start = run.samples
             pieces = split_for_model(prepared.model_text, self.max_chunk_chars)
-            with closing(_faded_out(self._stream_pieces(pieces, state, options), fade)) as faded:
+            said: list[np.ndarray] = []
+            chunks = _kept(self._stream_pieces(pieces, state, options), said)
+            if speed != 1.0:
+                chunks = _stretched(chunks, rate, speed)
+            with closing(_faded_out(chunks, fade)) as faded:
                 for piece in faded:
                     yield self._emit(piece, run)
+            if on_sentence is not None:
+                audio = np.concatenate(said) if said else np.zeros(0, dtype=np.float32)
+                on_sentence(SentenceAudio(prepared, start / rate, audio, rate, speed))
 
     def _stream_pieces(
         self, pieces: list[str], state: Any, options: SynthesisOptions
@@ -243,6 +305,21 @@ class Synthesizer:
             run.first_chunk_s = time.perf_counter() - run.started
         run.samples += piece.size
         return piece
+
+
+def _kept(chunks: Iterator[np.ndarray], kept: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Pass float32 chunks through, keeping each one in ``kept``."""
+    for chunk in chunks:
+        array = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        kept.append(array)
+        yield array
+
+
+def _stretched(chunks: Iterator[np.ndarray], rate: int, speed: float) -> Iterator[np.ndarray]:
+    """All of ``chunks`` as one chunk at ``speed`` (stretched whole: no seams)."""
+    parts = list(chunks)
+    if parts:
+        yield time_stretch(np.concatenate(parts), rate, speed)
 
 
 def _faded_out(chunks: Iterator[np.ndarray], fade: int) -> Iterator[np.ndarray]:
