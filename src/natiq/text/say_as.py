@@ -25,6 +25,7 @@ A content that cannot be read as asked is an ``SsmlError`` naming it.
 
 from __future__ import annotations
 
+import calendar
 import re
 
 from natiq.common.errors import SsmlError
@@ -101,14 +102,14 @@ def say_as(content: str, interpret_as: str, *, format: str | None = None) -> str
     if not text:
         raise SsmlError(f'<say-as interpret-as="{interpret_as}"> is empty: put the text inside it')
     if interpret_as in ("characters", "spell-out"):
-        return spell_out(text)
+        return normalize(spell_out(text))
     reader = _READERS.get(interpret_as)
     if reader is None:
         raise SsmlError(
             f"<say-as interpret-as={interpret_as!r}> is not supported; natiq reads "
             + ", ".join(INTERPRETATIONS)
         )
-    return reader(text, format)
+    return normalize(reader(text, format))
 
 
 def spell_out(text: str) -> str:
@@ -191,12 +192,23 @@ def _date(text: str, format: str | None) -> str:
         spoken = D.year_words(numbers[0])
         return spoken + (" " + era if era else "")
     month = D.numeric_month(parts["m"], year, era)
-    spoken_date = D.spell_date(parts["d"], month, year, era) if month is not None else None
+    valid = month is not None and parts["d"] <= _days_in(month, year)
+    spoken_date = D.spell_date(parts["d"], month, year, era) if valid and month else None
     if spoken_date is None:
         raise SsmlError(
             f'<say-as interpret-as="date" format="{order}">: {text!r} is not a valid date'
         )
     return spoken_date
+
+
+def _days_in(month: D.Month, year: int | None) -> int:
+    """Days of ``month`` (a Hijri month has at most 30; February 29 only in a leap year)."""
+    if month.hijri:
+        return 30
+    if month.number == 2:
+        leap = year is None or calendar.isleap(year)
+        return 29 if leap else 28
+    return calendar.monthrange(2001, month.number)[1]
 
 
 def _time(text: str, format: str | None) -> str:

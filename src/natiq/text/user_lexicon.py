@@ -30,6 +30,7 @@ Pure Python: no model, no torch. The entries are stored in the front-end config
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable
@@ -40,13 +41,13 @@ from pathlib import Path
 from natiq.common.errors import DataFormatError
 from natiq.text import chars as C
 from natiq.text.buckwalter import from_buckwalter
+from natiq.text.config import FrontendConfig
 from natiq.text.normalize import fold_letters, normalize, strip_diacritics
 
 Pairs = tuple[tuple[str, str], ...]
 
 # A word: letters and digits of any script with the Arabic marks written on them.
 WORD = re.compile(r"(?:[^\W_]|[\u064b-\u065f\u0670])+")
-_MARKS = frozenset(C.DIACRITICS) | {"\u0653", "\u0654", "\u0655"}
 # (conjunction, preposition, article) prefixes, shortest first.
 _CONJUNCTIONS = ("", "و", "ف")
 _PREPOSITIONS = ("", "ب", "ل", "ك")
@@ -135,6 +136,19 @@ def merge_lexicons(base: Iterable[tuple[str, str]], extra: Iterable[tuple[str, s
     for written, spoken in [*base, *extra]:
         merged[" ".join(key_of(word) for word in WORD.findall(written))] = (written, spoken)
     return tuple(merged.values())
+
+
+def with_lexicon(config: FrontendConfig, pairs: Iterable[tuple[str, str]]) -> FrontendConfig:
+    """``config`` with ``pairs`` added to its lexicon (an entry with the same key is replaced)."""
+    pairs = tuple(pairs)
+    if not pairs:
+        return config
+    return dataclasses.replace(config, lexicon=merge_lexicons(config.lexicon, pairs))
+
+
+def same_entries(first: Iterable[tuple[str, str]], second: Iterable[tuple[str, str]]) -> bool:
+    """True when two lexicons map the same keys to the same pronunciations."""
+    return dict(first) == dict(second)
 
 
 def lexicon_sha256(pairs: Pairs) -> str:
