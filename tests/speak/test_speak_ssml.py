@@ -132,18 +132,9 @@ def test_speak_cli_reads_ssml_and_batch_lines(
     runner = CliRunner()
     output = tmp_path / "out.wav"
     common = ["--model", str(tiny_yaml), "--voice", str(voice_wav), "--device", "cpu", "--max-seconds", "0.3", "--seed", "0"]  # fmt: skip
-    result = runner.invoke(
-        app,
-        [
-            "speak",
-            "--ssml",
-            "--text",
-            '<speak>نعم <break time="400ms"/> لا</speak>',
-            "--output",
-            str(output),
-            *common,
-        ],  # fmt: skip
-    )
+    document = '<speak>نعم <break time="400ms"/> لا</speak>'
+    args = ["speak", "--ssml", "--text", document, "--output", str(output), *common]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     audio, rate = sf.read(str(output), dtype="float32")
     assert rate == RATE and audio.size == 2 * round(0.3 * RATE) + round(0.4 * RATE)
