@@ -26,11 +26,12 @@ from natiq.backends.pocket.dataset import (
     EpochBatchSampler,
     PocketTrainData,
     make_collate,
-    prompt_frames_for,
     read_utterances,
 )
 from natiq.backends.pocket.ema import EMA
 from natiq.backends.pocket.lora import count_parameters, trainable_state
+from natiq.backends.pocket.objectives import LossModule, ObjectiveSettings
+from natiq.backends.pocket.recipe import ExampleSettings
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.common.errors import DataFormatError
 
@@ -48,23 +49,6 @@ class TrainResult:
     losses: dict[str, float] = field(default_factory=dict)
     eval_losses: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
-
-
-class LossModule(torch.nn.Module):
-    """The FlowLM plus its objective as one module, so ``accelerator.prepare`` wraps the forward."""
-
-    def __init__(self, flow_lm: torch.nn.Module, objective: str, eos_weight: float) -> None:
-        super().__init__()
-        self.flow_lm = flow_lm
-        self.objective = objective
-        self.eos_weight = eos_weight
-
-    def forward(self, batch):
-        from natiq.backends.pocket.objectives import compute_losses
-
-        return compute_losses(
-            self.flow_lm, batch, objective=self.objective, eos_weight=self.eos_weight
-        )
 
 
 def lr_lambda(warmup_steps: int, max_steps: int) -> Callable[[int], float]:
@@ -154,19 +138,41 @@ def train(
         skipped.append("no 'val' split in the manifest: validation uses the first train utterances")
         log(skipped[-1])
     encode = None if config.use_precomputed_latents else setup.encode
-    prompt_frames = prompt_frames_for(config.prompt_seconds)
+    examples = ExampleSettings(prompt_max_seconds=config.prompt_seconds)
     train_data = PocketTrainData(
-        train_utts, setup.tokenize, encode=encode, prompt_frames=prompt_frames, seed=config.seed
+        train_utts, setup.text, encode=encode, settings=examples, seed=config.seed
     )
     val_data = PocketTrainData(
         val_utts[:EVAL_MAX_UTTERANCES],
-        setup.tokenize,
+        setup.text,
         encode=encode,
-        prompt_frames=prompt_frames,
+        settings=examples.for_validation(),
         seed=config.seed,
+        prompt_pool=train_utts,
     )
+    for item in train_data.skipped + val_data.skipped:
+        skipped.append(f"skipped {item.where} ({item.id}): {item.reason}")
+        log(skipped[-1])
+    if train_data.without_prompt:
+        skipped.append(
+            f"{len(train_data.without_prompt)} train utterance(s) have no other utterance of "
+            "their speaker to take a voice prompt from; they train without a voice"
+        )
+        log(skipped[-1])
+    if train_data.without_paused_prompt:
+        skipped.append(
+            f"{len(train_data.without_paused_prompt)} train utterance(s): no other utterance of "
+            "their speaker pauses within the prompt window; their prompts are cut mid-speech"
+        )
+        log(skipped[-1])
     setup.set_stats_if_random(train_data)
-    sampler = EpochBatchSampler(len(train_data), config.batch_size, seed=config.seed)
+    sampler = EpochBatchSampler(
+        len(train_data),
+        config.batch_size,
+        seed=config.seed,
+        lengths=train_data.lengths(),
+        bucket_batches=examples.bucket_batches,
+    )
     collate = make_collate(setup.pad_id)
     # Its own generator: creating a loader must not draw from the global RNG (exact resume).
     loader = torch.utils.data.DataLoader(
@@ -174,7 +180,10 @@ def train(
     )
 
     # ---- optimizer, schedule, EMA -------------------------------------------------------
+    objective = ObjectiveSettings(objective=config.objective, eos_weight=config.eos_weight)
+    loss_module = LossModule(model, objective)
     params = [p for p in model.parameters() if p.requires_grad]
+    params += loss_module.objective_parameters()
     optimizer = torch.optim.AdamW(
         params, lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay
     )
@@ -183,7 +192,6 @@ def train(
     )
     ema = EMA(trainable_state(model), config.ema) if config.ema > 0 else None
 
-    loss_module = LossModule(model, config.objective, config.eos_weight)
     loss_module, optimizer, loader, scheduler = accelerator.prepare(
         loss_module, optimizer, loader, scheduler
     )
@@ -193,10 +201,12 @@ def train(
         weights.clear()
         if accelerator.is_main_process:
             ckpt.save_model_weights(model, Path(output_dir), setup.flow_lm)
+            accelerator.unwrap_model(loss_module).save_objective_state(Path(output_dir))
 
     def load_hook(models, input_dir):
         models.clear()
         ckpt.load_model_weights(model, Path(input_dir), setup.flow_lm)
+        accelerator.unwrap_model(loss_module).load_objective_state(Path(input_dir))
 
     accelerator.register_save_state_pre_hook(save_hook)
     accelerator.register_load_state_pre_hook(load_hook)
