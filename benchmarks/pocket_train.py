@@ -165,7 +165,7 @@ def run_case(
         native_tokenizer="char",
         train_scope="full" if not case["lora"] else "text+flow",
         use_lora=case["lora"],
-        batch_size=case["batch"],
+        per_device_train_batch_size=case["batch"],
         use_precomputed_latents=case["precomputed"],
         device="cpu",
     )
@@ -180,10 +180,11 @@ def run_case(
             setup.text,
             encode=None if case["precomputed"] else setup.encode,
             settings=examples,
+            max_text_tokens=config.max_text_tokens,
             seed=config.seed,
         )
         sampler = EpochBatchSampler(
-            len(data), config.batch_size, seed=config.seed, lengths=data.lengths(),
+            len(data), config.per_device_train_batch_size, seed=config.seed, lengths=data.lengths(),
             bucket_batches=examples.bucket_batches,
         )  # fmt: skip
         loader = torch.utils.data.DataLoader(
@@ -192,9 +193,10 @@ def run_case(
         )  # fmt: skip
         loader_ms = time_loader(loader, sampler, LOADER_BATCHES if case["precomputed"] else 4)
         model = LossModule(setup.trainable, objective_settings(case["objective"])).train()
-        params = [p for p in setup.trainable.parameters() if p.requires_grad]
-        params += model.objective_parameters()
-        optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=0.1)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(
+            params, lr=config.learning_rate, betas=(0.9, 0.95), weight_decay=0.1
+        )
         padding = padded_share(loader, sampler)
         batches = forever(loader, sampler)
         timings = []

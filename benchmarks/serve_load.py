@@ -114,8 +114,8 @@ def start_server(args: argparse.Namespace, workdir: Path) -> tuple[subprocess.Po
         "--data-dir", str(workdir / "data"),
         "--max-concurrency", str(args.max_concurrency), "--max-queue", str(args.max_queue),
     ]  # fmt: skip
-    if args.max_frames:
-        command += ["--max-frames", str(args.max_frames)]
+    if args.max_seconds:
+        command += ["--max-seconds", str(args.max_seconds)]
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     log = open(workdir / "server.log", "wb")  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -202,7 +202,7 @@ def main() -> None:
     )
     parser.add_argument("--max-queue", type=int, default=8, help="for a server this script starts")
     parser.add_argument(
-        "--max-frames", type=int, default=None, help="for a server this script starts"
+        "--max-seconds", type=float, default=None, help="for a server this script starts"
     )
     args = parser.parse_args()
     if bool(args.url) == bool(args.model or args.tiny):

@@ -106,10 +106,11 @@ def test_missing_turn_names_file_and_line(tmp_path):
 
 def test_manifest_reader_names_file_and_line(tmp_path, prepared_mini):
     (first, *_) = [r for _, r in read_jsonl(prepared_mini / "metadata.jsonl")]
-    broken = {k: v for k, v in first.items() if k != "duration"}
+    broken = {k: v for k, v in first.items() if k != "duration"} | {"id": "other"}
     write_jsonl(tmp_path / "m.jsonl", [first, broken])
+    assert [r.duration for r in read_manifest(tmp_path / "m.jsonl")] == [first["duration"], None]
     with pytest.raises(DataFormatError, match=r"m\.jsonl:2: missing field\(s\) duration"):
-        read_manifest(tmp_path / "m.jsonl")
+        read_manifest(tmp_path / "m.jsonl", require=("duration",))
     write_jsonl(tmp_path / "d.jsonl", [first, first])
     with pytest.raises(DataFormatError, match=r"d\.jsonl:2: duplicate id"):
         read_manifest(tmp_path / "d.jsonl")

@@ -57,10 +57,15 @@ def test_every_bad_row_is_rejected_with_its_reason(prepared):
 
 
 def test_prepared_manifest_reads_back(prepared):
-    output, _ = prepared
+    from natiq.data.splits import assign_splits
+
+    output, summary = prepared
     records = read_manifest(output / "metadata.jsonl")
     assert all(r.audio.is_absolute() and r.audio.is_file() for r in records)
-    assert len(read_manifest(output / "metadata.jsonl", split="val")) >= 1
+    rule = assign_splits([(r.id, r.speaker) for r in records], 0.2)
+    val = read_manifest(output / "metadata.jsonl", split="val")
+    assert [r.id for r in val] == [r.id for r in records if rule[r.id] == "val"]
+    assert len(val) == summary.val >= 1
 
 
 def test_rerun_skips_everything_and_changes_nothing(prepared, clartts_dir):

@@ -33,15 +33,6 @@ def hook_scorer():
 
 
 @pytest.fixture(scope="session")
-def pocket_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(
-        tmp_path_factory.mktemp("hooks_pocket_base"), d_model=32, flow_dim=32, num_heads=2
-    )
-
-
-@pytest.fixture(scope="session")
 def pocket_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four mini-corpus utterances of two speakers, one of each speaker marked ``val``."""
     source = mini_corpus_manifest()
@@ -124,33 +115,33 @@ def assert_finite_series(series: dict[str, list[tuple[int, float]]], tag: str) -
 def _config(run_dir: Path, manifest: Path, base: Path) -> PocketTrainConfig:
     return PocketTrainConfig(
         metadata=str(manifest),
-        checkpoint_dir=str(run_dir),
+        output_dir=str(run_dir),
         base=str(base),
         use_lora=True,
-        lora_rank=4,
+        lora_r=4,
         lora_alpha=8.0,
-        batch_size=2,
-        lr=1e-3,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
         warmup_steps=0,
         max_steps=1,
-        save_every=1,
-        eval_every=1,
+        save_steps=1,
+        eval_steps=1,
         eval_samples=2,
         use_precomputed_latents=False,
         device="cpu",
         precision="fp32",
         seed=3,
-        log_every=1,
+        logging_steps=1,
     )
 
 
 def test_pocket_eval_writes_manifest_and_logs_metrics(
-    tmp_path: Path, pocket_manifest: Path, pocket_base: Path, hook_scorer
+    tmp_path: Path, pocket_manifest: Path, tiny_base: Path, hook_scorer
 ) -> None:
     lines: list[str] = []
     run_dir = tmp_path / "run"
     result = train(
-        _config(run_dir, pocket_manifest, pocket_base), sample_scorer=hook_scorer, log=lines.append
+        _config(run_dir, pocket_manifest, tiny_base), sample_scorer=hook_scorer, log=lines.append
     )
 
     sample_dir = run_dir / "samples" / "step_1"

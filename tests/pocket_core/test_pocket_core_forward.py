@@ -110,7 +110,7 @@ def test_losses_have_every_term_and_flow_matching_has_no_distillation(model, min
     fm = compute_losses(
         model.flow_lm,
         batch,
-        settings=ObjectiveSettings(objective="flow-matching"),
+        settings=ObjectiveSettings(loss="flow-matching"),
         generator=torch.Generator().manual_seed(0),
     )
     assert float(fm.terms["distill"]) == 0.0
@@ -138,8 +138,8 @@ def test_lsd_needs_a_two_time_head_and_rejects_unknown_objectives() -> None:
     with pytest.raises(ValueError, match="two time conditions"):
         head_losses(head, cond, target, settings=ObjectiveSettings())
     with pytest.raises(ValueError, match="objective"):
-        ObjectiveSettings(objective="cfm")  # type: ignore[arg-type]
-    flow = ObjectiveSettings(objective="flow-matching")
+        ObjectiveSettings(loss="cfm")  # type: ignore[arg-type]
+    flow = ObjectiveSettings(loss="flow-matching")
     assert head_losses(head, cond, target, settings=flow).total > 0
 
 

@@ -48,7 +48,7 @@ def test_latents_are_written_once_per_utterance_and_resume(
     assert (summary.encoded, summary.reused) == (3, 0)
     assert {(r["id"], r["reason"], r["line"]) for r in summary.rejected} == {
         ("gone", "audio", 4),
-        ("nofile", "fields", 5),
+        ("nofile", "record", 5),
     }
     rows = [record for _, record in read_jsonl(out / "metadata_latents.jsonl")]
     assert [row["id"] for row in rows] == [

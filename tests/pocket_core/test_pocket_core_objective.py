@@ -35,7 +35,7 @@ def _train(objective: str, time_conds: int, conds: torch.Tensor, targets: torch.
     # one noise draw for a short run (see test_pocket_core_learning), no learned
     # weighting (a bare head).
     settings = ObjectiveSettings(
-        objective=objective, time_sampling="uniform", distill_every_prob=1.0, noise_draws=1
+        loss=objective, time_sampling="uniform", distill_every_prob=1.0, noise_draws=1
     )
     torch.manual_seed(1)
     head = SimpleMLPAdaLN(LATENT, WIDTH, LATENT, COND, 2, num_time_conds=time_conds)

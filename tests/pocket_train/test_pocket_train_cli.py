@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -41,49 +42,19 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     assert len(manifest.read_text(encoding="utf-8").splitlines()) == 6
 
     run_dir = tmp_path / "run"
-    output = _invoke(
-        "pocket",
-        "train",
-        "--metadata",
-        str(manifest),
-        "--use-precomputed-latents",
-        "--checkpoint-dir",
-        str(run_dir),
-        "--base",
-        str(tiny_base),
-        "--text-mode",
-        "native",
-        "--native-tokenizer",
-        "char",
-        "--train-scope",
-        "text+flow",
-        "--objective",
-        "lsd",
-        "--lora-rank",
-        "4",
-        "--batch-size",
-        "2",
-        "--max-steps",
-        "4",
-        "--warmup-steps",
-        "1",
-        "--save-every",
-        "2",
-        "--eval-every",
-        "2",
-        "--eval-samples",
-        "1",
-        "--keep-last",
-        "1",
-        "--ema",
-        "0.9",
-        "--device",
-        "cpu",
-        "--precision",
-        "fp32",
-        "--log-every",
-        "1",
+    run_yaml = tmp_path / "run.yaml"
+    run_yaml.write_text(
+        f"metadata: {manifest}\nbase: {tiny_base}\ntext_mode: native\nnative_tokenizer: char\n"
+        "train_scope: text+flow\nobjective: lsd\nlora_r: 2\nmax_steps: 4\n",
+        encoding="utf-8",
     )
+    output = _invoke(
+        "pocket", "train", "--config", str(run_yaml), "--use-precomputed-latents",
+        "--output-dir", str(run_dir), "--lora-r", "4", "--per-device-train-batch-size", "2",
+        "--warmup-steps", "1", "--save-steps", "2", "--eval-steps", "2", "--eval-samples", "1",
+        "--keep-last", "1", "--ema-decay", "0.9", "--device", "cpu", "--precision", "fp32",
+        "--logging-steps", "1",
+    )  # fmt: skip
     assert "finished at step 4" in output
     assert sorted(p.name for p in run_dir.glob("step_*")) == ["step_4"]  # keep-last 1 pruned step_2
     checkpoint = run_dir / "step_4"
@@ -91,7 +62,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
         "adapter/adapter_model.safetensors",
         "ema.safetensors",
         "optimizer.bin",
-        "scheduler.bin",
+        "custom_checkpoint_0.pkl",  # the learning-rate schedule
         "trainer_state.json",
         "training_config.json",
         "natiq_frontend.json",
@@ -102,6 +73,11 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     assert [p.parent.name for p in samples] == ["step_2", "step_4"]
     assert sf.info(str(samples[0])).frames > 0
     assert list((run_dir / "logs").rglob("events.out.tfevents.*"))
+    recorded = json.loads((checkpoint / "training_config.json").read_text(encoding="utf-8"))
+    # the YAML's settings, the flags on top of them, and the defaults: the effective config
+    assert recorded["trainer"] == "pocket"
+    assert (recorded["config"]["text_mode"], recorded["config"]["lora_r"]) == ("native", 4)
+    assert recorded["config"]["learning_rate"] == 2e-4
 
     export_dir = tmp_path / "export"
     _invoke("pocket", "export", "--checkpoint", str(checkpoint), "--output-dir", str(export_dir))
@@ -143,8 +119,6 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
 
 
 def _first_audio(manifest: Path) -> str:
-    import json
-
     return json.loads(manifest.read_text(encoding="utf-8").splitlines()[0])["audio"]
 
 

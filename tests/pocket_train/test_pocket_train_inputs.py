@@ -31,16 +31,14 @@ def test_missing_fields_name_file_line_and_field(tmp_path: Path, small_manifest:
     records = _records(small_manifest, 3)
     del records[2]["speaker"]
     manifest = write_manifest(tmp_path / "metadata.jsonl", records)
-    with pytest.raises(
-        DataFormatError, match=r"metadata\.jsonl:3: missing field\(s\) \['speaker'\]"
-    ):
+    with pytest.raises(DataFormatError, match=r"metadata\.jsonl:3: missing field\(s\) speaker"):
         read_utterances(manifest, precomputed=False)
 
 
 def test_plain_manifest_used_as_precomputed_latents_says_what_to_run(small_manifest: Path) -> None:
     with pytest.raises(
         DataFormatError,
-        match=r"metadata\.jsonl:1: missing field\(s\) \['latents', 'num_frames'\].*natiq pocket latents",
+        match=r"metadata\.jsonl:1: missing field\(s\) latents, num_frames.*natiq pocket latents",
     ):
         read_utterances(small_manifest, precomputed=True)
 

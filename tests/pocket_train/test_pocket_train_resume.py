@@ -12,34 +12,35 @@ from natiq.backends.pocket import checkpointing as ckpt
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.backends.pocket.trainer import train
 from natiq.common.errors import CheckpointMismatchError
+from natiq.training import checkpoint as run_folder
 
 
 def _config(run_dir: Path, manifest: Path, base: Path, **overrides) -> PocketTrainConfig:
     settings = dict(
         metadata=str(manifest),
-        checkpoint_dir=str(run_dir),
+        output_dir=str(run_dir),
         base=str(base),
         text_mode="romanized",
         scheme="buckwalter",
         train_scope="text+flow",
         use_lora=True,
-        lora_rank=4,
+        lora_r=4,
         lora_alpha=8.0,
         lora_dropout=0.1,
-        batch_size=2,
-        grad_accum=2,
-        lr=3e-3,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=2,
+        learning_rate=3e-3,
         warmup_steps=2,
         max_steps=4,
-        save_every=2,
-        eval_every=0,
+        save_steps=2,
+        eval_steps=0,
         keep_last=2,
-        ema=0.9,
+        ema_decay=0.9,
         use_precomputed_latents=False,
         device="cpu",
         precision="fp32",
         seed=7,
-        log_every=1,
+        logging_steps=1,
     )
     settings.update(overrides)
     return PocketTrainConfig(**settings)
@@ -65,7 +66,7 @@ def test_resume_continues_exactly(tmp_path: Path, small_manifest: Path, tiny_bas
     first = train(
         _config(tmp_path / "resumed", small_manifest, tiny_base), stop_after_step=2, log=quiet
     )
-    assert first.step == 2 and first.checkpoint == ckpt.step_dir(tmp_path / "resumed", 2)
+    assert first.step == 2 and first.checkpoint == run_folder.step_dir(tmp_path / "resumed", 2)
     second = train(
         _config(tmp_path / "resumed", small_manifest, tiny_base, resume="latest"), log=quiet
     )
@@ -79,9 +80,15 @@ def test_resume_continues_exactly(tmp_path: Path, small_manifest: Path, tiny_bas
     # training really moved the weights (LoRA B starts at zero)
     assert any(v.abs().sum() > 0 for k, v in a.items() if "lora_B" in k)
     assert straight.losses == second.losses
-    # the data position: 5 train utterances in batches of 2 = 3 batches, 2 optimizer steps per epoch
-    state = ckpt.TrainerState.load(tmp_path / "resumed" / "step_4")
-    assert (state.step, state.epoch, state.batches_in_epoch) == (4, 1, 3)
+    # the data position: 5 train utterances = 3 batches of 2 per epoch; 4 steps x 2 micro-batches
+    # = 8 batches (accumulation runs on across epoch ends): epoch 2, 2 batches into it
+    state = run_folder.TrainerState.load(tmp_path / "resumed" / "step_4")
+    assert (state.step, state.epoch, state.batches_in_epoch, state.global_batch_size) == (
+        4,
+        2,
+        2,
+        2,
+    )
 
 
 def test_resume_with_other_structural_settings_is_refused(
@@ -89,13 +96,15 @@ def test_resume_with_other_structural_settings_is_refused(
 ) -> None:
     quiet = lambda message: None  # noqa: E731
     train(
-        _config(tmp_path / "run", small_manifest, tiny_base, max_steps=1, save_every=1, ema=0.0),
+        _config(
+            tmp_path / "run", small_manifest, tiny_base, max_steps=1, save_steps=1, ema_decay=0.0
+        ),
         log=quiet,
     )
     other = _config(
-        tmp_path / "run", small_manifest, tiny_base, max_steps=2, lora_rank=8, resume="latest"
+        tmp_path / "run", small_manifest, tiny_base, max_steps=2, lora_r=8, resume="latest"
     )
-    with pytest.raises(CheckpointMismatchError, match="lora_rank: checkpoint 4 vs now 8"):
+    with pytest.raises(CheckpointMismatchError, match="lora_r: checkpoint 4 vs now 8"):
         train(other, log=quiet)
 
 
@@ -103,7 +112,7 @@ def test_eval_writes_samples_and_never_changes_the_run(
     tmp_path: Path, small_manifest: Path, tiny_base: Path
 ) -> None:
     quiet = lambda message: None  # noqa: E731
-    settings = dict(max_steps=2, save_every=2, grad_accum=1, ema=0.0)
+    settings = dict(max_steps=2, save_steps=2, gradient_accumulation_steps=1, ema_decay=0.0)
     plain = train(_config(tmp_path / "plain", small_manifest, tiny_base, **settings), log=quiet)
 
     seen: list[Path] = []
@@ -114,7 +123,7 @@ def test_eval_writes_samples_and_never_changes_the_run(
 
     evaluated = train(
         _config(
-            tmp_path / "eval", small_manifest, tiny_base, eval_every=1, eval_samples=1, **settings
+            tmp_path / "eval", small_manifest, tiny_base, eval_steps=1, eval_samples=1, **settings
         ),
         sample_scorer=scorer,
         log=quiet,
@@ -137,7 +146,8 @@ def test_full_fine_tuning_checkpoint_reloads_trained_and_frozen_weights(
     quiet = lambda message: None  # noqa: E731
     config = _config(
         tmp_path / "full", small_manifest, tiny_base, use_lora=False, train_scope="flow",
-        max_steps=1, save_every=1, grad_accum=1, ema=0.0, lora_dropout=0.0,
+        max_steps=1, save_steps=1, gradient_accumulation_steps=1, ema_decay=0.0, lora_dropout=0.0,
+        warmup_steps=0,  # transformers' warmup starts at rate 0: one step would not move
     )  # fmt: skip
     result = train(config, log=quiet)
     trained = load_file(str(result.checkpoint / ckpt.TRAINABLE_FILE))
@@ -150,3 +160,32 @@ def test_full_fine_tuning_checkpoint_reloads_trained_and_frozen_weights(
     assert any(not torch.equal(base[k], v) for k, v in trained.items())
     frozen = [k for k in base if k not in trained and k not in ("emb_mean", "emb_std")]
     assert frozen and all(torch.equal(loaded[k], base[k]) for k in frozen)
+
+
+def test_resumed_native_run_survives_pruning_of_the_checkpoint_it_resumed_from(
+    tmp_path: Path, small_manifest: Path, tiny_base: Path
+) -> None:
+    """Issue 12: the tokenizer of a resumed native run lives in the run folder, not in the
+    checkpoint it resumed from, which --keep-last deletes a few saves later."""
+    from natiq.backends.pocket.export import load_checkpoint_model
+
+    quiet = lambda message: None  # noqa: E731
+    run_dir = tmp_path / "native"
+    settings = dict(
+        text_mode="native", native_tokenizer="char", gradient_accumulation_steps=1, ema_decay=0.0,
+        save_steps=1, keep_last=3, warmup_steps=0,
+    )  # fmt: skip
+    train(_config(run_dir, small_manifest, tiny_base, max_steps=2, **settings), log=quiet)
+    resumed = train(
+        _config(run_dir, small_manifest, tiny_base, max_steps=6, resume="latest", **settings),
+        log=quiet,
+    )
+    assert resumed.step == 6
+    assert [step for step, _ in run_folder.list_checkpoints(run_dir)] == [4, 5, 6]
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == []
+    for step in (4, 5, 6):
+        assert (run_dir / f"step_{step}" / "tokenizer.model").is_file()
+    tts, frontend = load_checkpoint_model(run_dir / "step_6")
+    assert frontend.scheme is None and tts.config.flow_lm.lookup_table.tokenizer_path.endswith(
+        "step_6/tokenizer.model"
+    )

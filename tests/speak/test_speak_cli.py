@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from natiq.common.errors import CheckpointMismatchError, InputTextError
+from natiq.common.errors import CheckpointMismatchError, InputTextError, OptionError
 
 ARABIC_TEXT = "مَرْحَبًا بِكُمْ"
 
@@ -43,14 +44,24 @@ def test_speak_writes_a_24k_wav_with_translit_name(
         "--append-translit",
         "--seed",
         "0",
+        "--max-seconds",
+        "0.3",
         "--device",
         "cpu",
     )
     assert result.exit_code == 0, result.output
     written = tmp_path / "generated_arabic_marhaban_bikum.wav"
     info = sf.info(str(written))
-    assert info.samplerate == 24000 and info.channels == 1 and info.frames > 0
+    assert (info.samplerate, info.channels, info.frames) == (24000, 1, 7200)
     assert "real-time factor" in result.output
+
+
+def test_a_sampling_option_the_backend_lacks_is_refused(runner, tmp_path: Path) -> None:
+    args = ["speak", "--text", ARABIC_TEXT, "--model", tmp_path / "never-loaded.yaml"]
+    result = invoke(runner, *args, "--top-k", "5", "--output", tmp_path / "x.wav")
+    assert isinstance(result.exception, OptionError)
+    assert str(result.exception).startswith("the pocket backend does not support")
+    assert not (tmp_path / "x.wav").exists()
 
 
 def test_stream_writes_incrementally_and_reports_first_chunk(
@@ -71,12 +82,14 @@ def test_stream_writes_incrementally_and_reports_first_chunk(
         "--stream",
         "--temperature",
         "0.5",
+        "--max-seconds",
+        "0.4",
         "--device",
         "cpu",
     )
     assert result.exit_code == 0, result.output
     assert "first chunk after" in result.output
-    assert sf.info(str(output)).frames > 0
+    assert sf.info(str(output)).frames == 9600  # the header was finalized at 0.4 s
 
 
 def test_voice_export_then_speak_with_the_state(
@@ -87,24 +100,18 @@ def test_voice_export_then_speak_with_the_state(
         runner, "voice", "export", voice_wav, state, "--model", tiny_yaml, "--device", "cpu"
     )
     assert result.exit_code == 0, result.output
-    assert state.stat().st_size > 0
-    output = tmp_path / "from_state.wav"
-    result = invoke(
-        runner,
-        "speak",
-        "--text",
-        ARABIC_TEXT,
-        "--model",
-        tiny_yaml,
-        "--voice",
-        state,
-        "--output",
-        output,
-        "--device",
-        "cpu",
-    )
-    assert result.exit_code == 0, result.output
-    assert sf.info(str(output)).frames > 0
+    assert result.output.strip() == f"wrote {state}"
+    spoken = {}
+    for name, voice in (("from_state", state), ("from_clip", voice_wav)):
+        output = tmp_path / f"{name}.wav"
+        args = ["--model", tiny_yaml, "--voice", voice, "--seed", "4", "--max-seconds", "0.5"]
+        args += ["--device", "cpu"]
+        result = invoke(runner, "speak", "--text", ARABIC_TEXT, *args, "--output", output)
+        assert result.exit_code == 0, result.output
+        spoken[name], rate = sf.read(str(output), dtype="float32")
+    assert rate == 24000 and spoken["from_state"].shape == (12000,)
+    # the exported state is the clip's voice: same seed, same speech (to a 16-bit step)
+    np.testing.assert_allclose(spoken["from_state"], spoken["from_clip"], atol=2**-15)
 
 
 def test_batch_skips_bad_lines_and_resumes(
@@ -167,6 +174,7 @@ def test_empty_text_is_refused(runner, tiny_yaml: Path, voice_wav: Path, tmp_pat
         "cpu",
     )
     assert isinstance(result.exception, InputTextError)
+    assert str(result.exception) == "--text is empty; give some Arabic text to speak"
     assert not (tmp_path / "x.wav").exists()
 
 

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from natiq.backends.base import SynthesisOptions
-from natiq.common.errors import AudioInputError, CheckpointMismatchError, InputTextError, NatiqError
+from natiq.common.errors import (
+    AudioInputError,
+    CheckpointMismatchError,
+    InputTextError,
+    NatiqError,
+    OptionError,
+)
 
 ARABIC_TEXT = "مَرْحَبًا بِكُمْ"
 
@@ -28,7 +34,7 @@ def test_speak_returns_24k_float_audio_with_timings(synth, voice_wav: Path) -> N
 
 
 def test_stream_yields_several_chunks_equal_to_speak(synth, voice_wav: Path) -> None:
-    options = SynthesisOptions(seed=7, max_new_frames=12)
+    options = SynthesisOptions(seed=7, max_seconds=0.96)
     chunks = list(synth.stream(ARABIC_TEXT, voice=voice_wav, options=options))
     whole = synth.speak(ARABIC_TEXT, voice=voice_wav, options=options).audio
     assert len(chunks) > 1
@@ -37,16 +43,16 @@ def test_stream_yields_several_chunks_equal_to_speak(synth, voice_wav: Path) -> 
     np.testing.assert_allclose(np.concatenate(chunks), whole, atol=1e-5)
 
 
-def test_max_new_frames_bounds_each_sentence(synth, voice_wav: Path) -> None:
+def test_max_seconds_bounds_each_sentence(synth, voice_wav: Path) -> None:
     result = synth.speak(
-        ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_new_frames=7)
+        ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_seconds=0.5)
     )
-    assert result.audio.size == 7 * 1920
+    assert result.audio.size == 12000  # a sample count, not a whole number of 1920-sample frames
 
 
 def test_long_text_is_split_into_sentences_joined_by_pauses(synth, voice_wav: Path) -> None:
     text = "ذَهَبَ الْوَلَدُ إِلَى الْمَدْرَسَةِ. قَرَأَ كِتَابًا جَمِيلًا؟ ثُمَّ عَادَ إِلَى الْبَيْتِ!"
-    options = SynthesisOptions(seed=3, max_new_frames=8)
+    options = SynthesisOptions(seed=3, max_seconds=0.64)
     result = synth.speak(text, voice=voice_wav, options=options)
     assert len(result.sentences) == 3
     pause = round(synth.join.pause_s * 24000)
@@ -61,7 +67,7 @@ def test_sentence_without_speakable_content_is_skipped(synth, voice_wav: Path) -
     result = synth.speak(
         f"{ARABIC_TEXT}. ... !!!",
         voice=voice_wav,
-        options=SynthesisOptions(seed=0, max_new_frames=6),
+        options=SynthesisOptions(seed=0, max_seconds=0.48),
     )
     assert len(result.sentences) == 1
 
@@ -103,9 +109,9 @@ def test_missing_default_voice_offline_asks_for_voice(synth) -> None:
         synth.speak(ARABIC_TEXT)
 
 
-def test_unsupported_sampling_option_is_refused(synth, voice_wav: Path) -> None:
-    with pytest.raises(NatiqError, match="top_k"):
-        synth.speak(ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(top_k=5))
+def test_unsupported_sampling_option_is_refused_before_any_work(synth) -> None:
+    with pytest.raises(OptionError, match=r"^the pocket backend does not support .* top_k \("):
+        synth.speak(ARABIC_TEXT, voice="/nonexistent.wav", options=SynthesisOptions(top_k=5))
 
 
 def test_scheme_is_free_for_a_model_that_records_none(tiny_yaml: Path) -> None:
@@ -134,7 +140,7 @@ def test_checkpoint_front_end_is_used(export_dir: Path, voice_wav: Path) -> None
 
     synth = Synthesizer.load("pocket", checkpoint=export_dir, device="cpu")
     result = synth.speak(
-        ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_new_frames=6)
+        ARABIC_TEXT, voice=voice_wav, options=SynthesisOptions(seed=0, max_seconds=0.48)
     )
     assert synth.frontend.config.scheme == "buckwalter"
     assert result.sentences[0].model_text.startswith("mar")
@@ -168,7 +174,7 @@ def test_stream_to_file_is_readable_while_generating(
         ARABIC_TEXT,
         output,
         voice=voice_wav,
-        options=SynthesisOptions(seed=2, max_new_frames=10),
+        options=SynthesisOptions(seed=2, max_seconds=0.80),
         on_first_chunk=lambda _: seen.append(sf.info(str(output)).frames),
     )
     final = sf.info(str(output)).frames

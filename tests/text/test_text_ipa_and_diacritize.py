@@ -38,7 +38,8 @@ def test_shadda_written_after_the_vowel_is_still_a_geminate() -> None:
 
 @needs_espeak
 def test_ipa_scheme_is_in_the_registry() -> None:
-    assert romanize("كِتَابٌ", "ipa") == phonemize("كِتَابٌ")
+    assert romanize("كِتَابٌ", "ipa", pausal=False) == phonemize("كِتَابٌ")
+    assert romanize("كِتَابٌ", "ipa") == phonemize("كِتَابْ")
     assert phonemize("") == ""
 
 

@@ -30,8 +30,11 @@ CASES: list[tuple[str, str]] = [
     ("ذَٰلِكَ", "ذَٰلِكَ"),
     (
         "\u0631\u064e\u0651\u062d\u0650\u064a\u0645\u0650 \u06dd",
-        "\u0631\u0651\u064e\u062d\u0650\u064a\u0645\u0650",
-    ),  # ayah end
+        "\u0631\u0651\u064e\u062d\u0650\u064a\u0645\u0650.",
+    ),  # ayah end: a stop
+    ("الرحيم ۝١ الحمد ١٢۝", "الرحيم. الحمد."),  # the verse number goes with it
+    ("\x1b[31mنص\x1b[0m \x1b]8;;http://x\x1b\\رابط\x1b]8;;\x1b\\", "نص رابط"),  # ANSI CSI, OSC
+    ("رقم 3\ufe0f\u20e3 👍🏽 👨\u200d👩\u200d👧 🇸🇦 ✅ هنا", "رقم هنا"),  # emoji sequences
     ("قَالُوا۟", "قَالُوا"),  # Quranic small high rounded zero
     ("مرحبا\x00\x07", "مرحبا"),  # control characters
     ("a\ud800b", "ab"),  # lone surrogate

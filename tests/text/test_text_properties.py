@@ -15,7 +15,7 @@ PUNCT = "،؛؟«»!?.,:;-\"'()…"
 DIGITS = "0123456789٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹"
 LATIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BW_SYMBOLS = "".join(ARABIC_TO_BW.values()) + "\\"
-ODD = "\u0640\u200f\u200e\u200d\u200c\ufeff\u061c\x00\x07\t\n ﻻﷺ\u06dd\u06e1\u00a0é中😀"
+ODD = "\u0640\u200f\u200e\u200d\u200c\ufeff\u061c\x00\x07\t\n ﻻﷺ\u06dd\u06e1\u00a0é中😀\x1b[]\u20e3\ufe0f🏽\u2028"
 
 mixed_text = st.text(
     alphabet=st.sampled_from(ARABIC + MARKS + PUNCT + DIGITS + LATIN + BW_SYMBOLS + ODD + "   "),

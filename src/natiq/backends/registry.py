@@ -1,7 +1,9 @@
 """Find a backend by name without importing the others.
 
 ``load_backend("pocket", ...)`` imports only Pocket TTS; ``"higgs"`` only
-transformers' Higgs classes. The server and CLI call this and nothing else.
+transformers' Higgs classes. The server and CLI call this and nothing else;
+it checks the options against what the backend declares before loading
+anything, so a wrong option fails in milliseconds, not after the weights.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import importlib
 from typing import Any
 
 from natiq.backends.base import SpeechBackend
-from natiq.common.errors import NatiqError
+from natiq.common.errors import OptionError
 
 _BACKENDS: dict[str, str] = {
     "pocket": "natiq.backends.pocket.synthesis:PocketBackend",
@@ -24,7 +26,7 @@ def backend_class(name: str) -> type[SpeechBackend]:
     try:
         target = _BACKENDS[name]
     except KeyError:
-        raise NatiqError(
+        raise OptionError(
             f"unknown backend {name!r}; choose one of: {', '.join(_BACKENDS)}"
         ) from None
     module_name, class_name = target.split(":")
@@ -32,10 +34,14 @@ def backend_class(name: str) -> type[SpeechBackend]:
 
 
 def load_backend(name: str, **options: Any) -> SpeechBackend:
-    """Instantiate backend ``name`` via its ``load(**options)`` classmethod.
+    """Check ``options`` against backend ``name``'s declared ones, then ``load(**options)`` it.
 
-    Common options: ``model`` (name, YAML/config path or hf:// id),
+    Every backend takes ``model`` (name, YAML/config path or hf:// id),
     ``checkpoint`` (a natiq training checkpoint, export dir or adapter dir),
-    ``device`` ("auto", "cpu", "cuda"), ``quantize`` (bool).
+    ``device`` ("auto", "cpu", "cuda") and ``quantize``; the rest are its
+    ``load_options``. An option set to ``None`` counts as not given.
     """
-    return backend_class(name).load(**options)  # type: ignore[attr-defined]
+    cls = backend_class(name)
+    given = {key: value for key, value in options.items() if value is not None}
+    cls.check_load_options(given)
+    return cls.load(**given)

@@ -23,7 +23,8 @@ from typing import Annotated, Any
 
 import typer
 
-from natiq.common.files import atomic_write_json, atomic_write_text, read_jsonl
+from natiq.common.errors import DataFormatError
+from natiq.common.files import atomic_write_json, atomic_write_text
 
 DEMO_TEXT = "مَرْحَبًا بِكُمْ. هَذَا صَوْتُ نَاطِقٍ."
 EXPORT_NAME = "natiq_demo"
@@ -110,9 +111,9 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] = print) -> Path:
         )
 
     def train(record: StageRecord) -> None:
-        from natiq.backends.pocket.checkpointing import list_checkpoints
         from natiq.backends.pocket.train_config import PocketTrainConfig
         from natiq.backends.pocket.trainer import train as train_pocket
+        from natiq.training.checkpoint import list_checkpoints
 
         run_dir = out / "checkpoints"
         done = (
@@ -129,18 +130,18 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] = print) -> Path:
             result = train_pocket(
                 PocketTrainConfig(
                     metadata=str(facts["latents_manifest"]),
-                    checkpoint_dir=str(run_dir),
+                    output_dir=str(run_dir),
                     base=str(facts["base_yaml"]),
                     text_mode="romanized",
                     scheme=config.scheme,
                     use_lora=True,
-                    lora_rank=config.lora_rank,
-                    batch_size=config.batch_size,
+                    lora_r=config.lora_rank,
+                    per_device_train_batch_size=config.batch_size,
                     max_steps=config.train_steps,
-                    save_every=config.train_steps,
+                    save_steps=config.train_steps,
                     warmup_steps=max(1, config.train_steps // 10),
-                    eval_every=0,
-                    log_every=max(1, config.train_steps // 5),
+                    eval_steps=0,
+                    logging_steps=max(1, config.train_steps // 5),
                     seed=config.seed,
                     device="cpu",
                 ),
@@ -233,9 +234,12 @@ def stock_command(facts: dict[str, Any]) -> str:
 
 def _first_audio(metadata: Path) -> Path:
     """The first prepared utterance: the demo's voice prompt."""
-    for _, record in read_jsonl(metadata):
-        return (Path(metadata).parent / record["audio"]).resolve()
-    raise FileNotFoundError(f"{metadata}: no utterances")
+    from natiq.data.manifest import read_manifest
+
+    records = read_manifest(metadata)
+    if not records:
+        raise DataFormatError(f"{metadata}: no utterances")
+    return records[0].audio
 
 
 def render_report(report: dict[str, Any]) -> str:

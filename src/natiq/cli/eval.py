@@ -81,7 +81,8 @@ class EvalCommandConfig:
 
 def run_eval(config: EvalCommandConfig) -> dict[str, Any]:
     from natiq.eval.manifest import pair_generated_dir, read_generated_manifest
-    from natiq.eval.runner import REPORT_FILE, run_evaluation
+    from natiq.eval.results import REPORT_FILE
+    from natiq.eval.runner import run_evaluation
 
     config.validate()
     extra: dict[str, Any] = {}

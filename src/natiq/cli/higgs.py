@@ -232,8 +232,21 @@ def clone(
     max_ref_seconds: Annotated[float, typer.Option("--max-ref-seconds")] = 30.0,
     device: Annotated[str, typer.Option("--device")] = "auto",
     quantize: Annotated[str, typer.Option("--quantize", help="none, 8bit or 4bit.")] = "none",
+    system_prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--system-prompt",
+            help="Override the system prompt (default: the one recorded with the adapter, "
+            "else the default instruction + scene).",
+        ),
+    ] = None,
 ) -> None:
-    """Speak TEXT in the voice of a reference clip, or every sample of a ChatML file."""
+    """Speak TEXT in the voice of a reference clip, or every sample of a ChatML file.
+
+    Greedy decoding (--temperature 0) is deterministic (no repetition-aware
+    resampling). A generation that hits --max-new-tokens without the stream
+    EOS is reported as a runaway.
+    """
     single = any(v is not None for v in (ref_audio, ref_text, text, output))
     if single == (chatml is not None):
         raise NatiqError(
@@ -244,8 +257,9 @@ def clone(
     if chatml is not None and output_dir is None:
         raise NatiqError("--chatml needs --output-dir")
     _limit_threads()
-    from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, read_chatml_lenient
+    from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner
     from natiq.data.audio import save_wav
+    from natiq.data.chatml import read_chatml
 
     options = CloneOptions(
         temperature=temperature,
@@ -261,19 +275,29 @@ def clone(
         audio_tokenizer=audio_tokenizer,
         device=device,
         quantize=quantize,
+        system_prompt=system_prompt,
+    )
+    runaway = (
+        f"hit the --max-new-tokens cap ({max_new_tokens} frames) without the stream EOS: "
+        "a runaway (a fine-tune that never learned to stop, or a cap too low for the text)"
     )
     if single:
-        audio = cloner.clone(ref_audio, ref_text or "", text or "", options)
-        save_wav(output, audio, cloner.sample_rate)
-        typer.echo(f"wrote {output} ({audio.shape[0] / cloner.sample_rate:.2f} s)")
+        speech = cloner.clone(ref_audio, ref_text or "", text or "", options)
+        save_wav(output, speech.audio, cloner.sample_rate)
+        typer.echo(f"wrote {output} ({speech.audio.shape[0] / cloner.sample_rate:.2f} s)")
+        if not speech.stopped:
+            typer.echo(f"warning: generation {runaway}", err=True)
         return
-    samples = read_chatml_lenient(chatml)
+    samples = read_chatml(chatml, lenient=True)
     report = cloner.clone_batch(samples, output_dir, options)
     typer.echo(
-        f"wrote {len(report.written)} files to {output_dir}; {len(report.failures)} failed (failures.jsonl)"
+        f"wrote {len(report.written)} files to {output_dir}; {len(report.failures)} failed (failures.jsonl); "
+        f"{len(report.runaway)} runaway (clone_report.json)"
     )
     for failure in report.failures:
         typer.echo(f"  sample {failure['index']} ({failure['id']}): {failure['reason']}")
+    for item in report.runaway:
+        typer.echo(f"  warning: sample {item['index']} ({item['id']}) {runaway}", err=True)
 
 
 @app.command()
@@ -283,14 +307,14 @@ def merge(
     ],
     output_dir: Annotated[Path, typer.Option("--output-dir")],
     model: ModelOpt = None,
-    dtype: Annotated[str, typer.Option("--dtype", help="fp32, bf16 or fp16.")] = "fp32",
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="Weights dtype: bf16 (as released), fp16 or fp32.")
+    ] = "bf16",
 ) -> None:
-    """Merge the adapter into the base weights (loads with transformers' from_pretrained)."""
+    """Merge the adapter into the base weights (from_pretrained and AutoProcessor load the folder)."""
     _limit_threads()
     from natiq.backends.higgs.merge import MergeConfig, merge_adapter
 
-    if dtype not in ("fp32", "bf16", "fp16"):
-        raise NatiqError(f"--dtype must be fp32, bf16 or fp16, not {dtype!r}")
     out = merge_adapter(
         MergeConfig(adapter=adapter, output_dir=output_dir, model=model, dtype=dtype)
     )

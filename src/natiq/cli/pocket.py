@@ -1,8 +1,9 @@
 """``natiq pocket``: Mimi latents, training and export for Pocket TTS.
 
-A thin layer over ``natiq.backends.pocket``: each ``train`` flag is one field
-of ``PocketTrainConfig`` (defaults come from there), heavy libraries are
-imported inside the commands so ``natiq --help`` stays fast.
+A thin layer over ``natiq.backends.pocket``: the ``train`` options are derived
+from ``PocketTrainConfig`` (one flag per field, defaults and help from there,
+``--config run.yaml`` for a file); heavy libraries are imported inside the
+commands so ``natiq --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Annotated
 import typer
 
 from natiq.backends.pocket.train_config import PocketTrainConfig
+from natiq.cli.config_options import EVAL_METRICS_OPTION, config_command
 
 app = typer.Typer(
     help="Pocket TTS: encode latents, fine-tune (LoRA or full), export.", no_args_is_help=True
 )
 
-D = PocketTrainConfig()
+BASE_DEFAULT = PocketTrainConfig.model_fields["base"].default
 
 
 @app.command()
@@ -27,8 +29,8 @@ def latents(
     output_dir: Annotated[Path, typer.Option(help="where latents/ and metadata_latents.jsonl go")],
     base: Annotated[
         str, typer.Option(help="pocket-tts language, local YAML config or hf:// config")
-    ] = D.base,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = D.device,
+    ] = BASE_DEFAULT,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
     limit: Annotated[
         int | None, typer.Option(help="encode only the first N records (for a quick look)")
     ] = None,
@@ -47,129 +49,29 @@ def latents(
         )
 
 
-@app.command()
-def train(
-    metadata: Annotated[
-        Path,
-        typer.Option(
-            help="metadata.jsonl, or metadata_latents.jsonl with --use-precomputed-latents"
-        ),
-    ],
-    checkpoint_dir: Annotated[
-        Path, typer.Option(help="run directory (step_N/ checkpoints, logs, samples)")
-    ] = Path(D.checkpoint_dir),
-    base: Annotated[
-        str, typer.Option(help="base model: pocket-tts language, YAML config or hf:// config")
-    ] = D.base,
-    text_mode: Annotated[
-        str,
-        typer.Option(help="romanized (base tokenizer) or native (new tokenizer, new embedding)"),
-    ] = D.text_mode,
-    scheme: Annotated[
-        str, typer.Option(help="romanization scheme for --text-mode romanized")
-    ] = D.scheme,
-    native_tokenizer: Annotated[
-        str,
-        typer.Option(
-            help="--text-mode native: sentencepiece (BPE, n_bins pieces) or char (one piece per character)"
-        ),
-    ] = D.native_tokenizer,
-    train_scope: Annotated[str, typer.Option(help="text, flow, text+flow or full")] = D.train_scope,
-    objective: Annotated[
-        str, typer.Option(help="lsd (1-step decodable) or flow-matching")
-    ] = D.objective,
-    batch_size: Annotated[int, typer.Option()] = D.batch_size,
-    grad_accum: Annotated[
-        int, typer.Option(help="micro-batches per optimizer step")
-    ] = D.grad_accum,
-    lr: Annotated[float, typer.Option(help="peak learning rate (AdamW)")] = D.lr,
-    weight_decay: Annotated[float, typer.Option()] = D.weight_decay,
-    warmup_steps: Annotated[int, typer.Option()] = D.warmup_steps,
-    max_steps: Annotated[int, typer.Option()] = D.max_steps,
-    save_every: Annotated[int, typer.Option()] = D.save_every,
-    eval_every: Annotated[int, typer.Option(help="0 = never")] = D.eval_every,
-    eval_samples: Annotated[
-        int, typer.Option(help="sentences generated as wav at each eval")
-    ] = D.eval_samples,
-    keep_last: Annotated[int, typer.Option(help="checkpoints kept")] = D.keep_last,
-    use_lora: Annotated[bool, typer.Option("--use-lora/--no-lora")] = D.use_lora,
-    lora_rank: Annotated[int, typer.Option()] = D.lora_rank,
-    lora_alpha: Annotated[float, typer.Option()] = D.lora_alpha,
-    lora_dropout: Annotated[float, typer.Option()] = D.lora_dropout,
-    use_precomputed_latents: Annotated[
-        bool, typer.Option("--use-precomputed-latents/--encode-on-the-fly")
-    ] = D.use_precomputed_latents,
-    prompt_seconds: Annotated[
-        float, typer.Option(help="length of the voice prompt prefix")
-    ] = D.prompt_seconds,
-    seed: Annotated[int, typer.Option()] = D.seed,
-    resume: Annotated[str | None, typer.Option(help="a step_N/ checkpoint or 'latest'")] = D.resume,
-    precision: Annotated[
-        str, typer.Option(help="auto, fp32, bf16 or fp16 (GPU only; CPU runs fp32)")
-    ] = D.precision,
-    ema: Annotated[
-        float, typer.Option(help="EMA decay of the trained weights, 0 = off (recipe: 0.999)")
-    ] = D.ema,
-    grad_clip: Annotated[float, typer.Option(help="max gradient norm, 0 = off")] = D.grad_clip,
-    eos_weight: Annotated[float, typer.Option(help="weight of the EOS loss")] = D.eos_weight,
-    device: Annotated[
-        str, typer.Option(help="auto, cpu or cuda (multi-GPU: accelerate launch)")
-    ] = D.device,
-    log_every: Annotated[int, typer.Option(help="steps between TensorBoard points")] = D.log_every,
-    eval_metrics: Annotated[
-        bool,
-        typer.Option(
-            "--eval-metrics/--no-eval-metrics",
-            help="score each eval's samples with natiq eval (CER/WER, speaker similarity, "
-            "DNSMOS; logged as eval/<metric>); slower evals",
-        ),
-    ] = False,
-) -> None:
+def run_train(config: PocketTrainConfig, *, eval_metrics: bool = False) -> None:
     """Fine-tune Pocket TTS (LoRA or full) with the LSD or flow-matching objective."""
     from natiq.backends.pocket.trainer import train as run_training
     from natiq.eval.training_hook import training_sample_scorer
 
-    config = PocketTrainConfig(
-        metadata=str(metadata),
-        checkpoint_dir=str(checkpoint_dir),
-        base=base,
-        text_mode=text_mode,  # type: ignore[arg-type]
-        scheme=scheme,
-        native_tokenizer=native_tokenizer,  # type: ignore[arg-type]
-        train_scope=train_scope,  # type: ignore[arg-type]
-        objective=objective,  # type: ignore[arg-type]
-        batch_size=batch_size,
-        grad_accum=grad_accum,
-        lr=lr,
-        weight_decay=weight_decay,
-        warmup_steps=warmup_steps,
-        max_steps=max_steps,
-        save_every=save_every,
-        eval_every=eval_every,
-        eval_samples=eval_samples,
-        keep_last=keep_last,
-        use_lora=use_lora,
-        lora_rank=lora_rank,
-        lora_alpha=lora_alpha,
-        lora_dropout=lora_dropout,
-        use_precomputed_latents=use_precomputed_latents,
-        prompt_seconds=prompt_seconds,
-        seed=seed,
-        resume=resume,
-        precision=precision,  # type: ignore[arg-type]
-        ema=ema,
-        grad_clip=grad_clip,
-        eos_weight=eos_weight,
-        device=device,
-        log_every=log_every,
-    )
-    scorer = training_sample_scorer(eval_metrics, device=device)
+    scorer = training_sample_scorer(eval_metrics, device=config.device)
     result = run_training(config, sample_scorer=scorer, log=typer.echo)
     losses = ", ".join(f"{k} {v:.4f}" for k, v in sorted(result.losses.items()))
     typer.echo(f"finished at step {result.step}: {losses}")
     typer.echo(f"last checkpoint: {result.checkpoint}")
     for reason in result.skipped:
         typer.echo(f"note: {reason}")
+
+
+config_command(
+    app,
+    PocketTrainConfig,
+    run_train,
+    name="train",
+    help="Fine-tune Pocket TTS (LoRA or full) with the LSD or flow-matching objective. "
+    "Settings come from --config FILE (YAML) and the flags, which override it.",
+    extra=[EVAL_METRICS_OPTION],
+)
 
 
 @app.command()

@@ -40,8 +40,12 @@ class SpeakConfig:
     latinize: bool = False
     arabizi: bool = True
     diacritize: str | None = None
+    system_prompt: str | None = None
     stream: bool = False
     temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_seconds: float | None = None
     seed: int | None = None
     quantize: bool = False
     append_translit: bool = False
@@ -92,6 +96,8 @@ def load_synthesizer(config: SpeakConfig) -> Any:
         options["scheme"] = scheme
     if config.diacritize is not None:
         options["diacritize"] = config.diacritize
+    if config.system_prompt is not None:
+        options["system_prompt"] = config.system_prompt
     return Synthesizer.load(
         config.backend,
         model=config.model,
@@ -115,12 +121,20 @@ def voice_prompt(config: SpeakConfig) -> Any:
 
 def run_speak(config: SpeakConfig) -> None:
     from natiq.backends.base import SynthesisOptions
+    from natiq.backends.registry import backend_class
     from natiq.speak import jobs as speak_jobs
 
     config.validate()
+    options = SynthesisOptions(
+        temperature=config.temperature,
+        top_p=config.top_p,
+        top_k=config.top_k,
+        max_seconds=config.max_seconds,
+        seed=config.seed,
+    )
+    backend_class(config.backend).check_options(options)  # before the weights are loaded
     synth = load_synthesizer(config)
     prompt = voice_prompt(config)
-    options = SynthesisOptions(temperature=config.temperature, seed=config.seed)
     if config.input_file is not None:
         assert config.output_dir is not None
         # prepared once, so an unusable voice fails before the first line
@@ -224,6 +238,13 @@ def speak(
     diacritize: Annotated[
         str | None, typer.Option("--diacritize", help="auto (fill missing diacritics) or off.")
     ] = None,
+    system_prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--system-prompt",
+            help="Higgs: override the system prompt recorded with the adapter.",
+        ),
+    ] = None,
     stream: Annotated[
         bool,
         typer.Option(
@@ -233,6 +254,16 @@ def speak(
     temperature: Annotated[
         float | None,
         typer.Option("--temperature", help="Sampling temperature (model default if unset)."),
+    ] = None,
+    top_p: Annotated[
+        float | None, typer.Option("--top-p", help="Nucleus sampling (backends that support it).")
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", help="Top-k sampling (backends that support it).")
+    ] = None,
+    max_seconds: Annotated[
+        float | None,
+        typer.Option("--max-seconds", help="Cap on the audio of each sentence, in seconds."),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed for reproducible sampling.")
@@ -264,8 +295,12 @@ def speak(
             latinize=latinize,
             arabizi=arabizi,
             diacritize=diacritize,
+            system_prompt=system_prompt,
             stream=stream,
             temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            max_seconds=max_seconds,
             seed=seed,
             quantize=quantize,
             append_translit=append_translit,

@@ -39,27 +39,50 @@ KeepOption = Annotated[
 SchemeOption = Annotated[
     str, typer.Option("--scheme", "-s", help="buckwalter | arabizi | latin | ipa")
 ]
+PausalOption = Annotated[
+    bool,
+    typer.Option(
+        "--pausal/--no-pausal",
+        help="Read the word before a pause without its case ending, as spoken (default), "
+        "or keep every case ending. Phonetic schemes only.",
+    ),
+]
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as the shell sees them: split on \\n only (a \\r before it goes too).
+
+    U+2028/U+2029, U+0085, \\v, \\f and a lone \\r stay inside their line (where
+    normalization makes them spaces), so ``--text``, ``--file`` and stdin give the
+    same number of lines as ``wc -l`` counts. A final line break ends the last
+    line; it does not start an empty one.
+    """
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def _input_lines(text: str | None, file: Path | None) -> Iterator[str]:
     if text is not None and file is not None:
         raise typer.BadParameter("give either --text or --file, not both")
     if text is not None:
-        yield from text.splitlines() or [""]
+        yield from split_lines(text)
         return
     if file is not None:
         if not file.is_file():
             raise typer.BadParameter(f"{file}: no such file")
         data = file.read_bytes().decode("utf-8", errors="replace")
-        yield from data.splitlines()
+        if data:
+            yield from split_lines(data)
         return
     stream = getattr(sys.stdin, "buffer", None)
     if stream is None:  # pragma: no cover - a text-only stdin replacement
         for line in sys.stdin:
-            yield line.rstrip("\r\n")
+            yield from split_lines(line)
         return
-    for raw in stream:
-        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    for raw in stream:  # binary lines end at b"\n" only
+        yield from split_lines(raw.decode("utf-8", errors="replace"))
 
 
 def _write(line: str) -> None:
@@ -128,6 +151,7 @@ def romanize(
     file: FileOption = None,
     scheme: SchemeOption = "arabizi",
     keep_diacritics: KeepOption = True,
+    pausal: PausalOption = True,
 ) -> None:
     """Arabic script -> a romanization scheme (digits are left as they are; see `prepare`)."""
     from natiq.text import get_scheme
@@ -136,7 +160,8 @@ def romanize(
     found = get_scheme(scheme)
     mode = "keep" if keep_diacritics else "strip"
     _run(
-        _input_lines(text, file), lambda line: found.romanize(normalize_text(line, diacritics=mode))
+        _input_lines(text, file),
+        lambda line: found.from_normalized(normalize_text(line, diacritics=mode), pausal=pausal),
     )
 
 
@@ -159,11 +184,13 @@ def diacritize(text: TextOption = None, file: FileOption = None) -> None:
 
 
 @app.command()
-def phonemize(text: TextOption = None, file: FileOption = None) -> None:
-    """IPA phonemes from espeak-ng's Arabic voice."""
-    from natiq.text import phonemize as phonemize_text
+def phonemize(
+    text: TextOption = None, file: FileOption = None, pausal: PausalOption = True
+) -> None:
+    """IPA phonemes from espeak-ng's Arabic voice, read as spoken (same as romanize -s ipa)."""
+    from natiq.text import romanize as romanize_text
 
-    _run(_input_lines(text, file), phonemize_text)
+    _run(_input_lines(text, file), lambda line: romanize_text(line, "ipa", pausal=pausal))
 
 
 @app.command()
@@ -190,6 +217,7 @@ def prepare(
     verbalize_numbers: Annotated[bool, typer.Option("--verbalize/--no-verbalize")] = True,
     map_punct: Annotated[bool, typer.Option("--map-punctuation/--keep-punctuation")] = True,
     fold: Annotated[bool, typer.Option("--fold")] = False,
+    pausal: PausalOption = True,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print original/spoken/model_text as JSON.")
     ] = False,
@@ -207,6 +235,7 @@ def prepare(
             verbalize=verbalize_numbers,
             map_punctuation=map_punct,
             fold=fold,
+            pausal=pausal,
         )
     frontend = TextFrontend(settings)
 

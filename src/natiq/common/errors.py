@@ -27,6 +27,13 @@ class DataFormatError(NatiqError, ValueError):
     """
 
 
+class OptionError(NatiqError, ValueError):
+    """An option the chosen backend does not take, or an option value out of range.
+
+    The same message for every backend: an option is never silently ignored.
+    """
+
+
 class ModelLoadError(NatiqError, RuntimeError):
     """Weights or a config could not be found, read, or do not match."""
 

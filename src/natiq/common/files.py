@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from natiq.common.errors import DataFormatError
-
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
@@ -105,23 +103,10 @@ def read_jsonl(
     Raises ``DataFormatError`` naming the file and line for invalid JSON or a
     line that is not an object. With ``skip_partial_last_line`` a final line
     without a newline that does not parse (a write cut off by a crash) is skipped.
+    Formats with fields are read with ``natiq.common.rows.read_rows`` instead.
     """
-    source = Path(path)
-    if not source.is_file():
-        raise DataFormatError(f"{source}: no such file")
-    with open(source, encoding="utf-8") as handle:
-        lines = handle.readlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if skip_partial_last_line and number == len(lines) and not line.endswith("\n"):
-                return
-            raise DataFormatError(f"{source}:{number}: invalid JSON ({exc.msg})") from None
-        if not isinstance(record, dict):
-            raise DataFormatError(
-                f"{source}:{number}: expected a JSON object, got {type(record).__name__}"
-            )
-        yield number, record
+    from natiq.common.rows import read_rows
+
+    yield from read_rows(
+        path, lambda record, number: (number, record), skip_partial_last_line=skip_partial_last_line
+    )

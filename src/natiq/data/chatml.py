@@ -1,10 +1,12 @@
-"""ChatML voice-cloning samples for Higgs Audio: build them from a manifest, read them back.
+"""ChatML voice-cloning samples for Higgs Audio: build them from a manifest; the one reader.
 
 A sample is system prompt, user(reference text), assistant(reference audio),
 user(target text) and, for training, assistant(target audio), exactly as in
 ``docs/architecture.md``. Each target is paired with *other* utterances of
 the same speaker; the choice is seeded per target id, so it depends only on
-``seed`` and the manifest, not on record order.
+``seed`` and the manifest, not on record order. ``read_chatml`` is the only
+reader of the format: training reads strictly, batch cloning leniently (bad
+lines are reported with ``file:line`` and the others still speak).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from natiq.common.errors import DataFormatError
-from natiq.common.files import read_jsonl, write_jsonl
+from natiq.common.files import write_jsonl
+from natiq.common.rows import Rows, read_rows
 from natiq.data.manifest import SPLITS, UtteranceRecord, read_manifest
 
 DEFAULT_SCENE = "Audio is recorded from a quiet room."
@@ -54,7 +57,10 @@ class ChatMLSummary:
 
 @dataclass(frozen=True)
 class ChatMLSample:
-    """One voice-cloning sample as read back from a ChatML file (paths resolved)."""
+    """One voice-cloning sample as read back from a ChatML file (paths resolved).
+
+    ``line`` is its line in the file and ``where`` its ``file:line``.
+    """
 
     id: str
     speaker: str
@@ -65,6 +71,8 @@ class ChatMLSample:
     target_audio: Path | None
     ref_duration: float | None = None
     target_duration: float | None = None
+    line: int = 0
+    where: str = ""
 
 
 def _text_of(record: UtteranceRecord, text_field: str) -> str:
@@ -106,7 +114,7 @@ def build_chatml(config: ChatMLConfig) -> ChatMLSummary:
         )
     if config.split is not None and config.split not in SPLITS:
         raise DataFormatError(f"--split must be one of {SPLITS}, got {config.split!r}")
-    records = read_manifest(config.metadata, split=config.split)
+    records = read_manifest(config.metadata, split=config.split, require=("duration",))
     by_speaker: dict[str, list[UtteranceRecord]] = defaultdict(list)
     for record in records:
         by_speaker[record.speaker].append(record)
@@ -139,24 +147,22 @@ def build_chatml(config: ChatMLConfig) -> ChatMLSummary:
     return summary
 
 
-def _expect_text(messages: list[Any], index: int, role: str, where: str) -> str:
+def _expect_text(messages: list[Any], index: int, role: str) -> str:
     if index >= len(messages):
-        raise DataFormatError(f"{where}: missing turn {index + 1} ({role} text)")
+        raise DataFormatError(f"missing turn {index + 1} ({role} text)")
     turn = messages[index]
     if (
         not isinstance(turn, dict)
         or turn.get("role") != role
         or not isinstance(turn.get("content"), str)
     ):
-        raise DataFormatError(f"{where}: turn {index + 1} must be a {role} turn with text content")
+        raise DataFormatError(f"turn {index + 1} must be a {role} turn with text content")
     return turn["content"]
 
 
-def _expect_audio(
-    messages: list[Any], index: int, base: Path, where: str
-) -> tuple[Path, float | None]:
+def _expect_audio(messages: list[Any], index: int, base: Path) -> tuple[Path, float | None]:
     if index >= len(messages):
-        raise DataFormatError(f"{where}: missing turn {index + 1} (assistant audio)")
+        raise DataFormatError(f"missing turn {index + 1} (assistant audio)")
     turn = messages[index]
     content = turn.get("content") if isinstance(turn, dict) else None
     if (
@@ -166,52 +172,64 @@ def _expect_audio(
         or content.get("type") != "audio"
         or not isinstance(content.get("audio_url"), str)
     ):
-        raise DataFormatError(
-            f"{where}: turn {index + 1} must be an assistant audio turn with an audio_url"
-        )
+        raise DataFormatError(f"turn {index + 1} must be an assistant audio turn with an audio_url")
     url = Path(content["audio_url"])
     duration = content.get("duration")
+    if duration is not None and (
+        isinstance(duration, bool) or not isinstance(duration, int | float) or duration <= 0
+    ):
+        raise DataFormatError(f"turn {index + 1}: 'duration' must be a positive number")
     return (url if url.is_absolute() else (base / url).resolve()), (
         float(duration) if duration is not None else None
     )
 
 
-def read_chatml(path: str | os.PathLike[str]) -> list[ChatMLSample]:
-    """Read and validate a ChatML file; ``DataFormatError`` names ``file:line`` of a bad sample.
+def sample_from_dict(
+    data: dict[str, Any], *, base: Path, line: int = 0, where: str = ""
+) -> ChatMLSample:
+    """Validate one ChatML object; audio paths are resolved against ``base``."""
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        raise DataFormatError("missing 'id'")
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        raise DataFormatError("missing 'messages' list")
+    if len(messages) > 5:
+        raise DataFormatError(f"expected at most 5 turns, got {len(messages)}")
+    system = _expect_text(messages, 0, "system")
+    ref_text = _expect_text(messages, 1, "user")
+    ref_audio, ref_duration = _expect_audio(messages, 2, base)
+    target_text = _expect_text(messages, 3, "user")
+    target_audio, target_duration = None, None
+    if len(messages) == 5:
+        target_audio, target_duration = _expect_audio(messages, 4, base)
+    return ChatMLSample(
+        id=data["id"],
+        speaker=str(data.get("speaker", "")),
+        system=system,
+        ref_text=ref_text,
+        ref_audio=ref_audio,
+        target_text=target_text,
+        target_audio=target_audio,
+        ref_duration=ref_duration,
+        target_duration=target_duration,
+        line=line,
+        where=where,
+    )
 
-    Audio paths are resolved against the file's folder. The final assistant
-    (target audio) turn is optional, as at inference time.
+
+def read_chatml(path: str | os.PathLike[str], *, lenient: bool = False) -> Rows[ChatMLSample]:
+    """Read and validate a ChatML file; audio paths are resolved against the file's folder.
+
+    The final assistant (target audio) turn is optional, as at inference time.
+    Strict by default: a bad sample or a duplicate id raises ``DataFormatError``
+    naming ``file:line``; ``lenient=True`` returns the good samples and lists
+    the bad ones in ``.bad``.
     """
     source = Path(path)
     base = source.resolve().parent
-    samples: list[ChatMLSample] = []
-    for number, data in read_jsonl(source):
-        where = f"{source}:{number}"
-        if not isinstance(data.get("id"), str) or not data["id"]:
-            raise DataFormatError(f"{where}: missing 'id'")
-        messages = data.get("messages")
-        if not isinstance(messages, list):
-            raise DataFormatError(f"{where}: missing 'messages' list")
-        if len(messages) > 5:
-            raise DataFormatError(f"{where}: expected at most 5 turns, got {len(messages)}")
-        system = _expect_text(messages, 0, "system", where)
-        ref_text = _expect_text(messages, 1, "user", where)
-        ref_audio, ref_duration = _expect_audio(messages, 2, base, where)
-        target_text = _expect_text(messages, 3, "user", where)
-        target_audio, target_duration = None, None
-        if len(messages) == 5:
-            target_audio, target_duration = _expect_audio(messages, 4, base, where)
-        samples.append(
-            ChatMLSample(
-                id=data["id"],
-                speaker=str(data.get("speaker", "")),
-                system=system,
-                ref_text=ref_text,
-                ref_audio=ref_audio,
-                target_text=target_text,
-                target_audio=target_audio,
-                ref_duration=ref_duration,
-                target_duration=target_duration,
-            )
-        )
-    return samples
+    return read_rows(
+        source,
+        lambda data, line: sample_from_dict(data, base=base, line=line, where=f"{source}:{line}"),
+        lenient=lenient,
+        key=lambda sample: sample.id,
+    )

@@ -1,125 +1,167 @@
-"""The utterance manifest (``metadata.jsonl``) that every later stage reads.
+"""The utterance manifest (``metadata.jsonl``): the one model and the one reader of its rows.
 
-One record per prepared utterance, with exactly the fields listed in
-``docs/architecture.md``. This module converts records to and from JSON and
-validates them; it does not process audio or text.
+``natiq data prepare`` writes it, ``natiq pocket latents`` adds two fields
+(``metadata_latents.jsonl``), and ChatML building, Pocket training, the demo
+and evaluation read it, all through ``read_manifest``. Every row needs
+``id``, ``audio``, ``text`` and ``speaker``; the other fields are facts that
+prepare always writes and that a reader asks for when it needs them
+(``require=("duration",)``), so a hand-made manifest of the four core fields
+still trains. The fields are listed in ``docs/architecture.md``. This module
+converts rows to and from JSON and validates them; it does not process audio
+or text.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
 from natiq.common.errors import DataFormatError
-from natiq.common.files import read_jsonl
+from natiq.common.rows import Rows, read_rows
 
 SPLITS = ("train", "val")
-REQUIRED_FIELDS = ("id", "audio", "duration", "sample_rate", "speaker", "split", "text_raw", "text")
+CORE_FIELDS = ("id", "audio", "text", "speaker")
+OPTIONAL_FIELDS = (
+    "duration",
+    "sample_rate",
+    "split",
+    "text_raw",
+    "text_romanized",
+    "romanization",
+    "latents",
+    "num_frames",
+    "speech_end",
+    "prompt_cuts",
+)
+# An id names files (latents/<id>.safetensors, <id>.wav): letters (any script),
+# digits, '_', '.', '-', not starting with '.' or '-'.
+SAFE_ID = re.compile(r"^\w[\w.\-]*$")
 
 
-@dataclass(frozen=True)
-class UtteranceRecord:
-    """One line of ``metadata.jsonl``.
+def check_safe_id(value: str) -> str:
+    if not SAFE_ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a safe file name (letters, digits, '_', '.', '-'; "
+            "not starting with '.' or '-')"
+        )
+    return value
 
-    ``audio`` is stored relative to the manifest's folder; ``read_manifest``
-    resolves it to an absolute path, ``to_dict(relative_to=folder)`` writes it
-    back relative.
+
+class UtteranceRecord(BaseModel):
+    """One row of ``metadata.jsonl`` (or ``metadata_latents.jsonl``).
+
+    ``audio`` and ``latents`` are stored relative to the manifest's folder;
+    ``read_manifest`` resolves them to absolute paths and ``to_dict(relative_to=
+    folder)`` writes them back relative. ``line`` and ``where`` (``file:line``)
+    say where the row was read, for error messages; they are never written.
     """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     id: str
     audio: Path
-    duration: float
-    sample_rate: int
+    duration: float | None = Field(default=None, gt=0)
+    sample_rate: int | None = Field(default=None, gt=0)
     speaker: str
-    split: str
-    text_raw: str
+    split: str = "train"
+    text_raw: str | None = None
     text: str
     text_romanized: str | None = None
     romanization: str | None = None
+    latents: Path | None = None
+    num_frames: int | None = Field(default=None, gt=0)
+    # Written by `natiq pocket latents`: end of the last speech (seconds) and the frame
+    # counts at which a voice prompt cut from this utterance's start ends in a pause.
+    speech_end: float | None = Field(default=None, ge=0)
+    prompt_cuts: tuple[int, ...] | None = None
+    line: int = Field(default=0, exclude=True, repr=False)
+    where: str = Field(default="", exclude=True, repr=False)
+
+    @field_validator("id")
+    @classmethod
+    def _safe_id(cls, value: str) -> str:
+        return check_safe_id(value)
+
+    @field_validator("speaker", "text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("split")
+    @classmethod
+    def _known_split(cls, value: str) -> str:
+        if value not in SPLITS:
+            raise ValueError(f"must be one of {SPLITS}, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _scheme_with_text(self) -> UtteranceRecord:
+        if (self.text_romanized is None) != (self.romanization is None):
+            raise ValueError("'text_romanized' and 'romanization' go together")
+        return self
 
     def to_dict(self, relative_to: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-        """The JSON object of this record, fields in the documented order."""
-        audio = Path(self.audio)
-        if relative_to is not None and audio.is_absolute():
-            audio = Path(os.path.relpath(audio, relative_to))
-        record: dict[str, Any] = {
-            "id": self.id,
-            "audio": audio.as_posix(),
-            "duration": self.duration,
-            "sample_rate": self.sample_rate,
-            "speaker": self.speaker,
-            "split": self.split,
-            "text_raw": self.text_raw,
-            "text": self.text,
-        }
-        if self.text_romanized is not None:
-            record["text_romanized"] = self.text_romanized
-            record["romanization"] = self.romanization
+        """The JSON object of this row: fields in the documented order, unset ones left out."""
+        record: dict[str, Any] = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            if isinstance(value, Path):
+                if relative_to is not None and value.is_absolute():
+                    value = Path(os.path.relpath(value, relative_to))
+                value = value.as_posix()
+            record[name] = value
         return record
 
 
-def record_from_dict(data: dict[str, Any], *, base_dir: Path, where: str) -> UtteranceRecord:
-    """Validate one manifest object; ``where`` (``file:line``) prefixes any error."""
-    missing = [name for name in REQUIRED_FIELDS if name not in data]
-    if missing:
-        raise DataFormatError(f"{where}: missing field(s) {', '.join(missing)}")
-    for name in ("id", "audio", "speaker", "split", "text_raw", "text"):
-        if not isinstance(data[name], str):
-            raise DataFormatError(f"{where}: field '{name}' must be a string")
-    if not data["id"]:
-        raise DataFormatError(f"{where}: field 'id' is empty")
-    if data["split"] not in SPLITS:
-        raise DataFormatError(f"{where}: split must be one of {SPLITS}, got {data['split']!r}")
-    try:
-        duration = float(data["duration"])
-        sample_rate = int(data["sample_rate"])
-    except (TypeError, ValueError):
-        raise DataFormatError(f"{where}: 'duration' and 'sample_rate' must be numbers") from None
-    if duration <= 0 or sample_rate <= 0:
-        raise DataFormatError(f"{where}: 'duration' and 'sample_rate' must be positive")
-    romanized = data.get("text_romanized")
-    if romanized is not None and not data.get("romanization"):
-        raise DataFormatError(f"{where}: 'text_romanized' given without 'romanization'")
-    audio = Path(data["audio"])
-    return UtteranceRecord(
-        id=data["id"],
-        audio=audio if audio.is_absolute() else (base_dir / audio).resolve(),
-        duration=duration,
-        sample_rate=sample_rate,
-        speaker=data["speaker"],
-        split=data["split"],
-        text_raw=data["text_raw"],
-        text=data["text"],
-        text_romanized=romanized,
-        romanization=data.get("romanization") if romanized is not None else None,
-    )
+def _resolved(path: Path | None, base_dir: Path) -> Path | None:
+    if path is None or path.is_absolute():
+        return path
+    return (base_dir / path).resolve()
 
 
 def read_manifest(
-    path: str | os.PathLike[str], *, split: str | None = None
-) -> list[UtteranceRecord]:
-    """Read and validate ``metadata.jsonl``; audio paths come back absolute.
+    path: str | os.PathLike[str],
+    *,
+    split: str | None = None,
+    require: Iterable[str] = (),
+    lenient: bool = False,
+) -> Rows[UtteranceRecord]:
+    """Read and validate an utterance manifest; ``audio``/``latents`` paths come back absolute.
 
-    ``split`` keeps only ``train`` or ``val`` records. Raises
-    ``DataFormatError`` naming ``file:line`` for a malformed record or a
-    duplicate id.
+    ``split`` keeps only ``train`` or ``val`` rows; ``require`` names optional
+    fields this reader needs (``duration``, ``latents``...). Strict by default:
+    the first bad row or duplicate id raises ``DataFormatError`` naming
+    ``file:line``; ``lenient=True`` returns the good rows and lists the bad ones
+    in ``.bad``.
     """
     source = Path(path)
     if split is not None and split not in SPLITS:
         raise DataFormatError(f"split must be one of {SPLITS}, got {split!r}")
+    needed = tuple(require)
+    unknown = [name for name in needed if name not in OPTIONAL_FIELDS]
+    if unknown:
+        raise ValueError(f"require names unknown field(s) {unknown}; known: {OPTIONAL_FIELDS}")
     base_dir = source.resolve().parent
-    records: list[UtteranceRecord] = []
-    seen: dict[str, int] = {}
-    for number, data in read_jsonl(source):
-        where = f"{source}:{number}"
-        record = record_from_dict(data, base_dir=base_dir, where=where)
-        if record.id in seen:
-            raise DataFormatError(
-                f"{where}: duplicate id {record.id!r} (first on line {seen[record.id]})"
-            )
-        seen[record.id] = number
-        if split is None or record.split == split:
-            records.append(record)
-    return records
+
+    def parse(data: dict[str, Any], line: int) -> UtteranceRecord:
+        missing = [name for name in needed if data.get(name) is None]
+        if missing:
+            raise DataFormatError(f"missing field(s) {', '.join(missing)}")
+        record = UtteranceRecord.model_validate({**data, "line": line, "where": f"{source}:{line}"})
+        return record.model_copy(
+            update={
+                "audio": _resolved(record.audio, base_dir),
+                "latents": _resolved(record.latents, base_dir),
+            }
+        )
+
+    rows = read_rows(source, parse, lenient=lenient, key=lambda record: record.id)
+    if split is not None:
+        return Rows((r for r in rows if r.split == split), rows.bad)
+    return rows

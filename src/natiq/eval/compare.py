@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from natiq.common.errors import DataFormatError
-from natiq.eval.runner import METRICS, SUMMARY_FILE
+from natiq.eval.results import METRICS, SUMMARY_FILE
 
 
 @dataclass(frozen=True)

@@ -109,19 +109,58 @@ class PairedItems:
     unmatched_generated: list[str]
 
 
+@dataclass(frozen=True)
+class _Reference:
+    id: str
+    source: str
+    text: str
+    audio: Path | None  # the natural recording of the text
+    voice: Path | None  # the speaker reference
+
+
+def _reference_rows(reference: Path, split: str | None) -> list[_Reference]:
+    """``id``, ``text``, natural ``audio`` and ``voice`` of each reference row, in file order.
+
+    A reference is an utterance manifest (its rows have ``audio``) or a
+    ``natiq speak`` batch file; each is read by its own reader, strictly.
+    """
+    from natiq.data.batch_lines import read_batch_file
+    from natiq.data.manifest import read_manifest
+
+    first = next((record for _, record in read_jsonl(reference)), None)
+    if first is not None and "audio" in first:
+        return [
+            _Reference(r.id, f"{reference.name}:{r.line}", r.text, r.audio, r.audio)
+            for r in read_manifest(reference, split=split)
+        ]
+    if split is not None:
+        raise DataFormatError(f"{reference}: --split needs an utterance manifest, not a batch file")
+    return [
+        _Reference(
+            line.output_id(),
+            f"{reference.name}:{line.line}",
+            line.text,
+            None,
+            _resolve(reference.parent, line.voice),
+        )
+        for line in read_batch_file(reference)
+    ]
+
+
 def pair_generated_dir(
     generated_dir: str | os.PathLike[str],
     reference_manifest: str | os.PathLike[str],
     *,
     split: str | None = None,
 ) -> PairedItems:
-    """Match ``<generated_dir>/<id>.wav`` with rows of a ``metadata.jsonl``.
+    """Match ``<generated_dir>/<id>.wav`` with the rows of a ``metadata.jsonl``.
 
     The reference row's ``text`` is the input text and its ``audio`` (the
     natural recording) serves both as the speaker reference and as the target
     for the duration ratio. A ``natiq speak --input-file`` batch file works
-    too: its ``voice`` (when a path) becomes the speaker reference. Reference rows without a generated wav are items
-    whose audio is missing (reported by the runner); generated wavs without a reference row are listed apart.
+    too: its ``voice`` (when a path) becomes the speaker reference. Reference
+    rows without a generated wav are items whose audio is missing (reported by
+    the runner); generated wavs without a reference row are listed apart.
     """
     folder = Path(generated_dir)
     if not folder.is_dir():
@@ -129,24 +168,16 @@ def pair_generated_dir(
     reference = Path(reference_manifest)
     items: list[GeneratedItem] = []
     matched: set[str] = set()
-    for line, record in read_jsonl(reference):
-        if split is not None and record.get("split") != split:
-            continue
-        source = f"{reference.name}:{line}"
-        item_id = record.get("id", f"line{line:05d}")  # natiq speak's name for id-less lines
-        if not isinstance(item_id, str) or not item_id.strip():
-            raise DataFormatError(f"{reference}:{line}: 'id' must be a non-empty string")
-        natural = _resolve(reference.parent, record.get("audio"))
-        voice = natural or _resolve(reference.parent, record.get("voice"))
-        generated = folder / f"{item_id}.wav"
+    for ref in _reference_rows(reference, split):
+        generated = folder / f"{ref.id}.wav"
         row = {
-            "id": item_id,
+            "id": ref.id,
             "audio": str(generated),
-            "text": record.get("text"),
-            "reference_audio": str(voice) if voice else None,
-            "target_audio": str(natural) if natural else None,
+            "text": ref.text,
+            "reference_audio": str(ref.voice) if ref.voice else None,
+            "target_audio": str(ref.audio) if ref.audio else None,
         }
-        item = item_from_record(row, folder, source)
+        item = item_from_record(row, folder, ref.source)
         if not generated.is_file():
             item = GeneratedItem(
                 **{
@@ -154,7 +185,7 @@ def pair_generated_dir(
                     "problems": (*item.problems, f"no generated file {generated.name}"),
                 }
             )
-        matched.add(item_id)
+        matched.add(ref.id)
         items.append(item)
     if not items:
         where = f" with split {split!r}" if split else ""

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from natiq.common.errors import AudioInputError
 from natiq.common.files import atomic_write_text
+from natiq.eval.results import METRICS, REPORT_FILE, load_results
 
 REPORT_COLUMNS = (
     ("cer", "CER", "{:.3f}"),
@@ -69,7 +70,6 @@ def build_report_html(
 
     from natiq.data.audio import load_audio
     from natiq.eval.plots import curves_png, histograms_png, spectrogram_png
-    from natiq.eval.runner import METRICS
 
     columns = {
         name: [float(r[name]) for r in rows if isinstance(r.get(name), int | float)]
@@ -128,7 +128,6 @@ def write_report(
 ) -> Path:
     """Write ``<output_dir>/report.html`` from the folder's results (+ a run's TensorBoard logs)."""
     from natiq.eval.plots import read_scalar_curves
-    from natiq.eval.runner import REPORT_FILE, load_results
 
     out = Path(output_dir)
     rows, summary = load_results(out)

@@ -27,33 +27,18 @@ from natiq.data.audio import load_audio
 from natiq.eval.asr import ASR_SAMPLE_RATE, AsrConfig
 from natiq.eval.manifest import GeneratedItem, read_generated_manifest
 from natiq.eval.quality import estimate_snr_db, real_time_factor
+from natiq.eval.results import (
+    CONFIG_FILE,
+    GENERATED_MANIFEST,
+    METRICS,
+    REPORT_FILE,
+    RESULTS_FILE,
+    SUMMARY_FILE,
+)
 from natiq.eval.speaker import DEFAULT_SPEAKER_MODEL, cosine_similarity
 from natiq.eval.text_metrics import character_edits, normalize_for_scoring, word_edits
 
 SAMPLE_RATE = ASR_SAMPLE_RATE  # every model here takes 16 kHz
-RESULTS_FILE = "results.jsonl"
-SUMMARY_FILE = "summary.json"
-CONFIG_FILE = "eval_config.json"
-REPORT_FILE = "report.html"
-GENERATED_MANIFEST = "generated.jsonl"
-
-# Metrics summarized, with the direction that is better (used by compare and the report).
-METRICS: dict[str, str] = {
-    "cer": "lower",
-    "wer": "lower",
-    "speaker_similarity": "higher",
-    "dnsmos_ovrl": "higher",
-    "dnsmos_sig": "higher",
-    "dnsmos_bak": "higher",
-    "dnsmos_p808": "higher",
-    "snr_db": "higher",
-    "silence_ratio": "lower",
-    "duration_ratio": "closer to 1",
-    "chars_per_second": "info",
-    "duration": "info",
-    "rtf": "lower",
-    "eval_seconds": "info",
-}
 
 
 @dataclass(frozen=True)
@@ -359,14 +344,3 @@ def make_sample_scorer(config: EvalConfig | None = None) -> Callable[[Path], dic
         return score_manifest(manifest_path, evaluator=state["evaluator"])
 
     return scorer
-
-
-def load_results(output_dir: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """``(rows, summary)`` of a finished evaluation folder."""
-    out = Path(output_dir)
-    summary_path = out / SUMMARY_FILE
-    if not summary_path.is_file():
-        raise DataFormatError(f"{out}: no {SUMMARY_FILE}; run `natiq eval` into this folder first")
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    rows = [row for _, row in read_jsonl(out / RESULTS_FILE, skip_partial_last_line=True)]
-    return rows, summary

@@ -3,7 +3,7 @@
 Backends must not import ``natiq.eval`` (layering), so the CLI builds the
 scorer and hands it to the trainer as a plain ``Callable[[Path], dict]``.
 Settings favour speed over precision: greedy ASR (beam 1) and one thread, as
-the scorer runs inside the training loop every ``--eval-every`` steps.
+the scorer runs beside the training loop every ``--eval-steps`` steps.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ of stopping the job. Nothing here knows a model: everything goes through a
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -24,9 +23,10 @@ import soundfile as sf
 from natiq.backends.base import SynthesisOptions
 from natiq.common.errors import DataFormatError, NatiqError
 from natiq.common.files import append_jsonl
+from natiq.common.rows import BadRow
 from natiq.data.audio import save_wav
+from natiq.data.batch_lines import BatchLine, read_batch_file
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 FAILURES_FILE = "failures.jsonl"
 TRANSLIT_MAX_CHARS = 80
 
@@ -109,47 +109,12 @@ def stream_to_file(
 
 
 @dataclass
-class BatchItem:
-    line: int
-    id: str
-    text: str
-    voice: Path | None = None
-
-
-@dataclass
 class BatchSummary:
     written: list[str] = field(default_factory=list)
     skipped_existing: list[str] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
     audio_s: float = 0.0
     total_s: float = 0.0
-
-
-def read_batch_line(path: Path, number: int, line: str) -> BatchItem:
-    """Parse one line of a batch file: ``{"id": ..., "text": ..., "voice": optional}``."""
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-    if not isinstance(record, dict):
-        raise DataFormatError(f"{path}:{number}: expected a JSON object with a 'text' field")
-    text = record.get("text")
-    if not isinstance(text, str):
-        raise DataFormatError(f"{path}:{number}: missing 'text' (a string)")
-    item_id = record.get("id", f"line{number:05d}")
-    if not isinstance(item_id, str) or not SAFE_ID.match(item_id) or item_id.endswith(".tmp"):
-        raise DataFormatError(
-            f"{path}:{number}: id {item_id!r} is not a safe file name (letters, digits, '.', '_', '-')"
-        )
-    voice = record.get("voice")
-    if voice is not None and not isinstance(voice, str):
-        raise DataFormatError(f"{path}:{number}: 'voice' must be a path string")
-    voice_path = (
-        None
-        if voice is None
-        else (path.parent / voice if not Path(voice).is_absolute() else Path(voice))
-    )
-    return BatchItem(line=number, id=item_id, text=text, voice=voice_path)
 
 
 def speak_batch(
@@ -170,51 +135,49 @@ def speak_batch(
     """
     from tqdm import tqdm
 
-    if not input_file.is_file():
-        raise DataFormatError(f"{input_file}: no such batch file")
+    lines = read_batch_file(input_file, lenient=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     failures = output_dir / FAILURES_FILE
     failures.unlink(missing_ok=True)
-    lines = input_file.read_text(encoding="utf-8").splitlines()
     summary = BatchSummary()
-    seen: set[str] = set()
     started = time.perf_counter()
-    for number, line in enumerate(
-        tqdm(lines, desc="speak", unit="line", disable=not progress), start=1
-    ):
-        if not line.strip():
+    in_file_order = sorted([*lines, *lines.bad], key=lambda entry: entry.line)
+    for item in tqdm(in_file_order, desc="speak", unit="line", disable=not progress):
+        if isinstance(item, BadRow):
+            _record_failure(summary, failures, item.line, item.id, item.error, item.message)
+            continue
+        target = output_dir / f"{item.output_id()}.wav"
+        if target.exists():
+            summary.skipped_existing.append(item.output_id())
             continue
         try:
-            item = read_batch_line(input_file, number, line)
-            if item.id in seen:
-                raise DataFormatError(f"{input_file}:{number}: id {item.id!r} appears twice")
-            seen.add(item.id)
-            target = output_dir / f"{item.id}.wav"
-            if target.exists():
-                summary.skipped_existing.append(item.id)
-                continue
-            timings = speak_to_file(
-                synth, item.text, target, voice=item.voice or voice, options=options
-            )
-            summary.written.append(item.id)
-            summary.audio_s += timings["audio_s"]
+            if item.response_format not in (None, "wav"):
+                raise DataFormatError(
+                    f"{input_file}:{item.line}: natiq speak writes wav files; drop "
+                    f"'response_format' {item.response_format!r} (the server writes others)"
+                )
+            voice_of_line = _voice_of(item, input_file) or voice
+            timings = speak_to_file(synth, item.text, target, voice=voice_of_line, options=options)
         except NatiqError as exc:
-            failure = {
-                "line": number,
-                "id": _id_of(line),
-                "error": type(exc).__name__,
-                "message": str(exc),
-            }
-            append_jsonl(failures, failure)
-            summary.failed.append(failure)
+            _record_failure(summary, failures, item.line, item.id, type(exc).__name__, str(exc))
+            continue
+        summary.written.append(item.output_id())
+        summary.audio_s += timings["audio_s"]
     summary.total_s = time.perf_counter() - started
     return summary
 
 
-def _id_of(line: str) -> str | None:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError:
+def _voice_of(item: BatchLine, input_file: Path) -> Path | None:
+    """A line's voice clip: absolute, or relative to the batch file's folder."""
+    if item.voice is None:
         return None
-    value = record.get("id") if isinstance(record, dict) else None
-    return value if isinstance(value, str) else None
+    path = Path(item.voice)
+    return path if path.is_absolute() else input_file.parent / path
+
+
+def _record_failure(
+    summary: BatchSummary, failures: Path, line: int, item_id: str | None, error: str, message: str
+) -> None:
+    failure = {"line": line, "id": item_id, "error": error, "message": message}
+    append_jsonl(failures, failure)
+    summary.failed.append(failure)

@@ -26,6 +26,11 @@ class FrontendConfigError(NatiqError, ValueError):
     """A text front-end setting is unknown or has an invalid value."""
 
 
+#: Settings added after checkpoints were already trained: a saved config that
+#: lacks one was trained without it, so it loads with the old behaviour.
+LEGACY_DEFAULTS: dict[str, Any] = {"pausal": False}
+
+
 @dataclass(frozen=True)
 class FrontendConfig:
     """How raw text becomes ``model_text``.
@@ -38,6 +43,10 @@ class FrontendConfig:
     - ``verbalize``: numbers, dates, currencies, acronyms ... become Arabic words.
     - ``map_punctuation``: ؟ ، ؛ « » become ? , ; " for Latin-trained tokenizers.
     - ``fold``: fold alef/hamza forms, alef maqsura and ta marbuta (needs "strip").
+    - ``pausal``: phonetic schemes read the last word before a pause (``. , ? ...``
+      and the end) in its pausal form, as Arabic is read aloud (مَدْرَسَةٌ. ->
+      madrasah). A saved config without this key predates it and loads as
+      ``False``, the behaviour it was trained with; new configs default to ``True``.
     """
 
     diacritics: Literal["keep", "strip"] = "keep"
@@ -46,6 +55,7 @@ class FrontendConfig:
     verbalize: bool = True
     map_punctuation: bool = True
     fold: bool = False
+    pausal: bool = True
 
     def __post_init__(self) -> None:
         if self.diacritics not in ("keep", "strip"):
@@ -60,7 +70,7 @@ class FrontendConfig:
             raise FrontendConfigError(
                 f"scheme must be null or one of {', '.join(SCHEME_NAMES)}, not {self.scheme!r}"
             )
-        for name in ("verbalize", "map_punctuation", "fold"):
+        for name in ("verbalize", "map_punctuation", "fold", "pausal"):
             if not isinstance(getattr(self, name), bool):
                 raise FrontendConfigError(
                     f"{name} must be true or false, not {getattr(self, name)!r}"
@@ -75,7 +85,11 @@ class FrontendConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrontendConfig:
-        """Build a config from ``to_dict()`` output; unknown keys are an error."""
+        """Build a config from ``to_dict()`` output; unknown keys are an error.
+
+        Keys added after a config was written take the value that reproduces the
+        behaviour it was written with (``LEGACY_DEFAULTS``), not today's default.
+        """
         if not isinstance(data, dict):
             raise FrontendConfigError(
                 f"a front-end config must be a JSON object, not {type(data).__name__}"
@@ -86,7 +100,7 @@ class FrontendConfig:
             raise FrontendConfigError(
                 f"unknown front-end config key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
             )
-        return cls(**data)
+        return cls(**{**LEGACY_DEFAULTS, **data})
 
     def save(self, directory: str | Path) -> Path:
         """Write ``natiq_frontend.json`` into ``directory`` (atomically)."""

@@ -81,7 +81,8 @@ class TextFrontend:
         model_text = map_punctuation(spoken) if self.config.map_punctuation else spoken
         if self.config.scheme is not None:
             # spoken is already normalized; mapping punctuation keeps it so.
-            model_text = get_scheme(self.config.scheme).from_normalized(model_text).strip()
+            scheme = get_scheme(self.config.scheme)
+            model_text = scheme.from_normalized(model_text, pausal=self.config.pausal).strip()
             if not any(char.isalnum() for char in model_text):
                 # e.g. a lone hamza seat that the latin scheme does not write
                 raise InputTextError(

@@ -160,6 +160,64 @@ _SHADDA_AFTER_VOWEL = re.compile("([\u064b-\u0650]+)\u0651")
 _VOWEL_SHADDA_PAIRS = [(mark + C.SHADDA, C.SHADDA + mark) for mark in C.TANWEEN + C.SHORT_VOWELS]
 
 
+# Terminal escape sequences (ANSI CSI such as "\x1b[31m", OSC titles and
+# links, two-character escapes, and the 8-bit CSI): removed whole, so that their
+# parameters ("31m") are not read as text.
+_TERMINAL_ESCAPE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]?|\x9b[0-?]*[ -/]*[@-~]?"
+    r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?"
+)
+# Emoji and their sequences: keycaps (the digit goes too: "3️⃣" is a picture),
+# skin tones, ZWJ sequences, flags and tag sequences, variation selectors.
+_KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\U000e0000-\U000e007f\u2600-\u27bf\u2b00-\u2bff"
+    "\u2300-\u23ff\ufe00-\ufe0f\u20e3\u200d]+"
+)
+_ASTRAL_OR_SYMBOL = re.compile("[\U00010000-\U0010ffff\u2300-\u27bf\u2b00-\u2bff\ufe00-\ufe0f]")
+# The end-of-ayah sign and the verse number written with it are one unit: not
+# read, but a stop ("۝١٢" / "١٢۝" become a full stop, so the verse ends in pause).
+_VERSE_DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9"
+_VERSE_END = re.compile(
+    f"\\s*\u06dd\\s*[{_VERSE_DIGITS}]+|\\s*[{_VERSE_DIGITS}]+\\s*\u06dd|\\s*\u06dd"
+)
+# NFC reorders a run of combining marks by insertion (quadratic time): a run
+# longer than any real letter carries (a letter has at most 4 marks even in
+# Quranic text) is cut to its first MAX_MARK_RUN marks first.
+MAX_MARK_RUN = 8
+
+
+def _combining_class(low: int, high: int) -> str:
+    return _char_class([c for c in range(low, high) if unicodedata.combining(chr(c))])
+
+
+_LONG_MARK_RUN = re.compile(_combining_class(0x0300, 0x10000) + f"{{{MAX_MARK_RUN + 1},}}")
+_LONG_ASTRAL_MARK_RUN = re.compile(_combining_class(0x10000, 0x110000) + f"{{{MAX_MARK_RUN + 1},}}")
+
+
+def _cut_mark_runs(text: str) -> str:
+    """Cut every run of combining marks to MAX_MARK_RUN (see ``_LONG_MARK_RUN``)."""
+    for pattern in (_LONG_MARK_RUN, _LONG_ASTRAL_MARK_RUN):
+        if pattern is _LONG_ASTRAL_MARK_RUN and text.isascii():
+            break
+        if pattern.search(text) is not None:
+            text = pattern.sub(lambda match: match.group()[:MAX_MARK_RUN], text)
+    return text
+
+
+def remove_escapes_and_emoji(text: str) -> str:
+    """Drop terminal escape sequences and emoji sequences; a verse-end sign and its number end a sentence."""
+    if "\x1b" in text or "\x9b" in text:
+        text = _TERMINAL_ESCAPE.sub("", text)
+    if "\u06dd" in text:
+        text = _VERSE_END.sub(". ", text)
+    if _ASTRAL_OR_SYMBOL.search(text) is not None:
+        if "\u20e3" in text:
+            text = _KEYCAP.sub("", text)
+        text = _EMOJI.sub("", text)
+    return text
+
+
 def fold_digits(text: str) -> str:
     """Arabic-Indic and Persian digits (and ٫ ٬ ٪) to ASCII, one character for one."""
     if _DIGITS.search(text) is not None:
@@ -173,6 +231,8 @@ def clean(text: str) -> str:
 
     Does not touch letters or diacritics; whitespace is *not* collapsed.
     """
+    if not text.isascii() or "\x1b" in text:
+        text = remove_escapes_and_emoji(text)
     if _DELETE.search(text) is not None:
         text = _DELETE.sub("", text)
     text = fold_digits(text)
@@ -234,7 +294,8 @@ def normalize(text: str, *, diacritics: DiacriticsMode = "keep", fold: bool = Fa
             # its slow path (~50x slower); undo our order cheaply first.
             for swapped, pair in _VOWEL_SHADDA_PAIRS:
                 text = text.replace(pair, swapped)
-        text = unicodedata.normalize("NFC", text)
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", _cut_mark_runs(text))
         text = _STRIP.sub("", text) if diacritics == "strip" else shadda_first(text)
         if fold:
             text = text.translate(_FOLD)

@@ -25,7 +25,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from natiq.text import chars as C
-from natiq.text.normalize import normalize, shadda_first
+from natiq.text.normalize import normalize
+from natiq.text.reading import JOIN, read_aloud
 
 #: Private-use placeholders that never survive the final translate.
 SILENT_ONSET = "\ue000"  # a word-initial hamza seat: no glottal stop written
@@ -42,41 +43,27 @@ _VOWEL = "[\u064b-\u0650]"
 # ahead to candidate positions instead of trying every character.
 _WORD_START = f"(?<![{_WORD_CHAR}].)"
 _WORD_END = f"(?![{_WORD_CHAR}])"
-_ALLAH_BODY = "لّ?َ?لّ?َ?[ٰا]?ه(?P<case>[َُِ]?)" + _WORD_END
-_ALLAH = [
-    re.compile("[اٱ]" + _WORD_START + _ALLAH_BODY),
-    re.compile("(?P<pre>[وفب])" + _WORD_START + "(?P<vowel>[َِ]?)[اٱ]" + _ALLAH_BODY),
-    re.compile("(?P<li>ل)" + _WORD_START + "ِ?لّ?َ?[ٰا]?ه(?P<case>[َُِ]?)" + _WORD_END),
-]
+_ALLAH_BODY = "(?P<allah>لّ?َ?لّ?َ?[ٰا]?ه(?P<case>[َُِ]?)ْ?" + _WORD_END + ")"
 _ARTICLE_TAIL = f"َ?ل(?P<sukun>ْ?)(?:(?P<sun>[{C.SUN_LETTERS}])(?P<shadda>ّ?)|(?=[{_LETTER}]))"
-_ARTICLE = [
-    re.compile("[اٱ]" + _WORD_START + _ARTICLE_TAIL),
-    re.compile("(?P<pre>[وفبك])" + _WORD_START + "(?P<vowel>[َُِ]?)[اٱ]" + _ARTICLE_TAIL),
+_ALLAH_OR_ARTICLE = f"(?:{_ALLAH_BODY}|{_ARTICLE_TAIL})"
+# Allah and the article, bare, joined to the previous word by an elided wasl,
+# or after a one-letter prefix (one regex scan for both words).
+_ARTICLES = [
+    re.compile(JOIN + "(?P<joined>)" + _ALLAH_OR_ARTICLE),
+    re.compile("[اٱ]" + _WORD_START + _ALLAH_OR_ARTICLE),
+    re.compile("(?P<pre>[وفبك])" + _WORD_START + "(?P<vowel>[َُِ]?)[اٱ]" + _ALLAH_OR_ARTICLE),
 ]
-# Undiacritized relative pronouns look like article + sun letter (الذي is not
-# adh-dhii); they are spelled with one lam + shadda, then handled like any word.
-_RELATIVES = {
-    word: shadda_first(spelled)
-    for word, spelled in {
-        "الذي": "ال\u064e\u0651ذِي",
-        "التي": "ال\u064e\u0651تِي",
-        "الذين": "ال\u064e\u0651ذِينَ",
-        "اللذان": "الل\u064e\u0651ذَانِ",
-        "اللتان": "الل\u064e\u0651تَانِ",
-    }.items()
-}
-_RELATIVE = re.compile(
-    "(?<![\u0621-\u0652\u0670-\u06d3])(" + "|".join(_RELATIVES) + f"){_WORD_END}"
-)
-_RELATIVE_PREFIXED = re.compile(
-    "(?<![\u0621-\u0652\u0670-\u06d3])([وف])(" + "|".join(_RELATIVES) + f"){_WORD_END}"
-)
+# li- + article or Allah: the wasl alef is not written (لِلرَّجُلِ, لِلَّهِ).
 _LIL_ARTICLE = re.compile(
-    "ل" + _WORD_START + f"ِ?ل(?P<sukun>ْ?)(?:(?P<sun>[{C.SUN_LETTERS}])(?P<shadda>ّ?)|(?=[{_LETTER}]))"
+    "(?P<li>ل)"
+    + _WORD_START
+    + "ِ?(?:(?P<allah>لّ?َ?[ٰا]?ه(?P<case>[َُِ]?)ْ?"
+    + _WORD_END
+    + f")|ل(?P<sukun>ْ?)(?:(?P<sun>[{C.SUN_LETTERS}])(?P<shadda>ّ?)|(?=[{_LETTER}])))"
 )
 
 
-def _hamza_seat_passes() -> list[tuple[re.Pattern[str], str]]:
+def _hamza_seat_passes() -> list[tuple[str, re.Pattern[str], str]]:
     """Rewrite hamza seats as (onset + vowel) in Arabic script, with literal replacements.
 
     At the start of a word the onset is silent (أَحْمَد -> ahmad); inside a word
@@ -87,22 +74,25 @@ def _hamza_seat_passes() -> list[tuple[re.Pattern[str], str]]:
     for seat, vowel in (("آ", None), *_SEAT_VOWEL.items()):
         for onset, position in ((SILENT_ONSET, _WORD_START), (C.HAMZA, "")):
             if vowel is None:
-                passes.append((re.compile(seat + position), onset + C.FATHA + C.ALEF))
+                passes.append((seat, re.compile(seat + position), onset + C.ALEF))
                 continue
-            passes.append((re.compile(seat + position + "(?=[\u064b-\u0652])"), onset))
-            passes.append((re.compile(seat + position), onset + vowel))
+            passes.append((seat, re.compile(seat + position + "(?=[\u064b-\u0652])"), onset))
+            passes.append((seat, re.compile(seat + position), onset + vowel))
     return passes
 
 
-_WASLA_AFTER_VOWEL = re.compile("(?<=[\u064b-\u0650])\u0671")
+_WASLA_AFTER_VOWEL = re.compile("\u0671(?<=[\u064b-\u0650]\u0671)")
 # A word-initial bare alef is hamzat al-wasl: with a vowel mark it only carries
 # that vowel (اِثْنَان -> ithnaan); before a consonant with sukun it is read "i"
 # (اسْم -> ism, اثْنَان -> ithnaan).
 _WASL_VOWELLED = re.compile("[اٱ]" + _WORD_START + "(?=[\u064e-\u0650])")
 _WASL_BEFORE_SUKUN = re.compile("[اٱ]" + _WORD_START + f"(?=[{_LETTER}]\u0652)")
-# After a prefix's vowel the wasl alef is silent (بِاسْمِ -> bismi, وَاسْتَمَعَ ->
-# wastama3a); a long aa is never followed by a consonant with sukun inside a word.
-_WASL_AFTER_PREFIX = re.compile(f"ا(?<=[\u064e-\u0650].)(?=[{_LETTER}]\u0652[{_LETTER}])")
+# Any other word-initial alef is a hamza written without its seat: a short a.
+_INITIAL_ALEF = re.compile("ا" + _WORD_START)
+# The silent alef after the plural waw of undiacritized verbs (كتبوا).
+_SILENT_ALEF_AFTER_WAW = re.compile(f"وا(?<=[{_LETTER}]وا)(?![{_WORD_CHAR}])")
+# A fatha before a long alef is part of the long vowel (done in the final spelling).
+_FATHA_BEFORE_LONG_A = [("َا", "ا"), ("َى", "ى"), ("ىٰ", "ى"), ("اٰ", "ا")]
 _TEH_MARBUTA_VOWELLED = re.compile(f"ة(?={_VOWEL})")
 _UU_ALEF = re.compile(f"ُوا(?![{_WORD_CHAR}])")
 _UU = re.compile("ُو(?![\u064b-\u0652])")
@@ -118,7 +108,12 @@ _PREFIX_VOWEL = {"و": C.FATHA, "ف": C.FATHA, "ك": C.FATHA, "ب": C.KASRA, "ل
 _SEAT_VOWEL = {"أ": C.FATHA, "إ": C.KASRA, "ؤ": C.DAMMA, "ئ": C.KASRA}
 _HAMZA_SEATS = _hamza_seat_passes()
 _SEAT_LETTERS = "أإآؤئ"
-_SHADDA = re.compile(f"([{_LETTER}])ّ")
+_SHADDA = re.compile(f"[{_LETTER}]ّ")
+# "Xّ" -> "XX" by dict lookup (a "\\1\\1" template is expanded in Python per match)
+_DOUBLED = {
+    chr(code) + C.SHADDA: chr(code) * 2
+    for code in [*range(0x0621, 0x063B), *range(0x0641, 0x064B), *range(0x0671, 0x06D4), 0xE000]
+}
 _WORD_CHARS = frozenset(
     chr(c) for c in [*range(0x0621, 0x063B), *range(0x0641, 0x0653), 0x0670, *range(0x0671, 0x06D4)]
 ) | {SILENT_ONSET}
@@ -209,9 +204,9 @@ def _final_table(scheme: PhoneticScheme) -> dict[int, str | None]:
     table: dict[str, str | None] = dict(scheme.consonants)
     table.update(
         {
-            C.ALEF: "a",
-            C.ALEF_MAKSURA: "a",
-            C.DAGGER_ALEF: "a",
+            C.ALEF: scheme.long_a,
+            C.ALEF_MAKSURA: scheme.long_a,
+            C.DAGGER_ALEF: scheme.long_a,
             C.ALEF_WASLA: "i",
             C.TEH_MARBUTA: "a",
             C.FATHA: "a",
@@ -226,6 +221,7 @@ def _final_table(scheme: PhoneticScheme) -> dict[int, str | None]:
             C.HAMZA_ABOVE: "",
             C.HAMZA_BELOW: "",
             SILENT_ONSET: "",
+            JOIN: "",
             # the hamza seats are rewritten earlier; these only catch leftovers
             "أ": "a",
             "إ": "i",
@@ -253,7 +249,7 @@ class _ByteSpeller:
     text with characters outside the table, which then takes the general path.
     """
 
-    def __init__(self, table: dict[int, str | None]) -> None:
+    def __init__(self, table: dict[int, str | None], merges: list[tuple[str, str]]) -> None:
         if len(table) > 128:
             raise ValueError("a byte speller handles at most 128 mapped characters")
         decoding = [chr(code) for code in range(128)] + ["\ufffe"] * 128
@@ -271,12 +267,22 @@ class _ByteSpeller:
                 self._long.append((bytes([byte]), out.encode("ascii")))
         self._encoding_map = codecs.charmap_build("".join(decoding))
         self._byte_table = bytes(byte_table)
+        # character pairs spelled as one (fatha + long alef): replaced on bytes,
+        # which is about twice as fast as on str
+        self.merges = merges
+        self._byte_merges = [(self._encode(pair), self._encode(single)) for pair, single in merges]
+
+    def _encode(self, text: str) -> bytes:
+        return codecs.charmap_encode(text, "strict", self._encoding_map)[0]
 
     def __call__(self, text: str) -> str | None:
         try:
-            data = codecs.charmap_encode(text, "strict", self._encoding_map)[0]
+            data = self._encode(text)
         except UnicodeEncodeError:
             return None
+        for pair, single in self._byte_merges:
+            if pair in data:
+                data = data.replace(pair, single)
         data = data.translate(self._byte_table, self._delete)
         for byte, out in self._long:
             if byte in data:
@@ -291,7 +297,7 @@ class PhoneticRomanizer:
         self.scheme = scheme
         self._cons = scheme.consonants
         self._table = _final_table(scheme)
-        self._speller = _ByteSpeller(self._table)
+        self._speller = _ByteSpeller(self._table, _FATHA_BEFORE_LONG_A)
         self._long_vowels: list[tuple[re.Pattern[str], str]] = [
             (_UU_ALEF, scheme.long_u),
             (_UU, scheme.long_u),
@@ -302,27 +308,26 @@ class PhoneticRomanizer:
             (_BARE_YEH, scheme.long_i),
         ]
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str, *, pausal: bool = True) -> str:
+        """Spell normalized ``text``; ``pausal`` reads the last word before a pause in pause."""
         if _ANY_LETTER.search(text) is None:
             return self._finish(text)
-        if "لل" in text or "لّ" in text:
-            for pattern in _ALLAH:
-                text = pattern.sub(self._allah, text)
-        if "ال" in text and ("لذ" in text or "لت" in text):
-            text = _RELATIVE.sub(lambda m: _RELATIVES[m.group(1)], text)
-            text = _RELATIVE_PREFIXED.sub(lambda m: m.group(1) + _RELATIVES[m.group(2)], text)
+        text = read_aloud(text, pausal=pausal)
         if "ل" in text:
-            for pattern in _ARTICLE:
+            for pattern in _ARTICLES:
                 text = pattern.sub(self._article, text)
-            text = _LIL_ARTICLE.sub(self._lil_article, text)
+            text = _LIL_ARTICLE.sub(self._article, text)
         if any(seat in text for seat in _SEAT_LETTERS):
-            for pattern, replacement in _HAMZA_SEATS:
-                text = pattern.sub(replacement, text)
+            for seat, pattern, replacement in _HAMZA_SEATS:
+                if seat in text:
+                    text = pattern.sub(replacement, text)
         if C.ALEF_WASLA in text:
             text = _WASLA_AFTER_VOWEL.sub("", text)
         text = _WASL_VOWELLED.sub(SILENT_ONSET, text)
         text = _WASL_BEFORE_SUKUN.sub("i", text)
-        text = _WASL_AFTER_PREFIX.sub("", text)
+        if C.ALEF in text:
+            text = _INITIAL_ALEF.sub("a", text)
+            text = _SILENT_ALEF_AFTER_WAW.sub("و", text)
         if C.TEH_MARBUTA in text:
             # before a vowel it is read t; the rest are pausal and become "a"
             # in the final translate (a fatha or sukun written on them is dropped).
@@ -334,11 +339,15 @@ class PhoneticRomanizer:
                 text = text.replace(tanween_alef, "an")
         if C.SHADDA in text:
             text = text.replace("وّ", "wو").replace("يّ", "yي")
-            text = _SHADDA.sub(r"\1\1", text)
+            text = _SHADDA.sub(lambda match: _DOUBLED[match.group()], text)
         for pattern, repl in self._long_vowels:
             text = pattern.sub(repl, text)
         spelled = self._speller(text)
-        return self._finish(spelled if spelled is not None else text.translate(self._table))
+        if spelled is None:
+            for pair, single in _FATHA_BEFORE_LONG_A:
+                text = text.replace(pair, single)
+            spelled = text.translate(self._table)
+        return self._finish(spelled)
 
     def _finish(self, text: str) -> str:
         if self.scheme.glottal_start_dropped and GLOTTAL in text:
@@ -359,30 +368,31 @@ class PhoneticRomanizer:
 
     def _allah(self, match: re.Match[str]) -> str:
         groups = match.groupdict()
-        start = (
-            "li" if groups.get("li") else self._prefix(groups.get("pre"), groups.get("vowel") or "")
-        )
+        if groups.get("joined") is not None:
+            start = ""
+        elif groups.get("li"):
+            start = "li"
+        else:
+            start = self._prefix(groups.get("pre"), groups.get("vowel") or "")
         ending = {C.FATHA: "a", C.DAMMA: "u", C.KASRA: "i"}.get(groups["case"], "")
         return start + "ll" + self.scheme.long_a + "h" + ending
 
     def _article(self, match: re.Match[str]) -> str:
         groups = match.groupdict()
+        if groups["allah"] is not None:
+            return self._allah(match)
+        if groups.get("li"):
+            return "li" + (groups["sun"] + "-" + groups["sun"] if groups["sun"] else "l-")
         letter, vowel = groups.get("pre"), groups.get("vowel") or ""
         sukun, sun, shadda = groups["sukun"], groups["sun"], groups["shadda"]
         if letter and not (sukun or shadda) and _has_marks(match.string, match.end()):
             # "وَالِد" is wa-alid, not wa + al-: a diacritized word whose lam has
             # no sukun and whose next letter has no shadda is not the article.
             return match.group(0)
-        start = self._prefix(letter, vowel)
+        start = "" if groups.get("joined") is not None else self._prefix(letter, vowel)
         if sun:
             return start + sun + "-" + sun
         return start + "l-"
-
-    def _lil_article(self, match: re.Match[str]) -> str:
-        sun = match.group("sun")
-        if sun:
-            return "li" + sun + "-" + sun
-        return "lil-"
 
 
 def _has_marks(text: str, position: int) -> bool:
@@ -398,11 +408,11 @@ def _has_marks(text: str, position: int) -> bool:
 _ROMANIZERS = {scheme.name: PhoneticRomanizer(scheme) for scheme in (ARABIZI, LATIN)}
 
 
-def romanize_arabizi(text: str) -> str:
+def romanize_arabizi(text: str, *, pausal: bool = True) -> str:
     """``normalize`` (diacritics kept) then spell with the chat alphabet."""
-    return _ROMANIZERS["arabizi"](normalize(text))
+    return _ROMANIZERS["arabizi"](normalize(text), pausal=pausal)
 
 
-def romanize_latin(text: str) -> str:
+def romanize_latin(text: str, *, pausal: bool = True) -> str:
     """``normalize`` (diacritics kept) then spell digit-free, English-readable ASCII."""
-    return _ROMANIZERS["latin"](normalize(text))
+    return _ROMANIZERS["latin"](normalize(text), pausal=pausal)

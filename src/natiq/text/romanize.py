@@ -2,43 +2,59 @@
 
 ``SCHEMES`` maps a scheme name to a ``Scheme`` record; ``romanize`` and
 ``deromanize`` look the name up there, so a checkpoint's ``natiq_frontend.json``
-only needs to store the name. Only ``buckwalter`` is reversible.
+only needs to store the name. Only ``buckwalter`` is reversible; it spells what
+is written, while ``arabizi``, ``latin`` and ``ipa`` spell what is read
+(``natiq.text.reading``: hamzat al-wasl, pausal forms when ``pausal``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from natiq.common.errors import InputTextError
 from natiq.text.buckwalter import from_buckwalter, romanize_buckwalter, to_buckwalter
 from natiq.text.config import FrontendConfigError
-from natiq.text.ipa import phonemize
+from natiq.text.ipa import ipa_from_normalized, romanize_ipa
 from natiq.text.phonetic import ARABIZI, LATIN, PhoneticRomanizer, romanize_arabizi, romanize_latin
+
+
+class Speller(Protocol):
+    def __call__(self, text: str, *, pausal: bool = True) -> str: ...
+
+
+def _buckwalter(text: str, *, pausal: bool = True) -> str:
+    return romanize_buckwalter(text)  # a transliteration: what is written, never pausal
+
+
+def _buckwalter_normalized(text: str, *, pausal: bool = True) -> str:
+    return to_buckwalter(text)
 
 
 @dataclass(frozen=True)
 class Scheme:
     name: str
-    romanize: Callable[[str], str]
+    #: normalize then spell; ``pausal`` applies pausal forms (phonetic schemes only)
+    romanize: Speller
     deromanize: Callable[[str], str] | None
     #: True when capital letters are distinct symbols (a TTS must not re-case them).
     case_sensitive: bool
     ascii_only: bool
     description: str
     #: the same spelling for text that is already ``normalize``d (skips a pass)
-    from_normalized: Callable[[str], str]
+    from_normalized: Speller
 
 
 SCHEMES: dict[str, Scheme] = {
     "buckwalter": Scheme(
         "buckwalter",
-        romanize_buckwalter,
+        _buckwalter,
         from_buckwalter,
         case_sensitive=True,
         ascii_only=False,
         description="Buckwalter transliteration, one symbol per letter/mark, exactly reversible",
-        from_normalized=to_buckwalter,
+        from_normalized=_buckwalter_normalized,
     ),
     "arabizi": Scheme(
         "arabizi",
@@ -60,12 +76,12 @@ SCHEMES: dict[str, Scheme] = {
     ),
     "ipa": Scheme(
         "ipa",
-        phonemize,
+        romanize_ipa,
         None,
         case_sensitive=True,
         ascii_only=False,
         description="IPA phonemes from espeak-ng's Arabic voice (needs espeak-ng)",
-        from_normalized=phonemize,
+        from_normalized=ipa_from_normalized,
     ),
 }
 
@@ -81,9 +97,13 @@ def get_scheme(name: str) -> Scheme:
         ) from None
 
 
-def romanize(text: str, scheme: str) -> str:
-    """Normalize ``text`` (diacritics kept) and spell it in ``scheme``."""
-    return get_scheme(scheme).romanize(text)
+def romanize(text: str, scheme: str, *, pausal: bool = True) -> str:
+    """Normalize ``text`` (diacritics kept) and spell it in ``scheme``.
+
+    ``pausal`` (phonetic schemes only) reads the last word before a pause as in
+    speech (no case ending); ``False`` keeps every case ending.
+    """
+    return get_scheme(scheme).romanize(text, pausal=pausal)
 
 
 def deromanize(text: str, scheme: str) -> str:

@@ -6,21 +6,29 @@ there is no default voice, because Higgs cloning needs one. When a caller
 passes only a clip (``natiq speak --voice ref.wav``), the transcript is read
 from ``ref.txt`` beside it. The
 ``checkpoint`` option is an adapter dir from ``natiq higgs train`` (its
-front-end settings are used) or ``None`` for the base model.
+front-end settings and system prompt are used) or ``None`` for the base
+model; the ``system_prompt`` load option overrides the recorded prompt. A
+runaway generation (the frame cap reached before the stream EOS) is logged
+as a warning.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
+from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt, max_samples
 from natiq.backends.higgs.audio_codes import decode_codes
 from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
 from natiq.common.errors import AudioInputError, InputTextError
+
+log = logging.getLogger(__name__)
 
 
 def reference_transcript(audio: Path) -> str:
@@ -36,6 +44,14 @@ def reference_transcript(audio: Path) -> str:
 
 class HiggsBackend(SpeechBackend):
     name: ClassVar[str] = "higgs"
+    load_options: ClassVar[tuple[str, ...]] = ("audio_tokenizer", "system_prompt")
+    sampling_options: ClassVar[tuple[str, ...]] = (
+        "temperature",
+        "top_p",
+        "top_k",
+        "max_seconds",
+        "seed",
+    )
 
     def __init__(self, cloner: HiggsCloner, defaults: CloneOptions | None = None) -> None:
         self.cloner = cloner
@@ -50,8 +66,13 @@ class HiggsBackend(SpeechBackend):
         device: str = "auto",
         quantize: bool | str = False,
         audio_tokenizer: str | None = None,
-        **_: Any,
+        system_prompt: str | None = None,
     ) -> HiggsBackend:
+        """The base model (or the one an adapter records) with the adapter ``checkpoint``.
+
+        ``quantize``: ``True`` or ``"8bit"``, ``"4bit"`` (bitsandbytes, GPU) or off.
+        ``system_prompt``: instead of the one recorded with the adapter.
+        """
         mode = quantize if isinstance(quantize, str) else ("8bit" if quantize else "none")
         cloner = HiggsCloner.load(
             model=model,
@@ -59,6 +80,7 @@ class HiggsBackend(SpeechBackend):
             audio_tokenizer=audio_tokenizer,
             device=device,
             quantize=mode,
+            system_prompt=system_prompt,
         )
         return cls(cloner)
 
@@ -80,30 +102,43 @@ class HiggsBackend(SpeechBackend):
             prompt.audio, text, max_seconds=self.defaults.max_ref_seconds
         )
 
-    def _options(self, options: SynthesisOptions | None) -> CloneOptions:
+    def _clone_options(self, options: SynthesisOptions) -> CloneOptions:
+        """The cloner's settings: the defaults overridden by each option given."""
         base = self.defaults
-        if options is None:
-            return base
-        max_new = (
-            options.max_new_frames if options.max_new_frames is not None else base.max_new_tokens
-        )
-        return CloneOptions(
-            temperature=options.temperature
-            if options.temperature is not None
-            else base.temperature,
-            top_p=options.top_p if options.top_p is not None else base.top_p,
-            top_k=options.top_k if options.top_k is not None else base.top_k,
-            max_new_tokens=max_new,
-            ras_window=base.ras_window,
-            ras_max_repeats=base.ras_max_repeats,
-            seed=options.seed if options.seed is not None else base.seed,
-            max_ref_seconds=base.max_ref_seconds,
+        max_new_tokens = base.max_new_tokens
+        if options.max_seconds is not None:
+            max_new_tokens = self.tokens_for(options.max_seconds)
+        return dataclasses.replace(
+            base,
+            temperature=base.temperature if options.temperature is None else options.temperature,
+            top_p=base.top_p if options.top_p is None else options.top_p,
+            top_k=base.top_k if options.top_k is None else options.top_k,
+            seed=base.seed if options.seed is None else options.seed,
+            max_new_tokens=max_new_tokens,
         )
 
-    def stream(
-        self, model_text: str, voice: Any, options: SynthesisOptions | None = None
+    def tokens_for(self, seconds: float) -> int:
+        """Generation steps that can produce ``seconds`` of audio.
+
+        One step yields one frame of every codebook; the delay pattern adds
+        one step per codebook after the first, plus the stream BOS and EOS.
+        """
+        frames = math.ceil(seconds * float(self.cloner.audio_tokenizer.config.frame_rate))
+        return frames + self.cloner.ids.num_codebooks + 1
+
+    def generate(
+        self, model_text: str, voice: Any, options: SynthesisOptions
     ) -> Iterator[np.ndarray]:
-        generated = self.cloner.generate_codes(voice, model_text, self._options(options))
+        settings = self._clone_options(options)
+        generated = self.cloner.generate_codes(voice, model_text, settings)
+        if not generated.stopped:
+            log.warning(
+                "Higgs generation hit its cap of %d steps without the stream EOS (runaway)",
+                settings.max_new_tokens,
+            )
         audio = decode_codes(self.cloner.audio_tokenizer, generated.codes)
+        limit = max_samples(options, self.sample_rate)
+        if limit is not None:
+            audio = audio[:limit]
         if audio.size:
             yield audio.astype(np.float32, copy=False)

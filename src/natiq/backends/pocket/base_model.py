@@ -122,6 +122,44 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
     return model
 
 
+def load_base_config(base: str | Path) -> Any:
+    """Parse a base's pocket-tts config without loading weights (an hf:// YAML is fetched unless offline)."""
+    from pocket_tts.utils.config import CONFIGS_DIR, load_config
+
+    target = resolve_base(base)
+    source = target.get("config") or str(CONFIGS_DIR / f"{target['language']}.yaml")
+    try:
+        return load_config(source)
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{base}: {exc}") from None
+    except Exception as exc:
+        raise ModelLoadError(
+            f"cannot read the config of base model {base!r} ({type(exc).__name__}: {exc}); "
+            "pass a local YAML, or allow Hugging Face downloads (unset HF_HUB_OFFLINE)"
+        ) from None
+
+
+# Fingerprint keys that describe the architecture (an export's weights differ by design).
+ARCHITECTURE_KEYS: tuple[str, ...] = ("flow_lm", "mimi")
+
+
+def base_fingerprint(config: Any) -> dict[str, Any]:
+    """What identifies a base (the one definition): FlowLM and Mimi architecture, weights files.
+
+    The tokenizer and vocabulary are left out: ``native`` runs replace them.
+    Recorded in every checkpoint and compared with
+    ``natiq.training.checkpoint.check_same_base`` at resume, export and inference
+    (``ARCHITECTURE_KEYS`` only for an exported model, whose weights are its own).
+    """
+    flow_lm = config.flow_lm.model_dump(exclude={"lookup_table", "weights_path"})
+    flow_lm["lookup_table.dim"] = config.flow_lm.lookup_table.dim
+    return {
+        "flow_lm": flow_lm,
+        "mimi": config.mimi.model_dump(exclude={"weights_path"}),
+        "weights": [config.weights_path, config.flow_lm.weights_path, config.mimi.weights_path],
+    }
+
+
 def _tokenizer_path(target: dict[str, str]) -> str:
     """The tokenizer a config names, for error messages (``?`` when the config is unreadable)."""
     from pocket_tts.utils.config import CONFIGS_DIR, load_config

@@ -1,148 +1,126 @@
-"""Checkpoint directories of a Pocket TTS run: naming, atomic writes, pruning, weights.
+"""The Pocket files of a checkpoint: trained weights, latent statistics, the objective's parameters.
 
-A run directory holds ``step_<N>/`` checkpoints. Each is written into a
-hidden temporary directory and renamed into place only when complete, so a
-crash never leaves a half checkpoint that ``--resume latest`` would pick. A
-checkpoint holds (besides Accelerate's optimizer / scheduler / RNG files):
+The run folder itself (``step_<N>/``, records, atomic publish, pruning) belongs
+to ``natiq.training.checkpoint``; this module adds what a Pocket checkpoint
+holds besides Accelerate's optimizer / scheduler / RNG files:
 
 - ``adapter/`` (PEFT adapter, LoRA runs) or ``trainable.safetensors`` (the
   unfrozen parameters of a full fine-tuning run);
 - ``flow_lm_buffers.safetensors`` (latent statistics ``emb_mean``/``emb_std``);
-- ``ema.safetensors`` when ``--ema`` is on;
-- ``trainer_state.json`` (step, data position), ``training_config.json``,
-  ``natiq_frontend.json`` and the tokenizer of the run.
+- ``objective.safetensors`` when the loss itself has trained parameters;
+- ``ema.safetensors`` when ``--ema-decay`` is on (``natiq.training.ema``);
+- ``training_config.json``, ``natiq_frontend.json`` and ``tokenizer.*``.
 
 The frozen weights are not copied: they come from the base model recorded in
 ``training_config.json`` (or from ``base_model.safetensors`` in the run
-directory when the base had random weights).
+directory when the base had random weights). Weights are written from a full
+state dict (gathered by the caller when parameters are sharded).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import shutil
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
-from natiq.common.errors import CheckpointMismatchError, DataFormatError, ModelLoadError
-from natiq.common.files import atomic_path, atomic_write_json
+from natiq.common.errors import CheckpointMismatchError
+from natiq.common.files import atomic_path
 
-TRAINER_STATE_FILE = "trainer_state.json"
-TRAINING_CONFIG_FILE = "training_config.json"
-FRONTEND_FILE = "natiq_frontend.json"
 ADAPTER_DIR = "adapter"
 TRAINABLE_FILE = "trainable.safetensors"
 BUFFERS_FILE = "flow_lm_buffers.safetensors"
+OBJECTIVE_FILE = "objective.safetensors"
 BASE_SNAPSHOT_FILE = "base_model.safetensors"
-STEP_PATTERN = re.compile(r"^step_(\d+)$")
 BUFFER_NAMES: tuple[str, ...] = ("emb_mean", "emb_std")
+# In a loss module's state dict the trained model sits under this attribute.
+MODEL_PREFIX = "flow_lm."
 
 
-@dataclass
-class TrainerState:
-    """Where a run stands: optimizer steps done and the data position (epoch, batches used)."""
-
-    step: int = 0
-    epoch: int = 0
-    batches_in_epoch: int = 0
-
-    def save(self, directory: Path) -> None:
-        atomic_write_json(directory / TRAINER_STATE_FILE, asdict(self))
-
-    @classmethod
-    def load(cls, directory: Path) -> TrainerState:
-        path = directory / TRAINER_STATE_FILE
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(**data)
-        except (OSError, json.JSONDecodeError, TypeError) as exc:
-            raise DataFormatError(f"{path}: unreadable trainer state ({exc})") from None
-
-
-def step_dir(run_dir: Path, step: int) -> Path:
-    return Path(run_dir) / f"step_{step}"
-
-
-def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
-    """Complete checkpoints of a run, oldest first."""
-    root = Path(run_dir)
-    if not root.is_dir():
-        return []
-    found = []
-    for child in root.iterdir():
-        match = STEP_PATTERN.match(child.name)
-        if match and (child / TRAINER_STATE_FILE).is_file():
-            found.append((int(match.group(1)), child))
-    return sorted(found)
-
-
-def resolve_checkpoint(spec: str | Path, run_dir: str | Path | None = None) -> Path:
-    """``latest`` (newest checkpoint of ``run_dir``) or a checkpoint directory."""
-    if str(spec) == "latest":
-        if run_dir is None:
-            raise ModelLoadError("--resume latest needs --checkpoint-dir")
-        found = list_checkpoints(run_dir)
-        if not found:
-            raise ModelLoadError(f"{run_dir}: no complete checkpoint (step_N/) to resume from")
-        return found[-1][1]
-    path = Path(spec)
-    if not (path / TRAINER_STATE_FILE).is_file():
-        raise ModelLoadError(
-            f"{path}: not a training checkpoint (no {TRAINER_STATE_FILE}); give a step_N/ dir or 'latest'"
-        )
-    return path
-
-
-def temporary_dir(run_dir: Path, step: int) -> Path:
-    """The hidden directory a checkpoint is written into (emptied first) before ``publish``."""
-    tmp = Path(run_dir) / f".step_{step}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    return tmp
-
-
-def publish(tmp: Path, step: int) -> Path:
-    """Rename a complete temporary checkpoint to ``step_<step>/`` (replacing an older one)."""
-    target = step_dir(tmp.parent, step)
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(tmp, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-    return target
-
-
-def prune_checkpoints(run_dir: Path, keep_last: int) -> list[Path]:
-    """Delete all but the newest ``keep_last`` checkpoints; return what was deleted."""
-    found = list_checkpoints(run_dir)
-    doomed = [path for _, path in found[: max(0, len(found) - keep_last)]]
-    for path in doomed:
-        shutil.rmtree(path, ignore_errors=True)
-    return doomed
-
-
-def save_model_weights(model: torch.nn.Module, directory: Path, flow_lm: torch.nn.Module) -> None:
-    """Write the trained weights of ``model`` (PEFT adapter or unfrozen parameters) + buffers."""
+def _save_tensors(tensors: Mapping[str, torch.Tensor], path: Path) -> None:
     from safetensors.torch import save_file
 
+    with atomic_path(path) as tmp:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
+
+
+def save_model_weights(
+    model: torch.nn.Module,
+    directory: Path,
+    flow_lm: torch.nn.Module,
+    state: Mapping[str, torch.Tensor] | None = None,
+) -> None:
+    """Write the trained weights of ``model`` (PEFT adapter or unfrozen parameters) + buffers.
+
+    ``state`` is ``model``'s full state dict when it was gathered from shards;
+    by default the model's own tensors are used.
+    """
     from natiq.backends.pocket.lora import is_lora, trainable_state
 
+    full = dict(state) if state is not None else model.state_dict()
     if is_lora(model):
-        model.save_pretrained(str(directory / ADAPTER_DIR), safe_serialization=True)
+        model.save_pretrained(
+            str(directory / ADAPTER_DIR), state_dict=full, safe_serialization=True
+        )
     else:
-        state = {k: v.detach().contiguous().cpu() for k, v in trainable_state(model).items()}
-        with atomic_path(directory / TRAINABLE_FILE) as tmp:
-            save_file(state, str(tmp))
-    buffers = {name: getattr(flow_lm, name).detach().contiguous().cpu() for name in BUFFER_NAMES}
-    with atomic_path(directory / BUFFERS_FILE) as tmp:
-        save_file(buffers, str(tmp))
+        _save_tensors(
+            {name: full[name] for name in trainable_state(model)}, directory / TRAINABLE_FILE
+        )
+    buffers = {name: getattr(flow_lm, name) for name in BUFFER_NAMES}
+    _save_tensors(buffers, directory / BUFFERS_FILE)
+
+
+def save_loss_module(
+    loss_module: torch.nn.Module, directory: Path, state: Mapping[str, torch.Tensor]
+) -> None:
+    """Write the model's weights and the objective's own trained parameters from ``state``.
+
+    ``state`` is the full state dict of the loss module, whose trained model is
+    its ``flow_lm`` attribute.
+    """
+    model_state = {
+        k.removeprefix(MODEL_PREFIX): v for k, v in state.items() if k.startswith(MODEL_PREFIX)
+    }
+    save_model_weights(loss_module.flow_lm, directory, _core(loss_module.flow_lm), model_state)
+    own = [
+        n
+        for n, p in loss_module.named_parameters()
+        if p.requires_grad and not n.startswith(MODEL_PREFIX)
+    ]
+    if own:
+        _save_tensors({name: state[name] for name in own}, directory / OBJECTIVE_FILE)
+
+
+def load_loss_module(loss_module: torch.nn.Module, directory: Path) -> None:
+    """Load what ``save_loss_module`` wrote into a loss module built the same way."""
+    from safetensors.torch import load_file
+
+    load_model_weights(loss_module.flow_lm, directory, _core(loss_module.flow_lm))
+    own = {
+        n: p
+        for n, p in loss_module.named_parameters()
+        if p.requires_grad and not n.startswith(MODEL_PREFIX)
+    }
+    if not own:
+        return
+    path = directory / OBJECTIVE_FILE
+    if not path.is_file():
+        raise CheckpointMismatchError(
+            f"{directory}: no {OBJECTIVE_FILE} for the objective's parameters"
+        )
+    saved = load_file(str(path))
+    if set(saved) != set(own):
+        raise CheckpointMismatchError(f"{path}: holds other objective parameters than this run's")
+    with torch.no_grad():
+        for name, value in saved.items():
+            own[name].copy_(value)
+
+
+def _core(model: torch.nn.Module) -> torch.nn.Module:
+    """The FlowLM inside a PEFT wrapper (or the model itself)."""
+    from natiq.backends.pocket.lora import is_lora
+
+    return model.get_base_model() if is_lora(model) else model
 
 
 def load_model_weights(model: torch.nn.Module, directory: Path, flow_lm: torch.nn.Module) -> None:
@@ -157,7 +135,7 @@ def load_model_weights(model: torch.nn.Module, directory: Path, flow_lm: torch.n
         adapter_file = directory / ADAPTER_DIR / "adapter_model.safetensors"
         if not adapter_file.is_file():
             raise CheckpointMismatchError(
-                f"{directory}: no LoRA adapter here; the checkpoint was trained without --use-lora"
+                f"{directory}: no LoRA adapter here; the checkpoint was trained with --no-lora"
             )
         result = set_peft_model_state_dict(model, load_file(str(adapter_file)))
         unexpected = list(getattr(result, "unexpected_keys", []) or [])

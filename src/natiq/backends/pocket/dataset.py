@@ -46,14 +46,16 @@ from natiq.backends.pocket.text_variation import (
     vary_diacritics,
 )
 from natiq.common.errors import AudioInputError, DataFormatError, InputTextError
-from natiq.common.files import read_jsonl
+from natiq.data.manifest import UtteranceRecord, read_manifest
 
 MIMI_FRAME_RATE = 12.5
 MIMI_SAMPLE_RATE = 24_000
 LATENT_DIM = 32
 
-REQUIRED_FIELDS: tuple[str, ...] = ("id", "audio", "text", "speaker")
 LATENT_FIELDS: tuple[str, ...] = ("latents", "num_frames")
+# Longest training text (tokens) by default. Longer utterances are skipped, not fatal: a
+# character tokenizer reads ~20 tokens per second of diacritized speech.
+DEFAULT_MAX_TEXT_TOKENS = 512
 
 
 class TextEncoder(Protocol):
@@ -81,81 +83,42 @@ class EncodedAudio:
 EncodeAudio = Callable[[Path], EncodedAudio]
 
 
-@dataclass(frozen=True)
-class Utterance:
-    """One manifest record, validated; ``where`` is ``file:line`` for error messages."""
-
-    id: str
-    speaker: str
-    split: str
-    text: str
-    audio: Path
-    latents: Path | None
-    num_frames: int | None
-    where: str
-    prompt_cuts: tuple[int, ...] | None = None  # from `natiq pocket latents`
-
-
-def read_utterances(metadata: str | Path, *, precomputed: bool) -> list[Utterance]:
-    """Read and validate every record of ``metadata``.
+def read_utterances(metadata: str | Path, *, precomputed: bool) -> list[UtteranceRecord]:
+    """Read every row of ``metadata`` with the manifest reader and check its files exist.
 
     ``precomputed`` requires the ``latents``/``num_frames`` fields of
     ``metadata_latents.jsonl`` and the latents files; otherwise the audio files
-    must exist. Records without ``split`` count as ``train``.
+    must exist. Rows without ``split`` count as ``train``.
     """
     source = Path(metadata)
-    if not source.is_file():
-        raise DataFormatError(f"{source}: no such metadata file")
-    needed = REQUIRED_FIELDS + (LATENT_FIELDS if precomputed else ())
-    utterances: list[Utterance] = []
-    seen: dict[str, str] = {}
-    for line, record in read_jsonl(source):
-        where = f"{source}:{line}"
-        missing = [name for name in needed if record.get(name) in (None, "")]
-        if missing:
-            hint = (
-                " (run `natiq pocket latents` first, or train without --use-precomputed-latents)"
-                if precomputed and set(missing) & set(LATENT_FIELDS)
-                else ""
-            )
-            raise DataFormatError(f"{where}: missing field(s) {missing}{hint}")
-        uid = str(record["id"])
-        if uid in seen:
-            raise DataFormatError(f"{where}: duplicate id {uid!r} (first at {seen[uid]})")
-        seen[uid] = where
-        audio = (source.parent / str(record["audio"])).resolve()
-        latents = None
-        num_frames = None
-        cuts = None
+    try:
+        utterances = read_manifest(source, require=LATENT_FIELDS if precomputed else ())
+    except DataFormatError as exc:
+        message = str(exc)
+        if (
+            precomputed
+            and "missing field(s)" in message
+            and any(f in message for f in LATENT_FIELDS)
+        ):
+            raise DataFormatError(
+                f"{exc} (run `natiq pocket latents` first, or train without "
+                "--use-precomputed-latents)"
+            ) from None
+        raise
+    for utt in utterances:
         if precomputed:
-            latents = (source.parent / str(record["latents"])).resolve()
-            if not latents.is_file():
-                raise DataFormatError(f"{where}: latents file {latents} not found")
-            num_frames = int(record["num_frames"])
-            if "prompt_cuts" not in record:
+            if not (utt.latents and utt.latents.is_file()):
+                raise DataFormatError(f"{utt.where}: latents file {utt.latents} not found")
+            if utt.prompt_cuts is None:
                 raise DataFormatError(
-                    f"{where}: no 'prompt_cuts' (latents made by an older natiq); run "
+                    f"{utt.where}: no 'prompt_cuts' (latents made by an older natiq); run "
                     "`natiq pocket latents` again into a new --output-dir"
                 )
-            cuts = tuple(int(k) for k in record["prompt_cuts"])
-        elif not audio.is_file():
-            raise AudioInputError(f"{where}: audio file {audio} not found")
-        utterances.append(
-            Utterance(
-                id=uid,
-                speaker=str(record["speaker"]),
-                split=str(record.get("split") or "train"),
-                text=str(record["text"]),
-                audio=audio,
-                latents=latents,
-                num_frames=num_frames,
-                where=where,
-                prompt_cuts=cuts,
-            )
-        )
+        elif not utt.audio.is_file():
+            raise AudioInputError(f"{utt.where}: audio file {utt.audio} not found")
     if not utterances:
         raise DataFormatError(f"{source}: the corpus is empty (no records)")
-    return utterances
+    return list(utterances)
 
 
 def load_latents_file(path: Path, *, where: str = "") -> torch.Tensor:
@@ -211,28 +174,31 @@ class PocketTrainData(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        utterances: Sequence[Utterance],
+        utterances: Sequence[UtteranceRecord],
         text: TextEncoder,
         *,
         encode: EncodeAudio | None = None,
         settings: ExampleSettings | None = None,
+        max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
         seed: int = 0,
         frame_rate: float = MIMI_FRAME_RATE,
-        prompt_pool: Sequence[Utterance] = (),
+        prompt_pool: Sequence[UtteranceRecord] = (),
     ) -> None:
-        """``prompt_pool``: further utterances that may lend a voice prompt (e.g. the
+        """``max_text_tokens``: longer texts are skipped (listed in ``skipped``);
+        ``prompt_pool``: further utterances that may lend a voice prompt (e.g. the
         train split for the validation split), never trained on here."""
         if not utterances:
             raise DataFormatError("no utterances in this split")
         if encode is None and any(u.latents is None for u in utterances):
             raise DataFormatError("records without precomputed latents need an audio encoder")
         self.settings = settings or ExampleSettings()
+        self.max_text_tokens = max_text_tokens
         self.encode = encode
         self.seed = seed
         self.frame_rate = frame_rate
         self.text = text
         self.skipped: list[SkippedUtterance] = []
-        kept: list[Utterance] = []
+        kept: list[UtteranceRecord] = []
         self.model_texts: list[str] = []
         self.tokens: list[torch.Tensor] = []
         # Tokenize everything now: an unusable text is reported before training starts.
@@ -291,7 +257,7 @@ class PocketTrainData(torch.utils.data.Dataset):
             if sources and paused == []
         ]
 
-    def _prepare(self, utt: Utterance) -> tuple[str, list[int]] | None:
+    def _prepare(self, utt: UtteranceRecord) -> tuple[str, list[int]] | None:
         """(model text, ids of its full form), or None after recording why it is skipped."""
         try:
             model_text = self.text.model_text(utt.text)
@@ -302,7 +268,7 @@ class PocketTrainData(torch.utils.data.Dataset):
         if not ids:
             self.skipped.append(SkippedUtterance(utt.id, utt.where, "the text gives no tokens"))
             return None
-        limit = self.settings.max_text_tokens
+        limit = self.max_text_tokens
         if len(ids) > limit:
             reason = (
                 f"the text is {len(ids)} tokens long, over the limit of {limit} (--max-text-tokens)"
@@ -390,7 +356,7 @@ class PocketTrainData(torch.utils.data.Dataset):
             ids = self.text.ids(text, final_punctuation=not drop_punctuation)
         except (DataFormatError, InputTextError):
             ids = []
-        if not ids or len(ids) > self.settings.max_text_tokens:
+        if not ids or len(ids) > self.max_text_tokens:
             return self.tokens[index], self.model_texts[index], "full"  # the checked full form
         return torch.tensor(ids, dtype=torch.long), text, level
 

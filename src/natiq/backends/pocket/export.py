@@ -28,13 +28,14 @@ import torch
 from natiq.backends.pocket import checkpointing as ckpt
 from natiq.backends.pocket import model_setup
 from natiq.common.errors import ModelLoadError
-from natiq.common.files import atomic_path, atomic_write_json, atomic_write_text
+from natiq.common.files import atomic_path, atomic_write_text
+from natiq.training import checkpoint as run_folder
 
 DEFAULT_EXPORT_NAME = "natiq_arabic"
 
 
 def is_training_checkpoint(path: Path) -> bool:
-    return (path / ckpt.TRAINING_CONFIG_FILE).is_file()
+    return (path / run_folder.TRAINING_CONFIG_FILE).is_file()
 
 
 def export_yaml_of(path: Path) -> Path | None:
@@ -66,49 +67,67 @@ def load_checkpoint_model(
     yaml_path = export_yaml_of(source)
     if yaml_path is None:
         raise ModelLoadError(
-            f"{source}: neither a training checkpoint ({ckpt.TRAINING_CONFIG_FILE}) nor an export "
+            f"{source}: neither a training checkpoint ({run_folder.TRAINING_CONFIG_FILE}) nor an export "
             "directory (one <name>.yaml); give a step_N/ directory or the output of `natiq pocket export`"
         )
-    from natiq.backends.pocket.base_model import load_base
+    from natiq.backends.pocket.base_model import (
+        ARCHITECTURE_KEYS,
+        base_fingerprint,
+        load_base,
+        load_base_config,
+    )
+    from natiq.text import FrontendConfig
 
     tts = load_base(str(yaml_path), device="cpu")
+    if base is not None:
+        run_folder.check_same_base(
+            base_fingerprint(load_base_config(base)),
+            base_fingerprint(tts.config),
+            where=source,
+            base=base,
+            keys=ARCHITECTURE_KEYS,
+        )
     tts.has_custom_weights = True
-    return tts, model_setup.read_frontend(yaml_path.parent)
+    return tts, FrontendConfig.load(yaml_path.parent)
 
 
 def _load_training_checkpoint(
     directory: Path, *, use_ema: bool, base: str | None
 ) -> tuple[Any, Any]:
-    from natiq.backends.pocket.ema import EMA_FILE, copy_shadow_into, load_ema_file
+    from natiq.backends.pocket.base_model import base_fingerprint, load_base_config
     from natiq.backends.pocket.lora import merge_lora, prepare_trainable
     from natiq.backends.pocket.train_config import PocketTrainConfig
+    from natiq.text import FrontendConfig
+    from natiq.training.ema import EMA_FILE, copy_shadow_into, load_ema_file
 
-    record = model_setup.read_training_record(directory)
+    record = run_folder.read_record(directory, trainer=model_setup.TRAINER)
     config = PocketTrainConfig.from_dict(
-        record["config"], source=directory / ckpt.TRAINING_CONFIG_FILE
+        record.config, source=directory / run_folder.TRAINING_CONFIG_FILE
     )
+    recorded = record.base["fingerprint"]
     if base is not None:
-        from natiq.backends.pocket.synthesis import load_base_config
-
-        model_setup.check_same_base(
-            record["base"]["fingerprint"], load_base_config(base), where=directory, base=base
+        run_folder.check_same_base(
+            recorded, base_fingerprint(load_base_config(base)), where=directory, base=base
         )
     snapshot = None
-    if record["base"].get("snapshot"):
-        snapshot = directory.parent / record["base"]["snapshot"]
+    if record.base.get("snapshot"):
+        snapshot = directory.parent / record.base["snapshot"]
     tts = model_setup.load_base_model(config.base, snapshot=snapshot)
-    model_setup.check_same_base(
-        record["base"]["fingerprint"], tts.config, where=directory, base=config.base
+    run_folder.check_same_base(
+        recorded, base_fingerprint(tts.config), where=directory, base=config.base
     )
     model_setup.install_tokenizer(
-        tts, directory / record["tokenizer"], native=config.text_mode == "native", seed=config.seed
+        tts,
+        directory / record.extra["tokenizer"],
+        native=config.text_mode == "native",
+        seed=config.seed,
     )
     model_setup.configure_text_prep(tts)
     trainable = prepare_trainable(
         tts.flow_lm,
         scope=config.train_scope,
         use_lora=config.use_lora,
-        rank=config.lora_rank,
+        rank=config.lora_r,
         alpha=config.lora_alpha,
         dropout=config.lora_dropout,
     )
@@ -120,7 +139,7 @@ def _load_training_checkpoint(
         param.requires_grad_(False)
     tts.has_custom_weights = True
     tts.eval()
-    return tts, model_setup.read_frontend(directory)
+    return tts, FrontendConfig.load(directory)
 
 
 def export_checkpoint(
@@ -162,7 +181,7 @@ def export_checkpoint(
     atomic_write_text(
         yaml_path, header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
     )
-    atomic_write_json(out / ckpt.FRONTEND_FILE, frontend_config.to_dict())
+    frontend_config.save(out)
     return yaml_path
 
 

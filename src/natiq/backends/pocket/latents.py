@@ -11,13 +11,15 @@ encoder and writes:
   marks. One file per utterance keeps resume trivial (a file exists = done;
   files are written atomically) and lets a trainer read any subset lazily.
 - ``metadata_latents.jsonl``: the manifest records plus ``latents`` (path
-  relative to this manifest's folder), ``num_frames``, ``speech_end`` and
-  ``duration`` (seconds) and ``prompt_cuts``: the frame counts at which a voice
-  prompt taken from the start of this utterance ends in a pause. Mimi's
-  encoder is causal, so ``latents[:k]`` is exactly that prompt encoded on its
-  own; this is checked on the first utterance of every run.
+  relative to this manifest's folder), ``num_frames``, ``speech_end``
+  (seconds) and ``prompt_cuts``: the frame counts at which a voice prompt taken
+  from the start of this utterance ends in a pause. Mimi's encoder is causal,
+  so ``latents[:k]`` is exactly that prompt encoded on its own; this is
+  checked on the first utterance of every run.
 - ``latents_rejects.jsonl``: ``id``, ``reason``, ``detail``, ``line`` for each
-  utterance that could not be encoded (missing/unreadable audio, bad id, ...).
+  utterance that could not be encoded: ``record`` (a row the manifest reader
+  refused: missing field, unsafe or duplicate id, ...) or ``audio`` (missing or
+  unreadable audio).
 - ``latents_config.json``: the base that encoded them and the speech-trim
   settings; a resume with another base or other settings is refused (mixing
   them would silently corrupt training).
@@ -30,7 +32,6 @@ It must not load a FlowLM for training or know about text tokenization.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ import torch
 from natiq.backends.pocket.recipe import SpeechTrimSettings
 from natiq.backends.pocket.speech_marks import SpeechMarks, analyze
 from natiq.common.errors import AudioInputError, DataFormatError, ModelLoadError
-from natiq.common.files import atomic_path, atomic_write_json, read_jsonl, write_jsonl
+from natiq.common.files import atomic_path, atomic_write_json, write_jsonl
+from natiq.common.rows import Rows
+from natiq.data.manifest import read_manifest
 
 LATENTS_MANIFEST = "metadata_latents.jsonl"
 LATENTS_REJECTS = "latents_rejects.jsonl"
@@ -49,11 +52,9 @@ LATENTS_CONFIG = "latents_config.json"
 LATENT_STATS = "latent_stats.json"
 LATENTS_SUBDIR = "latents"
 LATENT_KEY = "latents"
-REQUIRED_FIELDS = ("id", "audio")
 MARKS_KEY = "natiq_speech_marks"
 # Largest difference allowed between a prefix encoded alone and the same frames of the whole.
 CAUSAL_TOLERANCE = 1e-4
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 @dataclass
@@ -118,11 +119,11 @@ def extract_latents(
     trim = trim or SpeechTrimSettings()
     metadata = Path(metadata)
     output_dir = Path(output_dir)
-    records = list(read_jsonl(metadata))
-    if not records:
+    records = read_manifest(metadata, lenient=True)
+    if not records and not records.bad:
         raise DataFormatError(f"{metadata}: the manifest has no utterances")
     if limit is not None:
-        records = records[:limit]
+        records = Rows(records[:limit], records.bad)
     _check_same_settings(output_dir, base, trim)
 
     model = tts_model if tts_model is not None else load_base(base, device=device)
@@ -142,16 +143,14 @@ def extract_latents(
     )
 
     summary = LatentsSummary(manifest=output_dir / LATENTS_MANIFEST)
+    summary.rejected = [
+        {"id": bad.id, "line": bad.line, "reason": "record", "detail": bad.reason}
+        for bad in records.bad
+    ]
     out_records: list[dict[str, Any]] = []
-    seen: set[str] = set()
     checked_encoder = False
-    for line, record in records:
-        reject = _validate(record, seen)
-        if reject is not None:
-            summary.rejected.append({"id": record.get("id"), "line": line, **reject})
-            continue
-        utt_id = str(record["id"])
-        seen.add(utt_id)
+    for record in records:
+        utt_id, line = record.id, record.line
         relative = f"{LATENTS_SUBDIR}/{utt_id}.safetensors"
         target = output_dir / relative
         existing = _read_existing(target)
@@ -159,9 +158,8 @@ def extract_latents(
             latents, marks = existing
             summary.reused += 1
         else:
-            audio_path = (metadata.parent / str(record["audio"])).resolve()
             try:
-                samples, _ = load_audio(audio_path, target_sr=sample_rate)
+                samples, _ = load_audio(record.audio, target_sr=sample_rate)
             except AudioInputError as exc:
                 summary.rejected.append(
                     {"id": utt_id, "line": line, "reason": "audio", "detail": str(exc)}
@@ -177,17 +175,17 @@ def extract_latents(
             _write_latents(target, latents, marks)
             summary.encoded += 1
         summary.total_frames += int(latents.shape[0])
-        cuts = [k for k in marks.prompt_cuts if k <= latents.shape[0]]
         out_records.append(
             {
-                **record,
+                **record.to_dict(relative_to=output_dir.resolve()),
                 "latents": relative,
                 "num_frames": int(latents.shape[0]),
-                **marks.to_record(),
-                "prompt_cuts": cuts,
+                "speech_end": round(marks.speech_end, 4),
+                "prompt_cuts": [k for k in marks.prompt_cuts if k <= latents.shape[0]],
             }
         )
 
+    summary.rejected.sort(key=lambda reject: reject["line"])
     write_jsonl(output_dir / LATENTS_REJECTS, summary.rejected)
     write_jsonl(summary.manifest, out_records)
     if out_records:  # re-read lazily: a large corpus' latents never sit in memory together
@@ -225,18 +223,6 @@ def load_latent_stats(latents_dir: str | Path) -> tuple[torch.Tensor, torch.Tens
     )
 
 
-def _validate(record: dict[str, Any], seen: set[str]) -> dict[str, str] | None:
-    missing = [name for name in REQUIRED_FIELDS if not record.get(name)]
-    if missing:
-        return {"reason": "fields", "detail": f"missing field(s): {', '.join(missing)}"}
-    utt_id = str(record["id"])
-    if not _SAFE_ID.match(utt_id):
-        return {"reason": "id", "detail": f"id {utt_id!r} is not a safe file stem"}
-    if utt_id in seen:
-        return {"reason": "duplicate", "detail": f"id {utt_id!r} appears twice"}
-    return None
-
-
 def _read_existing(path: Path) -> tuple[torch.Tensor, SpeechMarks] | None:
     """A finished utterance's latents and marks; None (encode again) if missing or damaged."""
     if not path.is_file():
@@ -246,16 +232,10 @@ def _read_existing(path: Path) -> tuple[torch.Tensor, SpeechMarks] | None:
     try:
         with safe_open(str(path), framework="pt") as handle:
             stored = (handle.metadata() or {}).get(MARKS_KEY)
-        latents = load_latents(path)
-        data = json.loads(stored) if stored else None
-        if data is None:
+        if not stored:
             return None  # written before speech marks existed: encode it again
-        return latents, SpeechMarks(
-            duration=float(data["duration"]),
-            speech_end=float(data["speech_end"]),
-            end=float(data["end"]),
-            prompt_cuts=tuple(int(k) for k in data["prompt_cuts"]),
-        )
+        latents = load_latents(path)
+        return latents, SpeechMarks.from_record(json.loads(stored))
     except (DataFormatError, OSError, ValueError, KeyError, TypeError):
         return None  # a damaged file is re-encoded
 
@@ -263,7 +243,7 @@ def _read_existing(path: Path) -> tuple[torch.Tensor, SpeechMarks] | None:
 def _write_latents(path: Path, latents: torch.Tensor, marks: SpeechMarks) -> None:
     from safetensors.torch import save_file
 
-    stored = json.dumps({**marks.to_record(), "end": marks.end})
+    stored = json.dumps(marks.to_record())
     with atomic_path(path) as tmp:
         save_file({LATENT_KEY: latents.contiguous()}, str(tmp), metadata={MARKS_KEY: stored})
 

@@ -12,7 +12,6 @@ the training loop.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -24,88 +23,21 @@ import numpy as np
 import torch
 
 from natiq.backends.pocket import checkpointing as ckpt
+from natiq.backends.pocket.base_model import base_fingerprint
 from natiq.backends.pocket.dataset import EncodedAudio
 from natiq.backends.pocket.recipe import SpeechTrimSettings
-from natiq.backends.pocket.train_config import PocketTrainConfig
-from natiq.common.errors import CheckpointMismatchError, DataFormatError, ModelLoadError
-from natiq.common.files import atomic_path, atomic_write_json
+from natiq.backends.pocket.train_config import STRUCTURAL_FIELDS, PocketTrainConfig
+from natiq.common.errors import CheckpointMismatchError, ModelLoadError
+from natiq.common.files import atomic_path
+from natiq.training import checkpoint as run_folder
 
-# Settings a resumed run must share with the checkpoint (the rest may change, e.g. --max-steps).
-STRUCTURAL_FIELDS: tuple[str, ...] = (
-    "base",
-    "text_mode",
-    "scheme",
-    "native_tokenizer",
-    "train_scope",
-    "use_lora",
-    "lora_rank",
-    "lora_alpha",
-)
+TRAINER = "pocket"
 
 
 def base_is_random(tts: Any) -> bool:
     """True when the base config names no weights (pocket-tts then initialises at random)."""
     config = tts.config
     return config.weights_path is None and config.flow_lm.weights_path is None
-
-
-def base_fingerprint(config: Any) -> dict[str, Any]:
-    """The parts of a pocket-tts config that identify a base: architecture and weights files.
-
-    The tokenizer is left out: ``native`` runs replace it.
-    """
-    flow_lm = config.flow_lm.model_dump(exclude={"lookup_table"})
-    flow_lm["lookup_table.dim"] = config.flow_lm.lookup_table.dim
-    return {
-        "flow_lm": flow_lm,
-        "mimi": config.mimi.model_dump(),
-        "weights_path": config.weights_path,
-    }
-
-
-def check_same_base(recorded: dict[str, Any], config: Any, *, where: Path, base: str) -> None:
-    """Raise ``CheckpointMismatchError`` when ``config`` is not the base ``recorded`` in ``where``."""
-    found = base_fingerprint(config)
-    differing = [
-        key
-        for key in found
-        if json.dumps(found[key], sort_keys=True, default=str)
-        != json.dumps(recorded.get(key), sort_keys=True, default=str)
-    ]
-    if differing:
-        raise CheckpointMismatchError(
-            f"{where} was trained from another base model than {base!r} (differs in: "
-            f"{', '.join(differing)}); use the base recorded in its {ckpt.TRAINING_CONFIG_FILE}"
-        )
-
-
-def read_training_record(directory: Path) -> dict[str, Any]:
-    path = Path(directory) / ckpt.TRAINING_CONFIG_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise ModelLoadError(
-            f"{path}: missing; {directory} is not a natiq Pocket checkpoint"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(f"{path}: invalid JSON ({exc.msg})") from None
-    if not isinstance(record, dict) or "config" not in record or "base" not in record:
-        raise DataFormatError(f"{path}: not a natiq training config (needs 'config' and 'base')")
-    return record
-
-
-def read_frontend(directory: Path) -> Any:
-    from natiq.text import FrontendConfig
-
-    path = Path(directory) / ckpt.FRONTEND_FILE
-    try:
-        return FrontendConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except OSError:
-        raise ModelLoadError(
-            f"{path}: missing; the checkpoint does not record its text front-end"
-        ) from None
-    except (json.JSONDecodeError, TypeError, ValueError) as exc:
-        raise DataFormatError(f"{path}: unreadable front-end settings ({exc})") from None
 
 
 def frontend_for(config: PocketTrainConfig) -> Any:
@@ -280,17 +212,13 @@ class RunSetup:
         """``training_config.json``, ``natiq_frontend.json`` and the tokenizer, into a checkpoint."""
         tokenizer_name = "tokenizer" + self.tokenizer_file.suffix
         shutil.copyfile(self.tokenizer_file, directory / tokenizer_name)
-        atomic_write_json(directory / ckpt.FRONTEND_FILE, self.frontend_config.to_dict())
-        atomic_write_json(
-            directory / ckpt.TRAINING_CONFIG_FILE,
-            {
-                "config": config.to_dict(),
-                "base": self.base_record,
-                "tokenizer": tokenizer_name,
-                "n_bins": self.pad_id,
-                "text_mode": config.text_mode,
-            },
-        )
+        self.frontend_config.save(directory)
+        run_folder.TrainingRecord(
+            trainer=TRAINER,
+            config=config.to_dict(),
+            base=self.base_record,
+            extra={"tokenizer": tokenizer_name, "n_bins": self.pad_id},
+        ).save(directory)
 
     @torch.no_grad()
     def write_samples(self, data: Any, out_dir: Path, count: int) -> list[Path]:
@@ -374,27 +302,29 @@ def setup_run(
 ) -> RunSetup:
     """Load the base, choose the text front-end and tokenizer, mark what trains."""
     from natiq.backends.pocket.lora import prepare_trainable
+    from natiq.text import FrontendConfig, TextFrontend
 
-    record = read_training_record(resume_dir) if resume_dir is not None else None
-    if record is not None:
-        saved = record["config"]
-        differing = [name for name in STRUCTURAL_FIELDS if saved.get(name) != getattr(config, name)]
-        if differing:
-            details = ", ".join(
-                f"{n}: checkpoint {saved.get(n)!r} vs now {getattr(config, n)!r}" for n in differing
-            )
-            raise CheckpointMismatchError(
-                f"{resume_dir}: cannot resume with other settings ({details})"
-            )
+    record = None
+    if resume_dir is not None:
+        record = run_folder.read_record(resume_dir, trainer=TRAINER)
+        run_folder.check_resumable(
+            record.config, config.to_dict(), STRUCTURAL_FIELDS, where=resume_dir
+        )
 
     snapshot = None
-    if record is not None and record["base"].get("snapshot"):
-        snapshot = run_dir / record["base"]["snapshot"]
+    if record is not None and record.base.get("snapshot"):
+        # kept in the run directory, which may be another one than the resumed checkpoint's
+        snapshot = run_folder.keep_in_run_dir(
+            resume_dir.parent / record.base["snapshot"], run_dir, ckpt.BASE_SNAPSHOT_FILE
+        )
     tts = load_base_model(config.base, snapshot=snapshot)
-    random_base = base_is_random(tts) if record is None else bool(record["base"].get("random"))
+    random_base = base_is_random(tts) if record is None else bool(record.base.get("random"))
     if record is not None:
-        check_same_base(
-            record["base"]["fingerprint"], tts.config, where=resume_dir, base=config.base
+        run_folder.check_same_base(
+            record.base["fingerprint"],
+            base_fingerprint(tts.config),
+            where=resume_dir,
+            base=config.base,
         )
     if random_base and record is None:
         from safetensors.torch import save_file
@@ -409,14 +339,17 @@ def setup_run(
         "snapshot": ckpt.BASE_SNAPSHOT_FILE if random_base else None,
     }
 
-    frontend_config = read_frontend(resume_dir) if resume_dir is not None else frontend_for(config)
-    from natiq.text import TextFrontend
-
+    frontend_config = (
+        FrontendConfig.load(resume_dir) if resume_dir is not None else frontend_for(config)
+    )
     frontend = TextFrontend(frontend_config)
     n_bins = int(tts.config.flow_lm.lookup_table.n_bins)
     if config.text_mode == "native":
         if record is not None:
-            tokenizer_file = resume_dir / record["tokenizer"]
+            # into the run directory: pruning deletes the checkpoint this run resumed from
+            tokenizer_file = run_folder.keep_in_run_dir(
+                resume_dir / record.extra["tokenizer"], run_dir
+            )
         else:
             from natiq.backends.pocket.text_tokens import train_native_tokenizer
 
@@ -442,7 +375,7 @@ def setup_run(
         tts.flow_lm,
         scope=config.train_scope,
         use_lora=config.use_lora,
-        rank=config.lora_rank,
+        rank=config.lora_r,
         alpha=config.lora_alpha,
         dropout=config.lora_dropout,
     )

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch.autograd import forward_ad
@@ -51,7 +50,6 @@ from natiq.backends.pocket.forward import (
 from natiq.backends.pocket.recipe import ObjectiveSettings
 
 __all__ = [
-    "OBJECTIVE_STATE_FILE",
     "LossModule",
     "LossOutput",
     "LossWeighting",
@@ -68,8 +66,6 @@ __all__ = [
 ]
 
 OBJECTIVES: tuple[str, ...] = ("lsd", "flow-matching")
-# Where a checkpoint keeps the objective's own trained weights (the learned weighting).
-OBJECTIVE_STATE_FILE = "objective.safetensors"
 
 
 @dataclass
@@ -77,8 +73,11 @@ class LossOutput:
     """``total`` is what to backpropagate; ``terms`` holds scalars for logging.
 
     ``diag`` and ``distill`` are the plain per-dimension mean squared errors
-    (before the learned weighting, comparable across runs); ``distill`` is
-    absent on training steps that skip it; ``eos`` the BCE; ``total`` the loss.
+    (before the learned weighting, comparable across runs). On training steps
+    that skip the distillation term ``distill`` is 0, and on the others it is
+    divided by the share of steps that compute it, so its running mean is an
+    unbiased estimate and every step reports the same terms (processes reduce
+    them together). ``eos`` is the BCE; ``total`` the loss.
     """
 
     total: torch.Tensor
@@ -117,9 +116,9 @@ class LossModule(torch.nn.Module):
 
     ``flow_lm`` is the FlowLM or its PEFT wrapper. ``weighting`` (None unless
     ``settings.learned_weighting`` and LSD) holds the objective's own trainable
-    weights: give ``objective_parameters()`` to the optimizer beside the
-    model's, and keep them in checkpoints with ``save_objective_state`` /
-    ``load_objective_state``; they are not part of the exported model.
+    weights: they are optimized with the model (they are among
+    ``parameters()``) and kept in checkpoints beside it
+    (``checkpointing.save_loss_module``), never exported.
     Condition dropout and the skipped distillation steps apply in ``train()``
     mode only; ``eval()`` computes every term on full conditions.
     """
@@ -130,7 +129,7 @@ class LossModule(torch.nn.Module):
         self.settings = settings or ObjectiveSettings()
         self.weighting = (
             LossWeighting(self.settings.weighting_width, self.settings.weighting_depth)
-            if self.settings.learned_weighting and self.settings.objective == "lsd"
+            if self.settings.learned_weighting and self.settings.loss == "lsd"
             else None
         )
 
@@ -146,36 +145,6 @@ class LossModule(torch.nn.Module):
 
     def objective_parameters(self) -> list[torch.nn.Parameter]:
         return [] if self.weighting is None else list(self.weighting.parameters())
-
-    def save_objective_state(self, directory: Path) -> Path | None:
-        """Write ``objective.safetensors`` into ``directory`` (nothing when there is no weighting)."""
-        if self.weighting is None:
-            return None
-        from safetensors.torch import save_file
-
-        from natiq.common.files import atomic_path
-
-        target = Path(directory) / OBJECTIVE_STATE_FILE
-        state = {k: v.detach().cpu().contiguous() for k, v in self.weighting.state_dict().items()}
-        with atomic_path(target) as tmp:
-            save_file(state, str(tmp))
-        return target
-
-    def load_objective_state(self, directory: Path) -> None:
-        """Restore what ``save_objective_state`` wrote (a missing file is a clear error)."""
-        if self.weighting is None:
-            return
-        from safetensors.torch import load_file
-
-        from natiq.common.errors import CheckpointMismatchError
-
-        source = Path(directory) / OBJECTIVE_STATE_FILE
-        if not source.is_file():
-            raise CheckpointMismatchError(
-                f"{source}: missing; this checkpoint was trained without the learned loss "
-                "weighting (resume with learned_weighting off, or start a new run)"
-            )
-        self.weighting.load_state_dict(load_file(str(source)))
 
 
 def compute_losses(
@@ -195,7 +164,7 @@ def compute_losses(
     ``training`` turns on condition dropout and skipped distillation steps.
     """
     settings = settings or ObjectiveSettings()
-    _check_objective(settings.objective)
+    _check_objective(settings.loss)
     keep_text = keep_voice = None
     if training:
         keep_text, keep_voice = draw_condition_keep(batch.batch_size, settings, generator)
@@ -238,16 +207,16 @@ def head_losses(
     Each frame is repeated ``settings.noise_draws`` times with fresh noise.
     """
     settings = settings or ObjectiveSettings()
-    _check_objective(settings.objective)
+    _check_objective(settings.loss)
     conds = _num_time_conds(head)
-    if settings.objective == "lsd" and conds != 2:
+    if settings.loss == "lsd" and conds != 2:
         raise ValueError(
             f"the lsd objective needs a sampler head with two time conditions (flow.type: lsd); "
             f"this head has {conds}"
         )
     if conds not in (1, 2):
         raise ValueError(
-            f"cannot train a sampler head with {conds} time conditions with {settings.objective}"
+            f"cannot train a sampler head with {conds} time conditions with {settings.loss}"
         )
 
     repeats = settings.noise_draws
@@ -257,7 +226,7 @@ def head_losses(
     device = _gen_device(generator, x1)
     x0 = torch.randn(x1.shape, generator=generator, device=device).to(x1)
     t = sample_times(n, settings, generator, device).to(x1)
-    if settings.objective == "flow-matching":
+    if settings.loss == "flow-matching":
         x_t = (1 - t) * x0 + t * x1
         times = (t, t) if conds == 2 else (t,)
         diag = _mse(head(cond, *times, x_t), x1 - x0)
@@ -275,7 +244,8 @@ def head_losses(
         diag_rows = (velocity - (x1 - x0)).pow(2).sum(-1)
         diag_loss = _weighted(diag_rows, weighting, t, t, dim)
         diag = diag_rows.mean() / dim
-        return LossOutput(total=settings.p_equal * diag_loss, terms={"diag": diag})
+        terms = {"diag": diag, "distill": torch.zeros_like(diag)}
+        return LossOutput(total=settings.p_equal * diag_loss, terms=terms)
 
     s, t2 = sample_pair(n, settings, generator, device)
     draws = LsdDraws(
@@ -288,9 +258,9 @@ def head_losses(
     diag_rows, distill_rows = lsd_rows(head, cond, x1, draws, settings.teacher_gradient)
     diag_loss = _weighted(diag_rows, weighting, t, t, dim)
     distill_loss = _weighted(distill_rows, weighting, draws.s, draws.t_distill, dim)
-    distill_share = (1 - settings.p_equal) / (settings.distill_every_prob if training else 1.0)
-    total = settings.p_equal * diag_loss + distill_share * distill_loss
-    terms = {"diag": diag_rows.mean() / dim, "distill": distill_rows.mean() / dim}
+    share = settings.distill_every_prob if training else 1.0
+    total = settings.p_equal * diag_loss + (1 - settings.p_equal) / share * distill_loss
+    terms = {"diag": diag_rows.mean() / dim, "distill": distill_rows.mean() / dim / share}
     return LossOutput(total=total, terms=terms)
 
 

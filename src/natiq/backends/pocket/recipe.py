@@ -23,20 +23,20 @@ docs/pocket-tts-arabic.md.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-Objective = Literal["lsd", "flow-matching"]
+from natiq.training.config import ConfigSection, split_commas
+
+Loss = Literal["lsd", "flow-matching"]
 TimeSampling = Literal["logit-normal", "uniform"]
 TeacherGradient = Literal["input", "none"]
+# a (low, high) range; "0.1,0.5" on the command line
+Range = Annotated[tuple[float, float], BeforeValidator(split_commas)]
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ObjectiveSettings(_Settings):
+class ObjectiveSettings(ConfigSection):
     """How the sampler head (and the EOS head) are trained.
 
     Reference values (pocket-tts ``training/modules/samplers.py`` and its
@@ -49,23 +49,43 @@ class ObjectiveSettings(_Settings):
     its input only (``stopgrad_type: minimal``).
     """
 
-    objective: Objective = "lsd"
-    time_sampling: TimeSampling = "logit-normal"
-    logit_mean: float = 0.4
-    logit_std: float = Field(1.0, gt=0)
-    p_equal: float = Field(0.75, ge=0, le=1)
-    learned_weighting: bool = True
-    weighting_width: int = Field(32, ge=1)
-    weighting_depth: int = Field(3, ge=1)
-    distill_every_prob: float = Field(0.25, gt=0, le=1)
-    noise_draws: int = Field(4, ge=1)
-    teacher_gradient: TeacherGradient = "input"
-    text_dropout: float = Field(0.2, ge=0, lt=1)
-    voice_dropout: float = Field(0.2, ge=0, lt=1)
-    eos_weight: float = Field(0.1, ge=0)
+    loss: Loss = Field(
+        "lsd", description="lsd (what the released 1-step decoder needs) or flow-matching"
+    )
+    time_sampling: TimeSampling = Field(
+        "logit-normal", description="times drawn as sigmoid(N(logit-mean, logit-std)) or uniform"
+    )
+    logit_mean: float = Field(0.4, description="mean of the logit-normal times")
+    logit_std: float = Field(1.0, gt=0, description="std of the logit-normal times")
+    p_equal: float = Field(
+        0.75, ge=0, le=1, description="LSD: weight of the diagonal term (the rest: distillation)"
+    )
+    learned_weighting: bool = Field(
+        True, description="learn a per-(s, t) weighting of each LSD term (trained, not exported)"
+    )
+    weighting_width: int = Field(32, ge=1, description="width of the weighting MLP")
+    weighting_depth: int = Field(3, ge=1, description="hidden layers of the weighting MLP")
+    distill_every_prob: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="share of training steps that compute the distillation term (scaled up)",
+    )
+    noise_draws: int = Field(4, ge=1, description="noise draws per frame (flow_batch_multiplier)")
+    teacher_gradient: TeacherGradient = Field(
+        "input",
+        description="LSD teacher: its gradient reaches the student through its input, or none",
+    )
+    text_dropout: float = Field(
+        0.2, ge=0, lt=1, description="share of rows trained without their text (guidance)"
+    )
+    voice_dropout: float = Field(
+        0.2, ge=0, lt=1, description="share of rows trained without their voice prompt"
+    )
+    eos_weight: float = Field(0.1, ge=0, description="weight of the EOS loss")
 
 
-class DiacritizationMix(_Settings):
+class DiacritizationMix(ConfigSection):
     """Per example, native text is read plain, partially or fully diacritized.
 
     Fractions are EgyPocket-TTS' (55/30/15). ``partial_words`` is the range a
@@ -75,12 +95,18 @@ class DiacritizationMix(_Settings):
     ``sparse_keep``), so a single mark written by a user is in distribution too.
     """
 
-    plain: float = Field(0.55, ge=0, le=1)
-    partial: float = Field(0.30, ge=0, le=1)
-    full: float = Field(0.15, ge=0, le=1)
-    partial_words: tuple[float, float] = (0.1, 0.5)
-    sparse_words: float = Field(0.4, ge=0, le=1)
-    sparse_keep: tuple[float, float] = (0.3, 0.8)
+    plain: float = Field(0.55, ge=0, le=1, description="share of examples without diacritics")
+    partial: float = Field(0.30, ge=0, le=1, description="share partially diacritized")
+    full: float = Field(0.15, ge=0, le=1, description="share fully diacritized")
+    partial_words: Range = Field(
+        (0.1, 0.5), description="partial examples: range of the share of diacritized words"
+    )
+    sparse_words: float = Field(
+        0.4, ge=0, le=1, description="chance a diacritized word keeps only some of its marks"
+    )
+    sparse_keep: Range = Field(
+        (0.3, 0.8), description="such a word: range of the share of letters keeping their marks"
+    )
 
     @model_validator(mode="after")
     def _fractions_sum_to_one(self) -> DiacritizationMix:
@@ -94,7 +120,7 @@ class DiacritizationMix(_Settings):
         return self
 
 
-class ExampleSettings(_Settings):
+class ExampleSettings(ConfigSection):
     """How each training example is drawn (all draws depend on seed, epoch, index only).
 
     Reference values: prompts end at a word boundary within the first 5 s and
@@ -102,14 +128,25 @@ class ExampleSettings(_Settings):
     from 30% of texts; batches are cut from pools of 20 batches sorted by length.
     """
 
-    prompt_max_seconds: float = Field(5.0, gt=0)
-    prompt_min_seconds: float = Field(1.0, ge=0)
-    prompt_trim_max_seconds: float = Field(0.5, ge=0)
-    final_punctuation_dropout: float = Field(0.3, ge=0, le=1)
-    diacritization: DiacritizationMix = DiacritizationMix()
-    vary_diacritics: bool = True
-    max_text_tokens: int = Field(256, ge=1)
-    bucket_batches: int = Field(20, ge=1)
+    prompt_max_seconds: float = Field(
+        5.0, gt=0, description="voice prompts end at a pause at most this far into an utterance"
+    )
+    prompt_min_seconds: float = Field(
+        1.0, ge=0, description="...and at least this far (shorter pauses are not cut at)"
+    )
+    prompt_trim_max_seconds: float = Field(
+        0.5, ge=0, description="a random tail up to this long is cut off each prompt (>= 1 s kept)"
+    )
+    final_punctuation_dropout: float = Field(
+        0.3, ge=0, le=1, description="share of texts trained without their final punctuation"
+    )
+    vary_diacritics: bool = Field(
+        True, description="draw a diacritization level per example (native Arabic script only)"
+    )
+    diacritization: DiacritizationMix = Field(default_factory=DiacritizationMix)
+    bucket_batches: int = Field(
+        20, ge=1, description="batches are cut from pools of this many, sorted by length"
+    )
 
     def for_validation(self) -> ExampleSettings:
         """The same rules without random text variation or prompt trimming (a stable loss)."""
@@ -122,7 +159,7 @@ class ExampleSettings(_Settings):
         )
 
 
-class SpeechTrimSettings(_Settings):
+class SpeechTrimSettings(ConfigSection):
     """What ``natiq pocket latents`` measures per utterance (recorded in latents_config.json).
 
     ``trim_trailing_silence``: the target ends ``trail_seconds`` after the last
@@ -132,7 +169,13 @@ class SpeechTrimSettings(_Settings):
     utterance's loud level (its 95th-percentile frame energy).
     """
 
-    trim_trailing_silence: bool = True
-    trail_seconds: float = Field(0.2, ge=0)
-    pause_db: float = Field(-35.0, lt=0)
-    min_pause_seconds: float = Field(0.04, gt=0)
+    trim_trailing_silence: bool = Field(
+        True, description="end targets shortly after the last speech (silero-vad)"
+    )
+    trail_seconds: float = Field(0.2, ge=0, description="audio kept after the last speech")
+    pause_db: float = Field(
+        -35.0, lt=0, description="a pause is this many dB below the utterance's loud level"
+    )
+    min_pause_seconds: float = Field(
+        0.04, gt=0, description="a prompt's last this-many seconds must be such a pause"
+    )

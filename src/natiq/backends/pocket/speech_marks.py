@@ -51,10 +51,20 @@ class SpeechMarks:
 
     def to_record(self) -> dict[str, Any]:
         return {
-            "speech_end": round(self.speech_end, 4),
-            "duration": round(self.duration, 4),
+            "duration": self.duration,
+            "speech_end": self.speech_end,
+            "end": self.end,
             "prompt_cuts": list(self.prompt_cuts),
         }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> SpeechMarks:
+        return cls(
+            duration=float(data["duration"]),
+            speech_end=float(data["speech_end"]),
+            end=float(data["end"]),
+            prompt_cuts=tuple(int(k) for k in data["prompt_cuts"]),
+        )
 
 
 def frame_levels(samples: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -17,7 +17,6 @@ autocast context. This module does not split or prepare text; the
 from __future__ import annotations
 
 import contextlib
-import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,13 +25,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
+from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt, max_samples
 from natiq.backends.pocket import voices
 from natiq.backends.pocket.base_model import resolve_base
-from natiq.common.errors import CheckpointMismatchError, ModelLoadError, NatiqError
+from natiq.common.errors import CheckpointMismatchError, ModelLoadError, OptionError
 from natiq.common.runtime import select_device
+from natiq.text import FRONTEND_FILENAME
 
-FRONTEND_FILE = "natiq_frontend.json"
 DEFAULT_BASE = "english"
 # A stock pocket-tts model was trained on English text: its tokenizer knows the
 # Latin alphabet only, so Arabic input is spelled in the digit-free ``latin``
@@ -60,72 +59,26 @@ def recorded_frontend_beside(model: str | None) -> Path | None:
         return None
     path = Path(model)
     if path.is_dir():
-        candidate = path / FRONTEND_FILE
+        candidate = path / FRONTEND_FILENAME
     elif path.suffix in (".yaml", ".yml"):
-        candidate = path.parent / FRONTEND_FILE
+        candidate = path.parent / FRONTEND_FILENAME
     else:
         return None
     return candidate if candidate.is_file() else None
-
-
-def architecture_of(config: Any) -> dict[str, Any]:
-    """The parts of a pocket-tts config that must agree for weights to fit.
-
-    The text vocabulary is left out on purpose: adapting to Arabic may train a
-    new tokenizer and re-initialize the text embedding.
-    """
-    flow_lm = config.flow_lm
-    mimi = config.mimi.model_dump(exclude={"weights_path"})
-    return {
-        "flow_lm.transformer": flow_lm.transformer.model_dump(),
-        "flow_lm.flow": flow_lm.flow.model_dump(),
-        "flow_lm.z_dim": flow_lm.z_dim,
-        "flow_lm.lookup_table.dim": flow_lm.lookup_table.dim,
-        "mimi": mimi,
-    }
-
-
-def check_same_base(
-    base_config: Any, checkpoint_config: Any, *, base: str, checkpoint: Path
-) -> None:
-    """Raise ``CheckpointMismatchError`` when a checkpoint was trained from another architecture."""
-    expected, found = architecture_of(base_config), architecture_of(checkpoint_config)
-    differing = [key for key in expected if expected[key] != found[key]]
-    if differing:
-        details = "; ".join(
-            f"{key}: base {expected[key]} vs checkpoint {found[key]}" for key in differing[:3]
-        )
-        raise CheckpointMismatchError(
-            f"{checkpoint} was not trained from base model {base!r} ({details}); "
-            "drop --model to use the base the checkpoint records, or pick the matching base"
-        )
-
-
-def load_base_config(model: str) -> Any:
-    """Parse a base model's config without loading weights (an ``hf://`` YAML is downloaded unless offline)."""
-    from pocket_tts.utils.config import CONFIGS_DIR, load_config
-
-    target = resolve_base(model)
-    source = (
-        str(CONFIGS_DIR / f"{target['language']}.yaml")
-        if "language" in target
-        else target["config"]
-    )
-    try:
-        return load_config(source)
-    except FileNotFoundError as exc:
-        raise ModelLoadError(f"{model}: {exc}") from None
-    except Exception as exc:
-        raise ModelLoadError(
-            f"cannot read the config of base model {model!r} ({type(exc).__name__}: {exc}); "
-            "pass a local YAML, or allow Hugging Face downloads (unset HF_HUB_OFFLINE)"
-        ) from None
 
 
 class PocketBackend(SpeechBackend):
     """A loaded Pocket TTS model with its text front-end."""
 
     name: ClassVar[str] = "pocket"
+    load_options: ClassVar[tuple[str, ...]] = (
+        "scheme",
+        "diacritize",
+        "temperature",
+        "eos_threshold",
+    )
+    # no top-p/top-k: pocket-tts samples its flow with a temperature only
+    sampling_options: ClassVar[tuple[str, ...]] = ("temperature", "max_seconds", "seed")
 
     def __init__(
         self,
@@ -149,9 +102,9 @@ class PocketBackend(SpeechBackend):
     @classmethod
     def load(
         cls,
+        *,
         model: str | None = None,
         checkpoint: str | Path | None = None,
-        *,
         device: str = "auto",
         quantize: bool = False,
         scheme: str | None = None,
@@ -165,10 +118,15 @@ class PocketBackend(SpeechBackend):
         when it equals the recorded one). ``diacritize`` ("auto"/"off") may
         always be chosen: it only fills diacritics missing from the input.
         ``temperature`` and ``eos_threshold`` override the config's defaults.
+        ``quantize`` is pocket-tts's dynamic int8 path, on CPU only.
         """
+        if not isinstance(quantize, bool):
+            raise OptionError(
+                f"the pocket backend's quantize is on or off (its CPU int8 path), not {quantize!r}"
+            )
         torch_device = select_device(device)
         if quantize and torch_device.type != "cpu":
-            raise NatiqError("--quantize is the CPU int8 path of pocket-tts; drop it on a GPU")
+            raise OptionError("--quantize is the CPU int8 path of pocket-tts; drop it on a GPU")
 
         if checkpoint is not None:
             tts_model, frontend_config, source = cls._load_checkpoint(Path(checkpoint), model)
@@ -220,10 +178,6 @@ class PocketBackend(SpeechBackend):
                 f"{checkpoint}: no such checkpoint; give a training checkpoint dir (step_N/) or an export dir"
             )
         tts_model, frontend_config = load_checkpoint_model(checkpoint, base=model)
-        if model is not None:
-            check_same_base(
-                load_base_config(model), tts_model.config, base=model, checkpoint=checkpoint
-            )
         return tts_model, frontend_config, str(checkpoint)
 
     @staticmethod
@@ -257,11 +211,6 @@ class PocketBackend(SpeechBackend):
     def device(self) -> torch.device:
         return self.model.device
 
-    @property
-    def frame_samples(self) -> int:
-        """Audio samples per generated latent frame (1920 at 24 kHz, 12.5 frames/s)."""
-        return round(self.sample_rate / self.model.config.mimi.frame_rate)
-
     def prepare_voice(self, prompt: VoicePrompt | None) -> Any:
         if prompt is None:
             return voices.load_default_voice(self.model, self.custom_weights)
@@ -275,16 +224,12 @@ class PocketBackend(SpeechBackend):
         """Encode a reference clip once and save the state for fast reuse."""
         return voices.export_voice_state(self.prepare_voice(prompt), output)
 
-    def stream(
-        self, model_text: str, voice: Any, options: SynthesisOptions | None = None
+    def generate(
+        self, model_text: str, voice: Any, options: SynthesisOptions
     ) -> Iterator[np.ndarray]:
-        options = options or SynthesisOptions()
-        self._check_options(options)
         if voice is None:
             voice = self.prepare_voice(None)
-        limit = (
-            None if options.max_new_frames is None else options.max_new_frames * self.frame_samples
-        )
+        limit = max_samples(options, self.sample_rate)
         with self._lock, self._sampling(options):
             stop = threading.Event()
             produced = 0
@@ -316,18 +261,3 @@ class PocketBackend(SpeechBackend):
             yield
         finally:
             self.model.temp = previous
-
-    @staticmethod
-    def _check_options(options: SynthesisOptions) -> None:
-        unsupported = [name for name in ("top_p", "top_k") if getattr(options, name) is not None]
-        if unsupported or options.extra:
-            names = unsupported + sorted(options.extra)
-            raise NatiqError(
-                f"the pocket backend has no sampling option(s) {', '.join(names)}; it takes temperature, max_new_frames and seed"
-            )
-        if options.temperature is not None and (
-            options.temperature < 0 or not math.isfinite(options.temperature)
-        ):
-            raise NatiqError(f"temperature must be a finite number >= 0, got {options.temperature}")
-        if options.max_new_frames is not None and options.max_new_frames <= 0:
-            raise NatiqError(f"max_new_frames must be positive, got {options.max_new_frames}")

@@ -1,118 +1,116 @@
-"""Every setting of a Pocket TTS training run, in one dataclass.
+"""Every setting of a Pocket TTS training run, in one typed model.
 
-``natiq pocket train`` maps each flag to one field here and nowhere else holds
-a default. The config is written into every checkpoint (``training_config.json``)
-so a run can be resumed, exported or loaded for inference without the command
-line that started it. This module only validates and serializes; it imports
-no torch.
+``PocketTrainConfig`` extends the shared ``natiq.training.config.TrainConfig``
+(learning rate, batch, schedule, checkpoints, EMA: the same names as the Higgs
+trainer) with what is Pocket's own: data, base, text mode, trained scope,
+objective. ``natiq pocket train`` derives one flag per field from this model
+(``--config run.yaml`` loads a file, flags override it); nowhere else holds a
+default. The effective config is written into every checkpoint
+(``training_config.json``) so a run can be resumed, exported or loaded for
+inference without the command line that started it. This module only
+validates; it imports no torch.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, Self
 
-from natiq.common.errors import DataFormatError
+from pydantic import Field, model_validator
+
+from natiq.backends.pocket.recipe import ExampleSettings, ObjectiveSettings, SpeechTrimSettings
+from natiq.training.config import LoraFields, SchedulerName, TrainConfig
 
 TrainScope = Literal["text", "flow", "text+flow", "full"]
 TextMode = Literal["romanized", "native"]
 NativeTokenizer = Literal["sentencepiece", "char"]
-Objective = Literal["lsd", "flow-matching"]
-PrecisionName = Literal["auto", "fp32", "bf16", "fp16"]
+# Longest training text in tokens; longer utterances are skipped and listed, never fatal.
+# A character tokenizer reads ~20 tokens per second of diacritized speech.
+DEFAULT_MAX_TEXT_TOKENS = 512
 
-TRAIN_SCOPES: tuple[str, ...] = ("text", "flow", "text+flow", "full")
-TEXT_MODES: tuple[str, ...] = ("romanized", "native")
-OBJECTIVES: tuple[str, ...] = ("lsd", "flow-matching")
-PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+# Settings a resumed run must share with its checkpoint (others, e.g. --max-steps, may change).
+STRUCTURAL_FIELDS: tuple[str, ...] = (
+    "base",
+    "text_mode",
+    "scheme",
+    "native_tokenizer",
+    "train_scope",
+    "use_lora",
+    "lora_r",
+    "lora_alpha",
+)
 
 
-@dataclass
-class PocketTrainConfig:
-    """The settings of one run; field names are the CLI flags with ``_`` for ``-``."""
+class PocketTrainConfig(TrainConfig, LoraFields):
+    """The settings of one Pocket run; each field is the flag ``--<name-with-dashes>``."""
 
-    metadata: str = ""
-    checkpoint_dir: str = "checkpoints/pocket"
-    base: str = "english"
-    text_mode: TextMode = "romanized"
-    scheme: str = "buckwalter"
-    native_tokenizer: NativeTokenizer = "sentencepiece"
-    train_scope: TrainScope = "text+flow"
-    objective: Objective = "lsd"
-    batch_size: int = 8
-    grad_accum: int = 1
-    lr: float = 2e-4
-    weight_decay: float = 0.1
-    warmup_steps: int = 100
-    max_steps: int = 10_000
-    save_every: int = 1_000
-    eval_every: int = 500
-    eval_samples: int = 2
-    keep_last: int = 3
-    use_lora: bool = True
-    lora_rank: int = 16
-    lora_alpha: float = 32.0
-    lora_dropout: float = 0.0
-    use_precomputed_latents: bool = True
-    prompt_seconds: float = 3.0
-    seed: int = 1234
-    resume: str | None = None
-    precision: PrecisionName = "auto"
-    ema: float = 0.0
-    grad_clip: float = 1.0
-    eos_weight: float = 0.1
-    device: str = "auto"
-    log_every: int = 10
+    metadata: Path = Field(
+        description="metadata.jsonl, or metadata_latents.jsonl with --use-precomputed-latents"
+    )
+    output_dir: Path = Field(
+        Path("checkpoints/pocket"), description="run directory: step_N/ checkpoints, logs, samples"
+    )
+    base: str = Field(
+        "english", description="base model: pocket-tts language, YAML config or hf:// config"
+    )
+    text_mode: TextMode = Field(
+        "native",
+        description="native (new tokenizer, new text embedding: the recipe that works) or "
+        "romanized (the base tokenizer)",
+    )
+    scheme: str = Field("buckwalter", description="romanization scheme for --text-mode romanized")
+    native_tokenizer: NativeTokenizer = Field(
+        "char",
+        description="--text-mode native: char (one piece per character, diacritics their own "
+        "pieces) or sentencepiece (n_bins BPE pieces)",
+    )
+    train_scope: TrainScope = Field("full", description="full, text, flow or text+flow")
+    use_lora: bool = Field(
+        False,
+        description="LoRA (PEFT) on the scope's linear layers; --no-lora trains them in full",
+        json_schema_extra={"flag": "--use-lora/--no-lora"},
+    )
+    use_precomputed_latents: bool = Field(
+        True,
+        description="read Mimi latents from `natiq pocket latents`; --encode-on-the-fly encodes audio each step",
+        json_schema_extra={"flag": "--use-precomputed-latents/--encode-on-the-fly"},
+    )
+    max_text_tokens: int = Field(
+        DEFAULT_MAX_TEXT_TOKENS,
+        ge=1,
+        description="utterances whose text is longer are skipped and listed (never fatal)",
+    )
+    objective: ObjectiveSettings = Field(default_factory=ObjectiveSettings)
+    examples: ExampleSettings = Field(default_factory=ExampleSettings)
+    speech_trim: SpeechTrimSettings = Field(default_factory=SpeechTrimSettings)
 
-    def validate(self) -> PocketTrainConfig:
-        """Raise ``DataFormatError`` naming the first bad setting; return self."""
-        checks: list[tuple[bool, str]] = [
-            (bool(self.metadata), "--metadata is required"),
-            (self.text_mode in TEXT_MODES, f"--text-mode must be one of {TEXT_MODES}"),
-            (
-                self.native_tokenizer in ("sentencepiece", "char"),
-                "--native-tokenizer must be sentencepiece or char",
-            ),
-            (self.train_scope in TRAIN_SCOPES, f"--train-scope must be one of {TRAIN_SCOPES}"),
-            (self.objective in OBJECTIVES, f"--objective must be one of {OBJECTIVES}"),
-            (self.precision in PRECISIONS, f"--precision must be one of {PRECISIONS}"),
-            (self.batch_size >= 1, "--batch-size must be >= 1"),
-            (self.grad_accum >= 1, "--grad-accum must be >= 1"),
-            (self.lr > 0, "--lr must be > 0"),
-            (self.warmup_steps >= 0, "--warmup-steps must be >= 0"),
-            (self.max_steps >= 1, "--max-steps must be >= 1"),
-            (self.save_every >= 1, "--save-every must be >= 1"),
-            (self.eval_every >= 0, "--eval-every must be >= 0 (0 = never)"),
-            (self.keep_last >= 1, "--keep-last must be >= 1"),
-            (self.lora_rank >= 1, "--lora-rank must be >= 1"),
-            (0.0 <= self.lora_dropout < 1.0, "--lora-dropout must be in [0, 1)"),
-            (0.0 <= self.ema < 1.0, "--ema must be a decay in [0, 1) (0 = off)"),
-            (self.grad_clip >= 0, "--grad-clip must be >= 0 (0 = off)"),
-            (self.prompt_seconds > 0, "--prompt-seconds must be > 0"),
-            (
-                not (self.use_lora and self.train_scope == "text"),
-                "--train-scope text trains only the text embedding, in full: drop --use-lora",
-            ),
-            (
-                not (self.text_mode == "native" and self.train_scope == "flow"),
+    # Shared settings with Pocket's defaults (the official recipe's optimizer).
+    max_steps: int | None = Field(10_000, ge=1, description="optimizer steps to train")
+    per_device_train_batch_size: int = Field(
+        8, ge=1, description="utterances per process per micro-batch"
+    )
+    weight_decay: float = Field(0.1, ge=0, description="AdamW weight decay")
+    adam_beta2: float = Field(0.95, ge=0, lt=1, description="AdamW beta2")
+    lr_scheduler_type: SchedulerName = Field(
+        "cosine_with_min_lr",
+        description="learning-rate schedule after warmup (transformers' names)",
+    )
+    warmup_steps: int = Field(100, ge=0, description="optimizer steps of linear warmup")
+    save_steps: int = Field(1_000, ge=1, description="optimizer steps between checkpoints")
+    eval_steps: int = Field(500, ge=0, description="optimizer steps between evaluations, 0 = never")
+    ema_decay: float = Field(
+        0.999, ge=0, lt=1, description="EMA decay of the trained weights, 0 = off (recipe: 0.999)"
+    )
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Self:
+        if self.use_lora and self.train_scope == "text":
+            raise ValueError(
+                "--train-scope text trains only the text embedding, in full: pass --no-lora"
+            )
+        if self.text_mode == "native" and self.train_scope == "flow":
+            raise ValueError(
                 "--text-mode native re-initializes the text embedding, so --train-scope "
-                "must include it (text, text+flow or full), not flow",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise DataFormatError(f"invalid training config: {message}")
+                "must include it (text, text+flow or full), not flow"
+            )
         return self
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, source: str | Path = "config") -> PocketTrainConfig:
-        """Build from a dict, rejecting unknown keys (a typo must not be ignored)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise DataFormatError(f"{source}: unknown training setting(s) {unknown}")
-        return cls(**data)

@@ -1,22 +1,24 @@
 """The Pocket TTS training loop: read it top to bottom.
 
-setup (config, Accelerator, model, data, optimizer) -> for each step: batch,
-forward + loss, backward, clip, optimizer/scheduler step, EMA, log, eval,
-save. Accelerate is the only wrapping (``prepare``, ``accumulate``,
-``backward``, ``clip_grad_norm_``, ``save_state``/``load_state``), so the same
-code runs on CPU, one GPU, or many GPUs/nodes with DeepSpeed or FSDP under
-``accelerate launch`` and an Accelerate config; there is no distribution code
-here. A checkpoint restores weights, optimizer, scheduler, EMA, RNG states and
-the data position, so ``--resume`` continues exactly where a run stopped.
+setup (config, Accelerator, model, data, loss, optimizer, schedule, EMA) ->
+for each micro-batch: forward, weighted loss, backward; at each optimizer step:
+clip, step, schedule, EMA, log, eval, save. Accelerate is the only wrapping
+(``prepare``, ``accumulate``, ``backward``, ``clip_grad_norm_``,
+``save_state``/``load_state``); what both natiq trainers share (batches that
+add up across processes, the schedule, EMA, the run folder, logging, eval)
+comes from ``natiq.training``. The same code runs on CPU, one GPU, or several
+processes under ``torchrun``/``accelerate launch`` with DDP, FSDP or DeepSpeed.
+A checkpoint restores weights, optimizer, schedule, EMA, RNG states and the
+data position, so ``--resume`` continues exactly where a run stopped, with any
+number of processes for the same global batch.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -28,16 +30,37 @@ from natiq.backends.pocket.dataset import (
     make_collate,
     read_utterances,
 )
-from natiq.backends.pocket.ema import EMA
-from natiq.backends.pocket.lora import count_parameters, trainable_state
-from natiq.backends.pocket.objectives import LossModule, ObjectiveSettings
-from natiq.backends.pocket.recipe import ExampleSettings
+from natiq.backends.pocket.lora import count_parameters
+from natiq.backends.pocket.objectives import LossModule
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.common.errors import DataFormatError
+from natiq.training import checkpoint as run_folder
+from natiq.training.accelerator import (
+    check_ema_supported,
+    full_state_dict,
+    make_accelerator,
+    processes,
+    skip_full_model_files,
+)
+from natiq.training.batches import local_batches
+from natiq.training.ema import EMA
+from natiq.training.evaluation import (
+    BackgroundScoring,
+    SampleScorer,
+    generate_on_main,
+    validation_terms,
+)
+from natiq.training.runlog import EVAL_LOG, RunLog, RunningTerms, hparams
+from natiq.training.schedule import (
+    current_lr,
+    make_optimizer,
+    make_scheduler,
+    step_schedule,
+    total_steps,
+)
 
-SampleScorer = Callable[[Path], dict[str, float]]
-MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
 EVAL_MAX_UTTERANCES = 8
+SKIPPED_FILE = "skipped_utterances.jsonl"
 
 
 @dataclass
@@ -49,55 +72,12 @@ class TrainResult:
     losses: dict[str, float] = field(default_factory=dict)
     eval_losses: dict[str, float] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    processes: int = 1
 
 
-def lr_lambda(warmup_steps: int, max_steps: int) -> Callable[[int], float]:
-    """Linear warmup to the peak, then cosine decay to 10% of it at ``max_steps``."""
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / (warmup_steps + 1)
-        progress = min(1.0, (step - warmup_steps) / max(1, max_steps - warmup_steps))
-        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
-
-
-def make_accelerator(config: PocketTrainConfig, run_dir: Path):
-    from accelerate import Accelerator
-    from accelerate.utils import ProjectConfiguration
-
-    from natiq.common.runtime import resolve_precision, select_device
-
-    device = select_device(config.device)
-    precision = resolve_precision(config.precision, device)
-    return Accelerator(
-        gradient_accumulation_steps=config.grad_accum,
-        mixed_precision=MIXED_PRECISION[precision],
-        cpu=device.type == "cpu",
-        log_with="tensorboard",
-        project_config=ProjectConfiguration(
-            project_dir=str(run_dir), logging_dir=str(run_dir / "logs")
-        ),
-    )
-
-
-def infinite_batches(
-    loader, sampler: EpochBatchSampler, accelerator, state: ckpt.TrainerState
-) -> Iterator:
-    """Batches forever, epoch after epoch; ``state`` tracks the position for checkpoints."""
-    skip = state.batches_in_epoch
-    while True:
-        sampler.set_epoch(state.epoch)
-        epoch_loader = accelerator.skip_first_batches(loader, skip) if skip else loader
-        # Accelerate's loader re-applies its own epoch counter when iterated: align it.
-        epoch_loader.set_epoch(state.epoch)
-        skip = 0
-        for batch in epoch_loader:
-            state.batches_in_epoch += 1
-            yield batch
-        state.epoch += 1
-        state.batches_in_epoch = 0
+def make_loss_module(trainable: torch.nn.Module, config: PocketTrainConfig) -> LossModule:
+    """The module whose forward returns the losses of a batch (``.total``, ``.terms``)."""
+    return LossModule(trainable, config.objective)
 
 
 def train(
@@ -111,23 +91,30 @@ def train(
     from accelerate.utils import set_seed
     from tqdm.auto import tqdm
 
-    config.validate()
-    run_dir = Path(config.checkpoint_dir)
-    resume_dir = ckpt.resolve_checkpoint(config.resume, run_dir) if config.resume else None
+    run_dir = Path(config.output_dir)
+    resume_dir = run_folder.resolve_checkpoint(config.resume, run_dir) if config.resume else None
     set_seed(config.seed)
     accelerator = make_accelerator(config, run_dir)
+    world, rank = processes(accelerator)
+    runlog = RunLog(accelerator, run_dir, log)
+    if accelerator.is_main_process:
+        if resume_dir is None:
+            run_folder.check_fresh_start(run_dir)
+        run_folder.remove_stale_temporaries(run_dir)
+    accelerator.wait_for_everyone()
 
     # ---- model: base, text mode, latent statistics, trainable scope -------------------
     utterances = read_utterances(config.metadata, precomputed=config.use_precomputed_latents)
     setup = model_setup.setup_run(
-        config, utterances, run_dir=run_dir, resume_dir=resume_dir, log=log
+        config, utterances, run_dir=run_dir, resume_dir=resume_dir, log=runlog.print
     )
     setup.tts.to(accelerator.device)  # Mimi too: on-the-fly encoding and eval samples use it
-    model = setup.trainable  # a PEFT wrapper (LoRA) or the FlowLM itself
-    n_train, n_total = count_parameters(model)
-    log(f"trainable parameters: {n_train:,} of {n_total:,} ({100 * n_train / n_total:.2f}%)")
+    n_train, n_total = count_parameters(setup.trainable)
+    runlog.print(
+        f"trainable parameters: {n_train:,} of {n_total:,} ({100 * n_train / n_total:.2f}%)"
+    )
 
-    # ---- data ----------------------------------------------------------------------
+    # ---- data: global batches drawn from (seed, epoch), this process's slice of each ---
     train_utts = [u for u in utterances if u.split == "train"]
     val_utts = [u for u in utterances if u.split == "val"]
     skipped: list[str] = []
@@ -136,244 +123,260 @@ def train(
     if not val_utts:
         val_utts = train_utts[:EVAL_MAX_UTTERANCES]
         skipped.append("no 'val' split in the manifest: validation uses the first train utterances")
-        log(skipped[-1])
+        runlog.print(skipped[-1])
     encode = None if config.use_precomputed_latents else setup.encode
-    examples = ExampleSettings(prompt_max_seconds=config.prompt_seconds)
     train_data = PocketTrainData(
-        train_utts, setup.text, encode=encode, settings=examples, seed=config.seed
+        train_utts,
+        setup.text,
+        encode=encode,
+        settings=config.examples,
+        max_text_tokens=config.max_text_tokens,
+        seed=config.seed,
     )
     val_data = PocketTrainData(
         val_utts[:EVAL_MAX_UTTERANCES],
         setup.text,
         encode=encode,
-        settings=examples.for_validation(),
+        settings=config.examples.for_validation(),
+        max_text_tokens=config.max_text_tokens,
         seed=config.seed,
         prompt_pool=train_utts,
     )
-    for item in train_data.skipped + val_data.skipped:
-        skipped.append(f"skipped {item.where} ({item.id}): {item.reason}")
-        log(skipped[-1])
-    if train_data.without_prompt:
-        skipped.append(
-            f"{len(train_data.without_prompt)} train utterance(s) have no other utterance of "
-            "their speaker to take a voice prompt from; they train without a voice"
-        )
-        log(skipped[-1])
-    if train_data.without_paused_prompt:
-        skipped.append(
-            f"{len(train_data.without_paused_prompt)} train utterance(s): no other utterance of "
-            "their speaker pauses within the prompt window; their prompts are cut mid-speech"
-        )
-        log(skipped[-1])
+    skipped += report_examples(
+        train_data, val_data, run_dir, runlog.print, write=accelerator.is_main_process
+    )
     setup.set_stats_if_random(train_data)
+    global_batch = config.per_device_train_batch_size * world
     sampler = EpochBatchSampler(
         len(train_data),
-        config.batch_size,
+        global_batch,
         seed=config.seed,
         lengths=train_data.lengths(),
-        bucket_batches=examples.bucket_batches,
+        bucket_batches=config.examples.bucket_batches,
     )
+
+    def epoch_batches(epoch: int) -> list[list[tuple[int, int]]]:
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
     collate = make_collate(setup.pad_id)
-    # Its own generator: creating a loader must not draw from the global RNG (exact resume).
-    loader = torch.utils.data.DataLoader(
-        train_data, batch_sampler=sampler, collate_fn=collate, generator=torch.Generator()
-    )
+    steps = total_steps(config, len(sampler))
 
-    # ---- optimizer, schedule, EMA -------------------------------------------------------
-    objective = ObjectiveSettings(objective=config.objective, eos_weight=config.eos_weight)
-    loss_module = LossModule(model, objective)
-    params = [p for p in model.parameters() if p.requires_grad]
-    params += loss_module.objective_parameters()
-    optimizer = torch.optim.AdamW(
-        params, lr=config.lr, betas=(0.9, 0.95), weight_decay=config.weight_decay
-    )
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_lambda(config.warmup_steps, config.max_steps)
-    )
-    ema = EMA(trainable_state(model), config.ema) if config.ema > 0 else None
+    # ---- loss, optimizer, schedule, EMA (EMA after prepare: it tracks prepared parameters)
+    loss_module = make_loss_module(setup.trainable, config)
+    optimizer = make_optimizer(loss_module.parameters(), config)
+    scheduler = make_scheduler(optimizer, config, steps)
+    loss_module, optimizer = accelerator.prepare(loss_module, optimizer)
+    accelerator.register_for_checkpointing(scheduler)
+    skip_full_model_files(accelerator)
+    trained = accelerator.unwrap_model(loss_module)
+    ema = None
+    if config.ema_decay > 0:
+        check_ema_supported(accelerator)
+        ema = EMA(trained.flow_lm.named_parameters(), config.ema_decay)
 
-    loss_module, optimizer, loader, scheduler = accelerator.prepare(
-        loss_module, optimizer, loader, scheduler
-    )
-
-    def save_hook(models, weights, output_dir):
-        # Only the trained weights go to disk (adapter or unfrozen scope), not the base.
-        weights.clear()
-        if accelerator.is_main_process:
-            ckpt.save_model_weights(model, Path(output_dir), setup.flow_lm)
-            accelerator.unwrap_model(loss_module).save_objective_state(Path(output_dir))
-
-    def load_hook(models, input_dir):
-        models.clear()
-        ckpt.load_model_weights(model, Path(input_dir), setup.flow_lm)
-        accelerator.unwrap_model(loss_module).load_objective_state(Path(input_dir))
-
-    accelerator.register_save_state_pre_hook(save_hook)
-    accelerator.register_load_state_pre_hook(load_hook)
-
-    state = ckpt.TrainerState()
+    state = run_folder.TrainerState(global_batch_size=global_batch)
     if resume_dir is not None:
-        accelerator.load_state(str(resume_dir))
-        state = ckpt.TrainerState.load(resume_dir)
-        if ema is not None:
-            ema.load(resume_dir)
-        log(
-            f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, batch {state.batches_in_epoch})"
+        state = run_folder.restore(
+            accelerator,
+            resume_dir,
+            global_batch_size=global_batch,
+            load_weights=lambda directory: ckpt.load_loss_module(trained, directory),
+            ema=ema,
+            note=runlog.print,
         )
-
-    accelerator.init_trackers(
-        "pocket", config={k: v for k, v in config.to_dict().items() if v is not None}
+        runlog.forget_after(state.step)
+    runlog.print(
+        f"{world} process(es) x {config.per_device_train_batch_size} utterances x "
+        f"{config.gradient_accumulation_steps} accumulation = {global_batch * config.gradient_accumulation_steps} "
+        f"per step; {steps} steps"
     )
-    last_step = stop_after_step if stop_after_step is not None else config.max_steps
+
+    accelerator.init_trackers("pocket", config=hparams(config.to_dict()))
+    last_step = min(steps, stop_after_step) if stop_after_step is not None else steps
     progress = tqdm(
-        total=config.max_steps,
+        total=steps,
         initial=state.step,
         desc="pocket train",
-        disable=not accelerator.is_local_main_process,
+        disable=not accelerator.is_main_process,
     )
-    result = TrainResult(step=state.step, checkpoint=resume_dir, skipped=skipped)
-    running: dict[str, float] = {}
-    micro = 0
-    first_step = state.step
-    started = time.monotonic()
+    scoring = BackgroundScoring(sample_scorer, main=accelerator.is_main_process)
+    result = TrainResult(step=state.step, checkpoint=resume_dir, skipped=skipped, processes=world)
+    running = RunningTerms()
+    runlog.start(state.step)
 
     # ---- the loop ----------------------------------------------------------------------
-    batches = infinite_batches(loader, sampler, accelerator, state)
+    batches = local_batches(
+        epoch_batches,
+        state,
+        per_device=config.per_device_train_batch_size,
+        processes=world,
+        index=rank,
+    )
     loss_module.train()
     while state.step < last_step:
-        batch = next(batches)
+        local = next(batches)
+        batch = collate([train_data[key] for key in local.keys]).to(accelerator.device)
         with accelerator.accumulate(loss_module):
             out = loss_module(batch)
-            accelerator.backward(out.total)
-            if accelerator.sync_gradients and config.grad_clip > 0:
-                accelerator.clip_grad_norm_(params, config.grad_clip)
+            accelerator.backward(out.total * local.weight)
+            if accelerator.sync_gradients and config.max_grad_norm > 0:
+                accelerator.clip_grad_norm_(loss_module.parameters(), config.max_grad_norm)
             optimizer.step()
-            scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-        for name, value in out.terms.items():
-            running[name] = running.get(name, 0.0) + float(value.detach())
-        micro += 1
+        running.add(out.terms, local.weight)
         if not accelerator.sync_gradients:
             continue
 
+        lr = current_lr(scheduler)  # the rate this step was taken with
+        step_schedule(optimizer, scheduler)
         state.step += 1
         if ema is not None:
             ema.update()
         progress.update(1)
-        losses = {name: total / micro for name, total in running.items()}
-        running, micro = {}, 0
-        result.losses = losses
-        progress.set_postfix(loss=f"{losses.get('total', float('nan')):.4f}")
-        if state.step % config.log_every == 0 or state.step == last_step:
-            logged = {f"train/{k}": v for k, v in losses.items()}
-            logged["train/lr"] = scheduler.get_last_lr()[0]
-            done = state.step - first_step
-            logged["train/steps_per_s"] = done / max(1e-9, time.monotonic() - started)
-            accelerator.log(logged, step=state.step)
+        if state.step % config.logging_steps == 0 or state.step == last_step:
+            result.losses = runlog.train_step(running, state.step, lr)
+            progress.set_postfix(loss=f"{result.losses.get('total', float('nan')):.4f}")
 
-        if config.eval_every and state.step % config.eval_every == 0:
-            result.eval_losses = evaluate(
-                accelerator,
-                loss_module,
-                val_data,
-                collate,
-                setup,
-                config,
-                run_dir,
-                state.step,
-                sample_scorer,
-                log,
+        if config.eval_steps and state.step % config.eval_steps == 0:
+            result.eval_losses.update(
+                evaluate(
+                    accelerator,
+                    loss_module,
+                    val_data,
+                    collate,
+                    setup,
+                    config,
+                    run_dir,
+                    state.step,
+                    runlog,
+                )
             )
+            written = sample_dir(run_dir, state.step) / "generated.jsonl"
+            if accelerator.is_main_process and written.is_file():
+                scoring.submit(state.step, written.parent)
             loss_module.train()
+        result.eval_losses.update(runlog.scores(scoring.finished()))
 
-        if state.step % config.save_every == 0 or state.step == last_step:
-            result.checkpoint = save_checkpoint(accelerator, run_dir, state, setup, config, ema)
+        if state.step % config.save_steps == 0 or state.step == last_step:
+            result.checkpoint = save_checkpoint(
+                accelerator, loss_module, trained, ema, setup, config, state
+            )
 
     progress.close()
-    accelerator.end_training()
+    result.eval_losses.update(runlog.scores(scoring.finished(wait=True)))
+    scoring.close()
+    runlog.close()
     result.step = state.step
     return result
 
 
-def save_checkpoint(
-    accelerator,
+def report_examples(
+    train_data: PocketTrainData,
+    val_data: PocketTrainData,
     run_dir: Path,
-    state: ckpt.TrainerState,
-    setup,
-    config: PocketTrainConfig,
-    ema: EMA | None,
-) -> Path:
-    """Write ``step_<N>/`` atomically (a hidden temp dir, then a rename) and prune old ones.
+    log: Callable[[str], None],
+    *,
+    write: bool = True,
+) -> list[str]:
+    """Say which utterances are skipped (and why) and which train without a paused prompt.
 
-    Every process takes part in ``save_state`` (each saves its RNG state; DeepSpeed
-    and FSDP save shards); the main process writes the rest and publishes.
+    The skipped ones are also written to ``<run dir>/skipped_utterances.jsonl``.
     """
-    tmp = run_dir / f".step_{state.step}.tmp"
-    if accelerator.is_main_process:
-        tmp = ckpt.temporary_dir(run_dir, state.step)
-    accelerator.wait_for_everyone()
-    accelerator.save_state(str(tmp))
-    accelerator.wait_for_everyone()
-    target = ckpt.step_dir(run_dir, state.step)
-    if accelerator.is_main_process:
+    from natiq.common.files import write_jsonl
+
+    notes = []
+    skipped = train_data.skipped + val_data.skipped
+    if skipped and write:
+        write_jsonl(run_dir / SKIPPED_FILE, [vars(item) for item in skipped])
+    if skipped:
+        for item in skipped:
+            notes.append(f"skipped {item.where} ({item.id}): {item.reason}")
+        notes.append(f"{len(skipped)} utterance(s) skipped, listed in {run_dir / SKIPPED_FILE}")
+    if train_data.without_prompt:
+        notes.append(
+            f"{len(train_data.without_prompt)} train utterance(s) have no other utterance of "
+            "their speaker to take a voice prompt from; they train without a voice"
+        )
+    if train_data.without_paused_prompt:
+        notes.append(
+            f"{len(train_data.without_paused_prompt)} train utterance(s): no other utterance of "
+            "their speaker pauses within the prompt window; their prompts are cut mid-speech"
+        )
+    for note in notes:
+        log(note)
+    return notes
+
+
+def save_checkpoint(
+    accelerator: Any,
+    loss_module: Any,
+    trained: torch.nn.Module,
+    ema: EMA | None,
+    setup: model_setup.RunSetup,
+    config: PocketTrainConfig,
+    state: run_folder.TrainerState,
+) -> Path:
+    """``step_<N>/``: Accelerate's state, the trained weights, EMA, the run files (every process)."""
+    main = accelerator.is_main_process
+
+    def write_files(directory: Path) -> None:
+        full = full_state_dict(accelerator, loss_module)  # gathered when sharded
         if ema is not None:
-            ema.save(tmp)
-        setup.write_run_files(tmp, config)
-        state.save(tmp)  # last: its presence marks a complete checkpoint
-        ckpt.publish(tmp, state.step)
-        ckpt.prune_checkpoints(run_dir, config.keep_last)
-    accelerator.wait_for_everyone()
-    return target
+            ema.save(directory, write=main)
+        if main:
+            ckpt.save_loss_module(trained, directory, full)
+            setup.write_run_files(directory, config)
+
+    return run_folder.save_checkpoint(
+        accelerator,
+        Path(config.output_dir),
+        state,
+        write_files=write_files,
+        keep_last=config.keep_last,
+    )
+
+
+def sample_dir(run_dir: Path, step: int) -> Path:
+    return run_dir / "samples" / f"step_{step}"
 
 
 @torch.no_grad()
 def evaluate(
-    accelerator,
-    loss_module,
+    accelerator: Any,
+    loss_module: Any,
     val_data: PocketTrainData,
-    collate,
-    setup,
+    collate: Callable,
+    setup: model_setup.RunSetup,
     config: PocketTrainConfig,
     run_dir: Path,
     step: int,
-    sample_scorer: SampleScorer | None,
-    log: Callable[[str], None] = print,
+    runlog: RunLog,
 ) -> dict[str, float]:
-    """Validation loss per term, plus a few generated samples (wavs + ``generated.jsonl``).
+    """Validation loss per term (every process), and a few samples (main process).
 
-    ``sample_scorer`` (e.g. ``natiq.eval.make_sample_scorer``) scores the samples'
-    folder; its results go to TensorBoard as ``eval/<metric>`` and to the console.
-
-    The loss draws its noise from a generator seeded by ``step``, and the global
-    RNG is forked, so evaluating never changes the training run.
+    Samples are generated with pocket-tts' own generator into
+    ``samples/step_<N>/`` (wavs + ``generated.jsonl``) for a scorer to read.
     """
     loss_module.eval()
-    devices = [accelerator.device] if accelerator.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(config.seed + step)
-        totals: dict[str, float] = {}
-        count = 0
-        for start in range(0, len(val_data), config.batch_size):
-            keys = [(0, i) for i in range(start, min(len(val_data), start + config.batch_size))]
-            batch = collate([val_data[k] for k in keys]).to(accelerator.device)
-            out = loss_module(batch)
-            for name, value in out.terms.items():
-                totals[name] = totals.get(name, 0.0) + float(value) * len(keys)
-            count += len(keys)
-        losses = {name: total / max(1, count) for name, total in totals.items()}
-        accelerator.log({f"val/{k}": v for k, v in losses.items()}, step=step)
 
-        if accelerator.is_main_process and config.eval_samples > 0:
-            sample_dir = run_dir / "samples" / f"step_{step}"
-            setup.write_samples(val_data, sample_dir, config.eval_samples)
-            if sample_scorer is not None:
-                scores = sample_scorer(sample_dir)
-                accelerator.log({f"eval/{k}": v for k, v in scores.items()}, step=step)
-                losses.update({f"samples/{k}": v for k, v in scores.items()})
-                log(f"step {step} eval: {format_scores(scores)}")
+    def loss_terms(keys: list[tuple[int, int]]) -> dict[str, torch.Tensor]:
+        batch = collate([val_data[key] for key in keys]).to(accelerator.device)
+        return loss_module(batch).terms
+
+    keys = [(0, index) for index in range(len(val_data))]
+    losses = validation_terms(
+        accelerator,
+        loss_terms,
+        keys,
+        per_device=config.per_device_train_batch_size,
+        seed=config.seed + step,
+    )
+    runlog.scalars({f"val/{k}": v for k, v in losses.items()}, step, log_file=EVAL_LOG)
+    if config.eval_samples > 0:
+        generate_on_main(
+            accelerator,
+            lambda: setup.write_samples(val_data, sample_dir(run_dir, step), config.eval_samples),
+            runlog.print,
+        )
     return losses
-
-
-def format_scores(scores: dict[str, float]) -> str:
-    """``name value`` pairs in a stable order, for the console."""
-    return ", ".join(f"{name} {value:.4g}" for name, value in sorted(scores.items()))
