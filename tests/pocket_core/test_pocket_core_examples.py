@@ -50,8 +50,12 @@ def latents_dir(tmp_path_factory: pytest.TempPathFactory, tiny_yaml: Path) -> Pa
 
 
 def _records(latents_dir: Path) -> dict[str, dict]:
+    """The latents manifest's rows, audio paths made absolute."""
     lines = (latents_dir / "metadata_latents.jsonl").read_text(encoding="utf-8").splitlines()
-    return {r["id"]: r for r in map(json.loads, lines)}
+    rows = {r["id"]: r for r in map(json.loads, lines)}
+    for row in rows.values():
+        row["audio"] = str((latents_dir / row["audio"]).resolve())
+    return rows
 
 
 def _speech_end(samples: np.ndarray, rate: int) -> float:
@@ -74,12 +78,15 @@ class CharText:
         return [ord(char) for char in text]
 
 
-def _data(latents_dir: Path, **settings):
+def _data(latents_dir: Path, max_text_tokens: int = 512, **settings):
     from natiq.backends.pocket.dataset import PocketTrainData, read_utterances
     from natiq.backends.pocket.recipe import ExampleSettings
 
     utterances = read_utterances(latents_dir / "metadata_latents.jsonl", precomputed=True)
-    return PocketTrainData(utterances, CharText(), settings=ExampleSettings(**settings), seed=3)
+    return PocketTrainData(
+        utterances, CharText(), settings=ExampleSettings(**settings), seed=3,
+        max_text_tokens=max_text_tokens,
+    )  # fmt: skip
 
 
 def test_targets_end_shortly_after_the_last_speech(latents_dir: Path) -> None:
@@ -92,7 +99,8 @@ def test_targets_end_shortly_after_the_last_speech(latents_dir: Path) -> None:
         assert target_end >= speech_end - 0.02, record["id"]  # no speech is cut
         assert target_end <= speech_end + 0.2 + 0.08 + 0.05, record["id"]  # 0.2 s trail, a frame
     padded = _records(latents_dir)[PADDED_ID]
-    assert padded["duration"] - padded["num_frames"] * 0.08 >= PAD_SECONDS - 0.3
+    samples, rate = load_audio(padded["audio"])
+    assert len(samples) / rate - padded["num_frames"] * 0.08 >= PAD_SECONDS - 0.3
 
 
 def test_prompts_are_another_utterance_ending_in_a_pause(latents_dir: Path, tiny_yaml) -> None:
@@ -200,6 +208,17 @@ def test_an_over_long_text_is_skipped_and_listed(latents_dir: Path) -> None:
     assert all("over the limit of 40" in item.reason for item in data.skipped)
     assert len(data) == len(records) - len(too_long)
     assert all(int(data[(0, i)].tokens.numel()) <= 40 for i in range(len(data)))
+
+
+def test_condition_dropout_is_drawn_per_example_at_the_configured_rates(latents_dir: Path) -> None:
+    data = _data(latents_dir, text_dropout=0.2, voice_dropout=0.5)
+    draws = {(e, i): data[(e, i)] for e in range(30) for i in range(len(data))}
+    assert abs(sum(not x.keep_text for x in draws.values()) / len(draws) - 0.2) < 0.04
+    assert abs(sum(not x.keep_voice for x in draws.values()) / len(draws) - 0.5) < 0.04
+    again = data[(3, 5)]  # a function of (seed, epoch, index) only
+    assert (again.keep_text, again.keep_voice) == (draws[3, 5].keep_text, draws[3, 5].keep_voice)
+    validation = data.settings.for_validation()
+    assert validation.text_dropout == validation.voice_dropout == 0.0
 
 
 def test_length_buckets_keep_similar_lengths_together() -> None:

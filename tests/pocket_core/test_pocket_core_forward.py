@@ -137,7 +137,7 @@ def test_lsd_needs_a_two_time_head_and_rejects_unknown_objectives() -> None:
     cond, target = torch.randn(4, 8), torch.randn(4, 32)
     with pytest.raises(ValueError, match="two time conditions"):
         head_losses(head, cond, target, settings=ObjectiveSettings())
-    with pytest.raises(ValueError, match="objective"):
+    with pytest.raises(ValueError, match="loss"):
         ObjectiveSettings(loss="cfm")  # type: ignore[arg-type]
     flow = ObjectiveSettings(loss="flow-matching")
     assert head_losses(head, cond, target, settings=flow).total > 0

@@ -55,7 +55,7 @@ def test_distillation_runs_on_its_share_of_steps_and_is_scaled_up(model, mini_la
     from natiq.backends.pocket.recipe import ObjectiveSettings
 
     batch = _batch(model, mini_latents, ["بسم الله."])
-    settings = ObjectiveSettings(learned_weighting=False, text_dropout=0.0, voice_dropout=0.0)
+    settings = ObjectiveSettings(learned_weighting=False)
     loss_module = LossModule(model.flow_lm, settings).train()
     with torch.no_grad():
         outs = [loss_module(batch, generator=torch.Generator().manual_seed(i)) for i in range(80)]
@@ -158,13 +158,3 @@ def test_dropped_conditions_leave_exactly_the_null_condition_sequence(model, min
             )
             assert torch.allclose(latent[0, 0], one_step[row, i], atol=1e-4), (row, i)
             current = targets[i].reshape(1, 1, 32)
-
-
-def test_condition_dropout_draws_the_configured_rates() -> None:
-    from natiq.backends.pocket.objectives import draw_condition_keep
-    from natiq.backends.pocket.recipe import ObjectiveSettings
-
-    settings = ObjectiveSettings(text_dropout=0.2, voice_dropout=0.5)
-    keep_text, keep_voice = draw_condition_keep(10_000, settings, torch.Generator().manual_seed(1))
-    assert abs(float(keep_text.float().mean()) - 0.8) < 0.02
-    assert abs(float(keep_voice.float().mean()) - 0.5) < 0.02

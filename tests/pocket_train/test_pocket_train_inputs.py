@@ -67,7 +67,8 @@ def test_text_over_the_limit_is_skipped_and_listed_with_file_and_line(small_mani
         utterances,
         CharText(),
         encode=lambda path: None,
-        settings=ExampleSettings(max_text_tokens=40),
+        settings=ExampleSettings(),
+        max_text_tokens=40,
     )
     assert [item.where for item in data.skipped] == [
         f"{small_manifest}:{i + 1}" for i, u in enumerate(utterances) if len(u.text) > 40

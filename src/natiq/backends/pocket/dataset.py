@@ -15,6 +15,9 @@ inference, following pocket-tts' example rules (``ExampleSettings``):
   speaker with no other usable utterance gets no prompt (the null voice);
 - the **target** is the utterance up to shortly after its last speech
   (trimmed at latent time, or here when encoding on the fly);
+- **condition dropout**: a share of examples is trained without its text,
+  another without its voice (classifier-free guidance training; applied by the
+  objective in training mode only);
 - the **text** varies per epoch: a diacritization level (plain / partial /
   full, native script only) and, for a share of examples, no final
   punctuation (``text_variation``). Texts whose full form exceeds
@@ -109,11 +112,6 @@ def read_utterances(metadata: str | Path, *, precomputed: bool) -> list[Utteranc
         if precomputed:
             if not (utt.latents and utt.latents.is_file()):
                 raise DataFormatError(f"{utt.where}: latents file {utt.latents} not found")
-            if utt.prompt_cuts is None:
-                raise DataFormatError(
-                    f"{utt.where}: no 'prompt_cuts' (latents made by an older natiq); run "
-                    "`natiq pocket latents` again into a new --output-dir"
-                )
         elif not utt.audio.is_file():
             raise AudioInputError(f"{utt.where}: audio file {utt.audio} not found")
     if not utterances:
@@ -158,6 +156,8 @@ class Example:
     text: str = ""  # the model text the tokens were made from
     level: str = "full"  # diacritization level drawn: plain, partial or full
     prompt_source: int | None = None  # index of the utterance the prompt comes from
+    keep_text: bool = True  # False: trained without its text (condition dropout)
+    keep_voice: bool = True  # False: trained without its voice prompt
 
 
 @dataclass
@@ -224,8 +224,9 @@ class PocketTrainData(torch.utils.data.Dataset):
         by_speaker: dict[str, list[int]] = {}
         for index, utt in enumerate(self.pool):
             by_speaker.setdefault(utt.speaker, []).append(index)
-            if utt.prompt_cuts is not None and utt.num_frames is not None:
-                self._marks[index] = SpeechMarks(0.0, 0.0, 0.0, utt.prompt_cuts)
+            if utt.latents is not None and encode is None:
+                # no cut points (latents not made by `natiq pocket latents`): no known pause
+                self._marks[index] = SpeechMarks(0.0, 0.0, 0.0, utt.prompt_cuts or ())
         # Every other utterance of the speaker may lend a prompt; those known to have a
         # pause in the prompt window are preferred (None: not known yet, on the fly).
         self.sources = [
@@ -366,6 +367,9 @@ class PocketTrainData(torch.utils.data.Dataset):
         tokens, text, level = self.text_ids(index, random.Random(f"{self.seed}/{epoch}/{index}/t"))
         target = self.latents(index)
         prompt, source = self.prompt(index, random.Random(f"{self.seed}/{epoch}/{index}/p"))
+        dropout = random.Random(f"{self.seed}/{epoch}/{index}/c")
+        keep_text = dropout.random() >= self.settings.text_dropout
+        keep_voice = dropout.random() >= self.settings.voice_dropout
         return Example(
             tokens=tokens,
             latents=target,
@@ -373,6 +377,8 @@ class PocketTrainData(torch.utils.data.Dataset):
             text=text,
             level=level,
             prompt_source=source,
+            keep_text=keep_text,
+            keep_voice=keep_voice,
         )
 
 
@@ -447,6 +453,8 @@ def make_collate(pad_id: int):
             [e.latents for e in examples],
             pad_id=pad_id,
             prompts=[e.prompt for e in examples],
+            keep_text=[e.keep_text for e in examples],
+            keep_voice=[e.keep_voice for e in examples],
         )
 
     return collate

@@ -367,6 +367,8 @@ def setup_run(
         tokenizer_file = tokenizer_source(tts)
 
     configure_text_prep(tts)
+    if config.text_mode == "romanized" and record is None:
+        report_unknown_tokens(tts, utterances, config, log)
     if not config.use_precomputed_latents:  # on-the-fly encoding: fail before training starts
         from natiq.backends.pocket.base_model import require_mimi_encoder
 
@@ -390,6 +392,20 @@ def setup_run(
         resumed=record is not None,
         log=log,
     )
+
+
+def report_unknown_tokens(
+    tts: Any, utterances: Sequence[Any], config: PocketTrainConfig, log: Callable[[str], None]
+) -> None:
+    """Log every scheme's unknown-piece rate on this corpus; refuse the chosen one above the limit."""
+    from natiq.backends.pocket.token_coverage import check_coverage, coverage_report
+    from natiq.text.config import SCHEME_NAMES
+
+    report = coverage_report(tts, [u.text for u in utterances], SCHEME_NAMES)
+    for item in report:
+        chosen = " (chosen)" if item.scheme == config.scheme else ""
+        log(f"base tokenizer on romanized text, {item.line()}{chosen}")
+    check_coverage(report, config.scheme, config.max_unknown_token_rate)
 
 
 def tokenizer_texts(frontend: Any, utterances: Sequence[Any]) -> list[str]:

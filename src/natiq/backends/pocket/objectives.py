@@ -34,6 +34,7 @@ module.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -57,7 +58,7 @@ __all__ = [
     "ObjectiveSettings",
     "compute_latent_stats",
     "compute_losses",
-    "draw_condition_keep",
+    "distill_on_step",
     "head_losses",
     "lsd_rows",
     "sample_pair",
@@ -133,7 +134,13 @@ class LossModule(torch.nn.Module):
             else None
         )
 
-    def forward(self, batch: PocketBatch, generator: torch.Generator | None = None) -> LossOutput:
+    def forward(
+        self,
+        batch: PocketBatch,
+        generator: torch.Generator | None = None,
+        distill: bool | None = None,
+    ) -> LossOutput:
+        """The losses of ``batch``; ``distill`` (see ``distill_on_step``) overrides the draw."""
         return compute_losses(
             self.flow_lm,
             batch,
@@ -141,6 +148,7 @@ class LossModule(torch.nn.Module):
             weighting=self.weighting,
             generator=generator,
             training=self.training,
+            distill=distill,
         )
 
     def objective_parameters(self) -> list[torch.nn.Parameter]:
@@ -155,19 +163,19 @@ def compute_losses(
     weighting: LossWeighting | None = None,
     generator: torch.Generator | None = None,
     training: bool = True,
+    distill: bool | None = None,
 ) -> LossOutput:
     """Teacher-forced FlowLM forward on ``batch`` and the objective's losses.
 
     Every real frame of every utterance contributes equally (padding is masked);
     the EOS term averages over positions ``0..F`` of each utterance.
-    ``generator`` draws the noise, times and dropout (for reproducible steps);
-    ``training`` turns on condition dropout and skipped distillation steps.
+    ``generator`` draws the noise and times (for reproducible steps);
+    ``training`` applies the batch's condition dropout and skips the
+    distillation term on a share of steps (``distill`` decides instead of a draw).
     """
     settings = settings or ObjectiveSettings()
     _check_objective(settings.loss)
-    keep_text = keep_voice = None
-    if training:
-        keep_text, keep_voice = draw_condition_keep(batch.batch_size, settings, generator)
+    keep_text, keep_voice = (batch.keep_text, batch.keep_voice) if training else (None, None)
     out = teacher_forced_backbone(flow_lm, batch, keep_text=keep_text, keep_voice=keep_voice)
     cond = out.cond[:, :-1][out.frame_mask]
     target = out.targets[out.frame_mask]
@@ -179,6 +187,7 @@ def compute_losses(
         weighting=weighting,
         generator=generator,
         training=training,
+        distill=distill,
     )
 
     positions = torch.arange(out.eos_logits.shape[1], device=out.eos_logits.device)[None, :]
@@ -200,6 +209,7 @@ def head_losses(
     weighting: LossWeighting | None = None,
     generator: torch.Generator | None = None,
     training: bool = True,
+    distill: bool | None = None,
 ) -> LossOutput:
     """Sampler-head losses for ``N`` frames: ``cond`` [N, C] conditions, ``target`` [N, D] latents.
 
@@ -232,14 +242,10 @@ def head_losses(
         diag = _mse(head(cond, *times, x_t), x1 - x0)
         return LossOutput(total=diag, terms={"diag": diag, "distill": torch.zeros_like(diag)})
 
-    skip_distill = (
-        training
-        and settings.distill_every_prob < 1.0
-        and (
-            float(torch.rand((), generator=generator, device=device)) >= settings.distill_every_prob
-        )
-    )
-    if skip_distill:
+    if training and distill is None and settings.distill_every_prob < 1.0:
+        draw = float(torch.rand((), generator=generator, device=device))
+        distill = draw < settings.distill_every_prob
+    if training and distill is False:
         velocity = head(cond, t, t, (1 - t) * x0 + t * x1)
         diag_rows = (velocity - (x1 - x0)).pow(2).sum(-1)
         diag_loss = _weighted(diag_rows, weighting, t, t, dim)
@@ -333,17 +339,15 @@ def sample_pair(
     return pair.min(dim=1, keepdim=True).values, pair.max(dim=1, keepdim=True).values
 
 
-def draw_condition_keep(
-    batch_size: int, settings: ObjectiveSettings, generator: torch.Generator | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Which rows keep their text and their voice prompt ([B] bool each, on CPU).
+def distill_on_step(settings: ObjectiveSettings, seed: int, step: int, micro: int = 0) -> bool:
+    """Whether micro-batch ``micro`` of optimizer step ``step`` computes the distillation term.
 
-    Classifier-free guidance training: a dropped condition is removed from the
-    row entirely, as the null branch of guided sampling builds it.
+    A pure function of its arguments: every process takes the same branch, and
+    a run takes the same ones on 1 or N processes and after a resume.
     """
-    device = _gen_device(generator, torch.empty(0))
-    draws = torch.rand((2, batch_size), generator=generator, device=device).cpu()
-    return draws[0] >= settings.text_dropout, draws[1] >= settings.voice_dropout
+    if settings.distill_every_prob >= 1.0:
+        return True
+    return random.Random(f"{seed}/{step}/{micro}/distill").random() < settings.distill_every_prob
 
 
 class _InputGradOnly(torch.autograd.Function):

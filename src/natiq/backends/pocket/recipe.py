@@ -7,12 +7,12 @@ config or a CLI flag can change it and a checkpoint records it. Three groups:
 
 - ``ObjectiveSettings``: the loss (LSD or flow matching), its time sampling,
   the diagonal share ``p_equal``, the learned per-(s, t) weighting, how often
-  the self-distillation term is computed, noise draws per frame, condition
-  dropout (classifier-free guidance training) and the EOS weight.
+  the self-distillation term is computed, noise draws per frame and the EOS
+  weight.
 - ``ExampleSettings``: how one training example is drawn: the voice prompt
-  (another utterance of the speaker, cut at a pause, tail-trimmed), per-epoch
-  text variation (diacritization level, final punctuation), the text-length
-  limit and length-bucketed batches.
+  (another utterance of the speaker, cut at a pause, tail-trimmed), condition
+  dropout (classifier-free guidance training), per-epoch text variation
+  (diacritization level, final punctuation) and length-bucketed batches.
 - ``SpeechTrimSettings``: what ``natiq pocket latents`` measures once per
   utterance: where speech ends (targets are trimmed shortly after it) and the
   pauses a voice prompt may end in.
@@ -44,9 +44,9 @@ class ObjectiveSettings(ConfigSection):
     per-(s, t) weighting (an MLP of width 32, depth 3, zero-initialised), the
     self-distillation term on a quarter of the steps (scaled by 4 so its
     expected gradient is unchanged), 4 noise draws per frame
-    (``flow_batch_multiplier``), text and voice dropped for 20% of rows each,
-    EOS weight 0.1, and a teacher whose gradient reaches the student through
-    its input only (``stopgrad_type: minimal``).
+    (``flow_batch_multiplier``), EOS weight 0.1, and a teacher whose gradient
+    reaches the student through its input only (``stopgrad_type: minimal``).
+    Condition dropout is drawn per example (``ExampleSettings``).
     """
 
     loss: Loss = Field(
@@ -75,12 +75,6 @@ class ObjectiveSettings(ConfigSection):
     teacher_gradient: TeacherGradient = Field(
         "input",
         description="LSD teacher: its gradient reaches the student through its input, or none",
-    )
-    text_dropout: float = Field(
-        0.2, ge=0, lt=1, description="share of rows trained without their text (guidance)"
-    )
-    voice_dropout: float = Field(
-        0.2, ge=0, lt=1, description="share of rows trained without their voice prompt"
     )
     eos_weight: float = Field(0.1, ge=0, description="weight of the EOS loss")
 
@@ -124,8 +118,11 @@ class ExampleSettings(ConfigSection):
     """How each training example is drawn (all draws depend on seed, epoch, index only).
 
     Reference values: prompts end at a word boundary within the first 5 s and
-    lose a random 0-0.5 s tail (never below 1 s); final punctuation is dropped
-    from 30% of texts; batches are cut from pools of 20 batches sorted by length.
+    lose a random 0-0.5 s tail (never below 1 s); text and voice are each
+    dropped from 20% of examples (classifier-free guidance training); final
+    punctuation is dropped from 30% of texts; batches are cut from pools of 20
+    batches sorted by length. Drawing the dropout per example (not per process)
+    keeps a run identical on 1 or N processes.
     """
 
     prompt_max_seconds: float = Field(
@@ -136,6 +133,12 @@ class ExampleSettings(ConfigSection):
     )
     prompt_trim_max_seconds: float = Field(
         0.5, ge=0, description="a random tail up to this long is cut off each prompt (>= 1 s kept)"
+    )
+    text_dropout: float = Field(
+        0.2, ge=0, lt=1, description="share of examples trained without their text (guidance)"
+    )
+    voice_dropout: float = Field(
+        0.2, ge=0, lt=1, description="share of examples trained without their voice prompt"
     )
     final_punctuation_dropout: float = Field(
         0.3, ge=0, le=1, description="share of texts trained without their final punctuation"
@@ -153,6 +156,8 @@ class ExampleSettings(ConfigSection):
         return self.model_copy(
             update={
                 "vary_diacritics": False,
+                "text_dropout": 0.0,
+                "voice_dropout": 0.0,
                 "final_punctuation_dropout": 0.0,
                 "prompt_trim_max_seconds": 0.0,
             }

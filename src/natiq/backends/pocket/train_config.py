@@ -80,6 +80,13 @@ class PocketTrainConfig(TrainConfig, LoraFields):
         ge=1,
         description="utterances whose text is longer are skipped and listed (never fatal)",
     )
+    max_unknown_token_rate: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="--text-mode romanized: refuse a scheme whose text the base tokenizer reads "
+        "as more than this share of unknown pieces",
+    )
     objective: ObjectiveSettings = Field(default_factory=ObjectiveSettings)
     examples: ExampleSettings = Field(default_factory=ExampleSettings)
     speech_trim: SpeechTrimSettings = Field(default_factory=SpeechTrimSettings)

@@ -31,7 +31,7 @@ from natiq.backends.pocket.dataset import (
     read_utterances,
 )
 from natiq.backends.pocket.lora import count_parameters
-from natiq.backends.pocket.objectives import LossModule
+from natiq.backends.pocket.objectives import LossModule, distill_on_step
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.common.errors import DataFormatError
 from natiq.training import checkpoint as run_folder
@@ -214,11 +214,14 @@ def train(
         index=rank,
     )
     loss_module.train()
+    micro = 0  # micro-batch within the optimizer step
     while state.step < last_step:
         local = next(batches)
         batch = collate([train_data[key] for key in local.keys]).to(accelerator.device)
+        # the same choice on every process and after a resume
+        distill = distill_on_step(config.objective, config.seed, state.step, micro)
         with accelerator.accumulate(loss_module):
-            out = loss_module(batch)
+            out = loss_module(batch, distill=distill)
             accelerator.backward(out.total * local.weight)
             if accelerator.sync_gradients and config.max_grad_norm > 0:
                 accelerator.clip_grad_norm_(loss_module.parameters(), config.max_grad_norm)
@@ -226,7 +229,9 @@ def train(
             optimizer.zero_grad(set_to_none=True)
         running.add(out.terms, local.weight)
         if not accelerator.sync_gradients:
+            micro += 1
             continue
+        micro = 0
 
         lr = current_lr(scheduler)  # the rate this step was taken with
         step_schedule(optimizer, scheduler)
