@@ -11,10 +11,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-SAMPLES = 5  # 2 processes x 2 examples: the last global batch of an epoch has 1 example
+# 2 processes x 2 examples per global batch: Pocket's 5 utterances end each epoch with a
+# batch of 1 (the second process has none: a weight-0 stand-in), Higgs's 7 samples with a
+# batch of 3 (shards of 2 and 1 examples: weights 4/3 and 2/3).
+POCKET_SAMPLES = 5
+HIGGS_SAMPLES = 7
 LATENT_FRAMES = 20
 TONE_SECONDS = 0.8
-TEXTS = ("كتب", "درس", "لعب", "شرب", "سمع", "فتح", "جلس", "رسم", "حمل", "نظر")  # 3 letters each
+TEXTS = (  # 3 letters each
+    "كتب", "درس", "لعب", "شرب", "سمع", "فتح", "جلس", "رسم", "حمل", "نظر", "خرج", "دخل", "ركب", "صعد",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +42,7 @@ def pocket_latents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("training_pocket_corpus")
     generator = torch.Generator().manual_seed(0)
     rows = []
-    for index in range(SAMPLES):
+    for index in range(POCKET_SAMPLES):
         latents = folder / f"u{index}.safetensors"
         save_file({"latents": torch.randn(LATENT_FRAMES, 32, generator=generator)}, str(latents))
         rows.append(
@@ -64,14 +70,14 @@ def higgs_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def higgs_chatml(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Five voice-cloning samples: tones of one length, texts of one length, distinct content."""
+    """Seven voice-cloning samples: tones of one length, texts of one length, distinct content."""
     from support.higgs import chatml_line, write_chatml
 
     folder = tmp_path_factory.mktemp("training_higgs_speech")
     rate = 24_000
     t = np.arange(int(TONE_SECONDS * rate)) / rate
     lines = []
-    for index in range(SAMPLES):
+    for index in range(HIGGS_SAMPLES):
         for role, pitch in (("ref", 150 + 40 * index), ("tgt", 320 + 55 * index)):
             tone = 0.3 * np.sin(2 * np.pi * pitch * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
             sf.write(str(folder / f"s{index}_{role}.wav"), tone.astype(np.float32), rate)

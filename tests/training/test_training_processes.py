@@ -1,9 +1,10 @@
 """Both trainers on 2 CPU processes (torchrun, gloo) equal 1 process at twice the batch.
 
 One ``torchrun --nproc_per_node 2`` launch trains Pocket then Higgs (per-device batch 2);
-the same runs on 1 process (batch 4) happen in this test process. Five examples make the
-last global batch of each epoch hold one example, so the second process has nothing there
-and runs a weight-0 stand-in. Checked:
+the same runs on 1 process (batch 4) happen in this test process. Pocket's 5 utterances
+make the last global batch of each epoch hold one example, so the second process has
+nothing there and runs a weight-0 stand-in; Higgs's 7 samples end each epoch with shards of
+2 and 1 examples. Checked:
 
 - each process saw 2 processes (a plain ``accelerate launch --cpu`` would start one);
 - the learning rate of every step is identical (the schedule counts optimizer steps);
@@ -38,7 +39,7 @@ from natiq.common.files import read_jsonl
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-STEPS = 4  # 2 epochs of 2 global batches (4 + 1 examples)
+STEPS = 4  # 2 epochs of 2 global batches (4 + 1 or 4 + 3 examples)
 PROMPT = "Generate audio following instruction."
 
 
@@ -123,6 +124,15 @@ def test_every_process_sees_two_processes(runs: dict[str, Path]) -> None:
     for report in reports:
         assert report["pocket"] == {"processes": 2, "step": STEPS}
         assert report["higgs"] == {"processes": 2, "step": STEPS}
+
+
+def test_ema_follows_parameters_sharded_by_fsdp2(runs: dict[str, Path]) -> None:
+    """Each process keeps the EMA of its shard; saving gathers, loading re-shards."""
+    reports = [json.loads((runs["root"] / "report" / f"rank{r}.json").read_text()) for r in (0, 1)]
+    for report in reports:
+        ema = report["ema_fsdp2"]
+        assert ema["parameter_type"] == "DTensor" and ema["max_error"] < 1e-6
+        assert ema["local_shapes"]["0.weight"] == [3, 4]  # half of the 6 x 4 weight each
 
 
 def test_higgs_two_processes_equal_one_at_twice_the_batch(runs: dict[str, Path]) -> None:

@@ -369,6 +369,7 @@ def train_on_samples(
                 config,
                 sample_dir,
                 seed=config.seed + state.step,
+                system_prompt=system_prompt,
             )
             if config.eval_samples > 0 and generate_on_main(
                 accelerator, write_samples, runlog.print
@@ -469,8 +470,11 @@ def write_eval_samples(
     sample_dir: Path,
     *,
     seed: int,
+    system_prompt: str | None = None,
 ) -> list[dict[str, Any]]:
     """Clone each eval sample's target text in its reference voice: ``<id>.wav`` + ``generated.jsonl``.
+
+    The prompt's system message is the one training used (``system_prompt``).
 
     Generation is capped at twice the ground-truth length plus one second; a
     sample that cannot be spoken keeps its row without ``audio`` (the
@@ -482,7 +486,13 @@ def write_eval_samples(
     from natiq.common.errors import NatiqError
     from natiq.data.audio import save_wav
 
-    cloner = HiggsCloner(model, tokenizer, audio_tokenizer, frontend)
+    cloner = HiggsCloner(
+        model,
+        tokenizer,
+        audio_tokenizer,
+        frontend,
+        system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
+    )
     rows = []
     for sample in samples:
         target_frames = int(store.load(sample.target_audio).shape[1])
