@@ -107,8 +107,13 @@ def export(
     ] = True,
 ) -> None:
     """Merge LoRA and write a model the stock `pocket-tts generate --config` loads."""
-    from natiq.backends.pocket.export import export_checkpoint
+    from natiq.backends.pocket.export import export_checkpoint, stock_tool_warnings
 
     yaml_path = export_checkpoint(checkpoint, output_dir, name=name, use_ema=use_ema)
-    typer.echo(f"exported: {yaml_path}")
-    typer.echo(f"try: pocket-tts generate --config {yaml_path} --voice REF.wav --text '...'")
+    typer.echo(f"exported: {yaml_path} (paths relative to its folder)")
+    typer.echo(
+        f"try: cd {yaml_path.parent} && pocket-tts generate --config {yaml_path.name} "
+        "--voice REF.wav --text '...'   (or publish it: natiq hub push DIR REPO)"
+    )
+    for warning in stock_tool_warnings(yaml_path.parent):
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
