@@ -23,13 +23,15 @@ from natiq.backends.higgs.config import DEFAULT_SYSTEM_PROMPT
 from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.higgs.trainer import run_training
 from natiq.common.errors import AudioInputError, InputTextError
-from natiq.data.chatml import read_chatml
+from natiq.data.chatml import read_chatml, system_prompt
 from support.higgs import chatml_line, espeak, write_chatml
 
 GREEDY = CloneOptions(temperature=0, max_new_tokens=60)
 # the default recipe (LoRA on attention, mlp and audio_mlp; heads frozen); at
 # hidden 256 it reproduced 98-100% of the codes over seeds 1, 2 and 42
 OVERFIT_STEPS = 60
+# trained with --system-prompt (not the ChatML lines' own), recorded with the adapter
+SCENE_PROMPT = system_prompt("A quiet mosque.")
 
 
 def _config(chatml: Path, output: Path, model: Path, **overrides) -> HiggsTrainConfig:
@@ -38,12 +40,13 @@ def _config(chatml: Path, output: Path, model: Path, **overrides) -> HiggsTrainC
         output_dir=output,
         model=str(model),
         max_steps=OVERFIT_STEPS,
-        per_device_batch_size=2,
-        grad_accum=1,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=1,
         learning_rate=5e-3,
         warmup_steps=0,
         logging_steps=10,
         save_steps=1000,
+        system_prompt=SCENE_PROMPT,
     )
     values.update(overrides)
     return HiggsTrainConfig(**values)
@@ -110,12 +113,13 @@ def test_adapter_dir_records_frontend_config_and_curves(trained: Path):
         "strip",
     )
     recorded = json.loads((trained / "training_config.json").read_text())
-    assert recorded["lora_r"] == 16 and recorded["train_audio_head"] is False
+    assert recorded["config"]["lora_r"] == 16 and recorded["config"]["train_audio_head"] is False
+    assert recorded["system_prompt"] == SCENE_PROMPT
     log = [json.loads(line) for line in (trained / "train_log.jsonl").read_text().splitlines()]
-    # from chance (8 x ln 1026 = 55.5) down; the frozen random head keeps the
-    # margins small, so the loss stays high while the argmax is right
-    assert log[0]["loss/audio"] > 50 and log[-1]["loss/audio"] < 45
-    assert list((trained / "tensorboard").glob("events.out.tfevents.*"))
+    # from chance (8 x ln 1026 = 55.5; 49.7 averaged over steps 1-10) down to ~40: the
+    # frozen random head keeps the margins small, so the loss stays high while the argmax is right
+    assert log[0]["train/audio"] > 45 > 42 > log[-1]["train/audio"]
+    assert list((trained / "logs").rglob("events.out.tfevents.*"))
 
 
 def _repeats_within(codes: torch.Tensor, window: int) -> int:
@@ -187,30 +191,25 @@ def test_system_prompt_comes_from_the_adapter(
 ):
     from natiq.backends.registry import load_backend
 
-    adapter = tmp_path / "adapter"
-    shutil.copytree(trained, adapter, ignore=shutil.ignore_patterns("checkpoints", "codes"))
-    recorded = json.loads((adapter / "training_config.json").read_text())
-    custom = "Generate audio following instruction.\n\n<|scene_desc_start|>\nA mosque.\n<|scene_desc_end|>"
-    recorded["system_prompt"] = custom
-    (adapter / "training_config.json").write_text(json.dumps(recorded))
-
-    def loaded(**kwargs) -> HiggsCloner:
+    def loaded(adapter: Path, **kwargs) -> HiggsCloner:
         return HiggsCloner.load(model=str(lora_model_dir), adapter=adapter, device="cpu", **kwargs)
 
-    cloner = loaded()
-    assert cloner.system_prompt == custom
+    cloner = loaded(trained)
+    assert cloner.system_prompt == SCENE_PROMPT != DEFAULT_SYSTEM_PROMPT
     reference = cloner.prepare_reference(speech_dir / "ref1.wav", "مرحبا")
     prompt_text = cloner.tokenizer.decode(cloner.prompt(reference, "نعم").input_ids.tolist())
-    assert f"<|end_header_id|>\n\n{custom}<|eot_id|>" in prompt_text
-    assert loaded(system_prompt="Speak.").system_prompt == "Speak."
+    assert f"<|end_header_id|>\n\n{SCENE_PROMPT}<|eot_id|>" in prompt_text
+    assert loaded(trained, system_prompt="Speak.").system_prompt == "Speak."
     backend = load_backend(
-        "higgs", model=str(lora_model_dir), checkpoint=adapter, device="cpu", system_prompt="X"
+        "higgs", model=str(lora_model_dir), checkpoint=trained, device="cpu", system_prompt="X"
     )
     assert backend.cloner.system_prompt == "X"
-    assert (
-        HiggsCloner.load(model=str(lora_model_dir), adapter=trained, device="cpu").system_prompt
-        == DEFAULT_SYSTEM_PROMPT
-    )
+    # lines with different prompts and no --system-prompt: nothing recorded, the default is used
+    mixed = tmp_path / "mixed"
+    shutil.copytree(trained, mixed, ignore=shutil.ignore_patterns("step_*", "codes", "logs"))
+    record = json.loads((mixed / "training_config.json").read_text())
+    (mixed / "training_config.json").write_text(json.dumps({**record, "system_prompt": None}))
+    assert loaded(mixed).system_prompt == DEFAULT_SYSTEM_PROMPT
 
 
 def test_merge_writes_bf16_weights_and_a_processor(
@@ -274,19 +273,17 @@ def test_training_resumes_exactly(
     def config(output: Path) -> HiggsTrainConfig:
         return _config(
             train_chatml, output, lora_model_dir, max_steps=4, save_steps=2, logging_steps=1,
-            per_device_batch_size=1,
-            grad_accum=2, codes_dir=trained / "codes", learning_rate=1e-3, lora_dropout=0.1,
+            per_device_train_batch_size=1, gradient_accumulation_steps=2,
+            codes_dir=trained / "codes", learning_rate=1e-3, lora_dropout=0.1,
         )  # fmt: skip
 
     straight = run_training(config(tmp_path / "straight"))
     assert straight.steps == 4
     resumed_dir = tmp_path / "resumed"
-    shutil.copytree(
-        tmp_path / "straight" / "checkpoints" / "step_2", resumed_dir / "checkpoints" / "step_2"
-    )
+    shutil.copytree(tmp_path / "straight" / "step_2", resumed_dir / "step_2")
     # the killed run had logged past its last checkpoint; those lines are replayed, not kept
     (resumed_dir / "train_log.jsonl").write_text('{"step": 2}\n{"step": 3, "stale": true}\n')
-    resumed = run_training(config(resumed_dir))
+    resumed = run_training(config(resumed_dir).model_copy(update={"resume": "latest"}))
     assert resumed.resumed_from == 2 and resumed.steps == 4
     log = [json.loads(line) for line in (resumed_dir / "train_log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [2, 3, 4] and "stale" not in log[1]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from natiq.cli.main import app
@@ -53,6 +55,8 @@ def test_three_to_ten_take_the_opposite_gender_of_the_singular(written: str, spo
         ("2 مخطوطة", "مخطوطتان"),
         ("في 2 مسمار", "في مسمارين"),
         ("2 مسامير", "اثنان مسامير"),  # an unknown plural has no dual: the number is said
+        ("و2 آخرين", "واثنان آخرين"),
+        ("2 تأمين", "تأمينان"),
         ("1 في المئة", "واحد في المئة"),  # not a noun: no reordering
     ],
 )
@@ -70,6 +74,8 @@ def test_one_and_two_put_the_noun_first_or_make_it_dual(written: str, spoken: st
         ("2 مليون", "مليونان"),  # nothing counted after it: no construct
         ("11 مليون دولار", "أحد عشر مليون دولار"),
         ("11 مليون", "أحد عشر مليونا"),
+        ("يضم الحي 4 مدارس و2 مستشفى", "يضم الحي أربع مدارس ومستشفيين"),  # shares the case of 4
+        ("لدي 3 كتب و2 قلم", "لدي ثلاثة كتب وقلمان"),
         ("2/3 السكان", "ثلثا السكان"),
         ("2/3", "ثلثان"),
     ],
@@ -246,3 +252,22 @@ def test_a_huge_number_costs_only_its_own_line_in_the_cli(tmp_path: Path) -> Non
     lines = result.stdout.split("\n")
     assert lines[0] == "ثلاثة كتب" and lines[2] == "كتابان" and lines[3] == ""
     assert lines[1].count("سبعة") == 100_000
+
+
+_PIECES = st.sampled_from(
+    ["3", "12", "2024", "1445", "0", "٣", "/", "-", ".", ",", ":", "%", "$", " ", "هـ", "ه", "م",
+     "ال", "الـ", "كتاب", "سيارات", "مليون", "ريال", "سعودي", "القرن", "يوم", "في", "ربيع الأول",
+     "أيار", "½", "كم", "°C", "USD", "COVID", "S", "و", "ب"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=14).map("".join))
+def test_any_mix_of_numbers_and_words_is_read_with_consistent_spans(text: str) -> None:
+    result = verbalize(text)
+    position = 0
+    for span in result.spans:
+        assert position <= span.start < span.end <= len(text)
+        assert text[span.start : span.end] == span.original
+        assert span.spoken and span.spoken in result.spoken
+        position = span.end

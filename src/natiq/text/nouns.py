@@ -99,12 +99,15 @@ def find(word: str) -> Noun | None:
 
 def is_dual(word: str, noun: Noun) -> bool:
     """True if ``word`` is written as ``noun``'s dual (كتابان, سيارتين)."""
-    return fold(word) in _dual_keys(noun)
+    return _duals().get(fold(word)) is noun
 
 
 @cache
-def _dual_keys(noun: Noun) -> tuple[str, str]:
-    return fold(noun.dual), fold(noun.dual_gen)
+def _duals() -> dict[str, Noun]:
+    """The folded dual forms of every lexicon noun -> the noun."""
+    return {
+        fold(form): noun for noun in set(lexicon().values()) for form in (noun.dual, noun.dual_gen)
+    }
 
 
 def entry(singular: str) -> Noun:
@@ -179,10 +182,10 @@ def looks_plural(word: str) -> bool:
     """True for sound plurals (ـات, ـون, ـين) and the broken-plural shapes أفعال and
     مفاعيل/فعاليل; such a word has no dual of its own."""
     plain = strip_diacritics(word)
-    if (plain.endswith("ات") and len(plain) > 3) or (
-        plain.endswith(("ون", "ين")) and len(plain) > 5
-    ):
+    if plain.endswith("ات") and len(plain) > 3:
         return True
+    if plain.endswith(("ون", "ين")) and len(plain) >= 5:
+        return not (len(plain) == 5 and plain[0] == "ت")  # مهندسين, آخرين; not تمرين, تأمين
     if len(plain) == 5 and plain[0] in "أا" and plain[3] == "ا":  # أقلام, أفلام
         return True
     return len(plain) >= 5 and plain[2] == "ا" and plain[-2] in "يا" and plain[-1] != "ة"  # مفاتيح

@@ -26,7 +26,6 @@ in ``failures.jsonl`` and the others still produce audio.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from natiq.backends.higgs.loading import (
     load_text_tokenizer,
     model_source,
 )
-from natiq.common.errors import InputTextError, ModelLoadError, NatiqError
+from natiq.common.errors import InputTextError, NatiqError
 from natiq.common.files import atomic_write_json, write_jsonl
 from natiq.common.rows import BadRow, Rows
 from natiq.common.runtime import select_device
@@ -166,12 +165,9 @@ class HiggsCloner:
         adapter_dir = Path(adapter) if adapter is not None else None
         recorded: dict[str, Any] = {}
         if adapter_dir is not None:
-            config_file = adapter_dir / "training_config.json"
-            if not config_file.is_file():
-                raise ModelLoadError(
-                    f"{adapter_dir} has no training_config.json: pass the folder written by `natiq higgs train`"
-                )
-            recorded = json.loads(config_file.read_text(encoding="utf-8"))
+            from natiq.backends.higgs.train_config import recorded_training
+
+            recorded = recorded_training(adapter_dir)
         source = model_source(model or recorded.get("model"))
         torch_device = select_device(device)
         dtype = torch.bfloat16 if torch_device.type == "cuda" else torch.float32

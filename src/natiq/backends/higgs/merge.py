@@ -15,7 +15,6 @@ PEFT adds each LoRA delta (computed in fp32) in place.
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ from natiq.backends.higgs.loading import (
 )
 from natiq.backends.higgs.lora import load_adapter
 from natiq.backends.higgs.processor import build_processor
-from natiq.common.errors import DataFormatError, ModelLoadError
+from natiq.backends.higgs.train_config import recorded_training
+from natiq.common.errors import DataFormatError
 from natiq.common.files import atomic_write_json
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
@@ -50,12 +50,7 @@ def merge_adapter(config: MergeConfig) -> Path:
     if config.dtype not in DTYPES:
         raise DataFormatError(f"--dtype must be one of {', '.join(DTYPES)}, not {config.dtype!r}")
     adapter = Path(config.adapter)
-    recorded_file = adapter / "training_config.json"
-    if not recorded_file.is_file():
-        raise ModelLoadError(
-            f"{adapter} has no training_config.json: pass the folder written by `natiq higgs train`"
-        )
-    recorded = json.loads(recorded_file.read_text(encoding="utf-8"))
+    recorded = recorded_training(adapter)
     source = model_source(config.model or recorded.get("model"))
     base = load_model(source, device=torch.device("cpu"), dtype=DTYPES[config.dtype])
     merged = load_adapter(base, adapter).merge_and_unload()
