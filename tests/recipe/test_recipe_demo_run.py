@@ -260,3 +260,27 @@ def test_serve_and_the_openai_preset_names_use_the_default_voice(
     # the same speech up to a few 16-bit steps (pocket-tts decodes in a thread of its own)
     assert np.abs(pcm - (np.clip(expected, -1, 1) * 32767.0).round()).max() <= 4
     assert np.abs(pcm - without).max() <= 4
+
+
+def test_the_demo_card_renders_with_its_metrics_and_its_metadata_parses(demo_run: dict) -> None:
+    from huggingface_hub import ModelCard
+    from markdown_it import MarkdownIt
+
+    card_path = demo_run["run_dir"] / "model" / "README.md"
+    card = ModelCard.load(card_path)
+    assert card.data.language == ["ar"]
+    assert card.data.pipeline_tag == "text-to-speech"
+    assert card.data.license == "apache-2.0"
+    assert "natiq" in card.data.tags
+
+    html = MarkdownIt("commonmark").enable("table").render(card.text)
+    evaluation = json.loads((demo_run["run_dir"] / "evaluate" / "evaluation.json").read_text())
+    tables = html.split("<table>")[1:]
+    metrics = tables[0].split("</table>")[0]
+    assert ">CER (corpus)</th>" in metrics and ">runaway rate</th>" in metrics
+    held_out = evaluation["sets"]["held_out"]
+    assert f">{100 * held_out['corpus_cer']:.1f}%</td>" in metrics
+    assert f">{100 * held_out['runaway_rate']:.1f}%</td>" in metrics
+    assert metrics.count("<tr>") == 1 + len(evaluation["sets"])
+    cpu_ms = f"{1000 * evaluation['cpu']['first_chunk_s_median']:.0f} ms"
+    assert cpu_ms in html and "Not a real voice" in html

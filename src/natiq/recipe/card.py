@@ -23,6 +23,12 @@ from natiq.recipe.config import Recipe
 
 CARD_FILE = "README.md"
 SET_TITLES = {"held_out": "held-out (val split of the training corpus)", "test": "natiq test list"}
+SCOPE_PARTS = {
+    "text": "the text embedding",
+    "flow": "the flow head",
+    "text+flow": "the text embedding and the flow head",
+    "full": "the whole FlowLM (text embedding, transformer, flow head)",
+}
 FRONTEND_FIELDS = (
     "scheme",
     "diacritics",
@@ -109,11 +115,8 @@ def _frontend_lines(frontend: dict[str, Any]) -> list[str]:
 
 def _training_lines(recipe: Recipe, training: dict[str, Any], data: dict[str, Any]) -> list[str]:
     train = recipe.train
-    scope = (
-        f"LoRA r={train.lora_r} on {train.train_scope}"
-        if train.use_lora
-        else f"full fine-tuning of {train.train_scope}"
-    )
+    parts = SCOPE_PARTS[train.train_scope]
+    scope = f"LoRA r={train.lora_r} on {parts}" if train.use_lora else f"{parts}, in full"
     rows = [
         (
             "base",
@@ -211,8 +214,8 @@ def render_card(
     if recipe.description:
         lines += [recipe.description.strip(), ""]
     lines += [
-        f"Arabic text-to-speech made with [natiq](https://github.com/) by `natiq recipe run` "
-        f"(recipe `{recipe.name}`): Pocket TTS fine-tuned on Arabic speech, evaluated on held-out "
+        "Arabic text-to-speech made with natiq (`natiq recipe run`, "
+        f"recipe `{recipe.name}`): Pocket TTS fine-tuned on Arabic speech, evaluated on held-out "
         "speech and natiq's fixed Arabic test list.",
         "",
     ]

@@ -18,6 +18,7 @@ a recipe end to end on a CPU in a minute before spending GPU hours.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from natiq.common.errors import DataFormatError
 from natiq.data.prepare import PrepareConfig
 from natiq.eval.runner import EvalConfig
 from natiq.eval.voice_choice import VoiceChoiceConfig
+from natiq.recipe.evaluate import RunawayBounds
 from natiq.training.config import deep_merge, read_config_file
 
 PACKAGE_PREFIX = "natiq:"
@@ -38,14 +40,20 @@ RUN_OWNED: dict[str, tuple[str, ...]] = {
     "prepare": ("output_dir",),
     "train": ("metadata", "output_dir", "resume"),
 }
-# (section, field) pairs holding a path to resolve against the recipe's folder.
-PATH_FIELDS: tuple[tuple[str, str], ...] = (
-    ("prepare", "manifest"),
-    ("prepare", "audio_dir"),
-    ("prepare", "dataset"),
-    ("train", "base"),
-    ("export", "default_voice"),
-    ("evaluate", "test_sentences"),
+RUN_PLACEHOLDERS: dict[str, dict[str, str]] = {
+    "prepare": {"output_dir": "data"},
+    "train": {"metadata": "latents/metadata_latents.jsonl", "output_dir": "train"},
+}
+# (section, field, always a path) of the settings resolved against the recipe's folder; the
+# others (a dataset or base may be a name: clartts, MBZUAI/ClArTTS, english, hf://...) are
+# resolved only when the path exists there or starts with ./ or ../.
+PATH_FIELDS: tuple[tuple[str, str, bool], ...] = (
+    ("prepare", "manifest", True),
+    ("prepare", "audio_dir", True),
+    ("prepare", "dataset", False),
+    ("train", "base", False),
+    ("export", "default_voice", True),
+    ("evaluate", "test_sentences", True),
 )
 
 
@@ -70,17 +78,6 @@ class ExportSection(RecipeSection):
         None, description="a wav or voice state to use as the default voice (else chosen)"
     )
     voice_choice: VoiceChoiceConfig = Field(default_factory=VoiceChoiceConfig)
-
-
-class RunawayBounds(RecipeSection):
-    """When a generation counts as a runaway (see ``natiq.recipe.evaluate``)."""
-
-    min_ratio: float = Field(0.4, gt=0, description="shortest plausible duration / expected")
-    max_ratio: float = Field(2.5, gt=1, description="longest plausible duration / expected")
-    cap_factor: float = Field(
-        3.0, gt=1, description="generation is cut at cap_factor x expected + cap_pad_s"
-    )
-    cap_pad_s: float = Field(2.0, ge=0, description="seconds added to the cap")
 
 
 class EvaluateSection(RecipeSection):
@@ -122,8 +119,7 @@ class PublishSection(RecipeSection):
     """Where ``publish`` uploads the model folder (nothing without ``repo``)."""
 
     repo: str | None = Field(None, description="Hugging Face repo id, e.g. user/natiq-clartts")
-    private: bool = False
-    revision: str | None = Field(None, description="branch to push to (default: main)")
+    private: bool = Field(False, description="create the repository private")
 
 
 class TinySection(RecipeSection):
@@ -158,7 +154,7 @@ class PocketRecipe(RecipeSection):
     @model_validator(mode="before")
     @classmethod
     def _fill_run_paths(cls, data: Any) -> Any:
-        """Stage paths are the run folder's; placeholders until ``in_run_dir`` sets them."""
+        """Stage paths are the run folder's: a recipe setting one is an error."""
         if not isinstance(data, dict):
             return data
         data = dict(data)
@@ -172,11 +168,10 @@ class PocketRecipe(RecipeSection):
                     f"{section}.{clash[0]} is set by the recipe's run folder; remove it "
                     "(use --run-dir to choose the folder)"
                 )
-            data[section] = {**given, **{name: None for name in names if name != "resume"}}
-            if section == "prepare":
-                data[section]["output_dir"] = "data"
-            if section == "train":
-                data[section].update(metadata="latents/metadata_latents.jsonl", output_dir="train")
+        # placeholders, relative to the run folder until ``in_run_dir`` makes them absolute
+        for section, placeholders in RUN_PLACEHOLDERS.items():
+            if isinstance(data.get(section), dict):
+                data[section] = {**data[section], **placeholders}
         return data
 
     def in_run_dir(self, run_dir: Path) -> PocketRecipe:
@@ -243,29 +238,51 @@ def _replace_dataclass(value: Any, **changes: Any) -> Any:
     return dataclasses.replace(value, **changes)
 
 
-def resolve_recipe_path(value: str, folder: Path) -> str:
+def resolve_recipe_path(value: str, folder: Path, *, always: bool = True) -> str:
     """``natiq:<path>`` -> inside the package; a relative path -> against the recipe's folder.
 
-    Names that are not paths (``english``, ``clartts``, ``hf://...``) are left alone:
-    a relative value is resolved only when it exists there or looks like a file.
+    With ``always=False`` the value may be a name rather than a path (``english``,
+    ``clartts``, ``MBZUAI/ClArTTS``): it is resolved only when ``folder/value``
+    exists or it starts with ``./`` or ``../``.
     """
     if value.startswith(PACKAGE_PREFIX):
         return str(Path(__file__).resolve().parents[1] / value.removeprefix(PACKAGE_PREFIX))
     if "://" in value or Path(value).is_absolute():
         return value
     candidate = folder / value
-    if candidate.exists() or "/" in value or Path(value).suffix:
+    if always or candidate.exists() or value.startswith(("./", "../")):
         return str(candidate.resolve())
     return value
 
 
 def _resolve_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
     resolved = dict(data)
-    for section, name in PATH_FIELDS:
+    for section, name, always in PATH_FIELDS:
         values = resolved.get(section)
         if isinstance(values, dict) and isinstance(values.get(name), str):
-            resolved[section] = {**values, name: resolve_recipe_path(values[name], folder)}
+            path = resolve_recipe_path(values[name], folder, always=always)
+            resolved[section] = {**values, name: path}
     return resolved
+
+
+TRAINING_CONFIG_ERROR = "invalid training config: "
+FLAG = re.compile(r"--([a-z0-9][a-z0-9-]*)")
+
+
+def _training_problems(section: str, message: str) -> list[str]:
+    """A train config's own message (it names command-line flags) in recipe terms."""
+    problems = []
+    for part in message.removeprefix(TRAINING_CONFIG_ERROR).split("; "):
+        unknown = re.match(r"unknown setting '(.+)'$", part)
+        if unknown:
+            problems.append(f"{section}.{unknown.group(1)}: unknown setting")
+            continue
+        problems.append(
+            FLAG.sub(lambda m: f"{section}.{m.group(1).replace('-', '_')}", part, count=1)
+            if part.startswith("--")
+            else f"{section}: {part}"
+        )
+    return problems
 
 
 def _describe(error: ValidationError) -> str:
@@ -273,7 +290,9 @@ def _describe(error: ValidationError) -> str:
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
         message = str(item["msg"]).removeprefix("Value error, ")
-        if item["type"] == "missing":
+        if message.startswith(TRAINING_CONFIG_ERROR):
+            lines += _training_problems(where, message)
+        elif item["type"] == "missing":
             lines.append(f"{where}: required")
         elif item["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             lines.append(f"{where}: unknown setting")
@@ -290,7 +309,7 @@ def find_recipe(spec: str | Path) -> Path:
     shipped = RECIPES_DIR / f"{spec}.yaml"
     if shipped.is_file():
         return shipped
-    names = ", ".join(sorted(p.stem for p in RECIPES_DIR.glob("*.yaml")))
+    names = ", ".join(p.stem for p in shipped_recipes())
     raise DataFormatError(f"{spec}: no such recipe file, nor a recipe shipped with natiq ({names})")
 
 
@@ -319,4 +338,4 @@ def load_recipe(spec: str | Path, overrides: Mapping[str, Any] | None = None) ->
 
 
 def shipped_recipes() -> list[Path]:
-    return sorted(RECIPES_DIR.glob("*.yaml"))
+    return sorted(RECIPES_DIR.glob("*.yaml"), key=lambda path: path.stem)

@@ -31,9 +31,11 @@ from __future__ import annotations
 import csv
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from natiq.common.errors import DataFormatError
 from natiq.common.files import atomic_write_json, read_jsonl, write_jsonl
@@ -61,14 +63,28 @@ class EvalUtterance:
     target_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class Bounds:
-    """The runaway rule's numbers (the recipe's ``evaluate.runaway``)."""
+class RunawayBounds(BaseModel):
+    """When a generation counts as a runaway (the recipe's ``evaluate.runaway``)."""
 
-    min_ratio: float = 0.4
-    max_ratio: float = 2.5
-    cap_factor: float = 3.0
-    cap_pad_s: float = 2.0
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_ratio: float = Field(0.4, gt=0, description="shortest plausible duration / expected")
+    max_ratio: float = Field(2.5, gt=1, description="longest plausible duration / expected")
+    cap_factor: float = Field(
+        3.0, gt=1, description="generation is cut at cap_factor x expected + cap_pad_s"
+    )
+    cap_pad_s: float = Field(2.0, ge=0, description="seconds added to the cap")
+
+    @model_validator(mode="after")
+    def _capped_is_runaway(self) -> RunawayBounds:
+        if self.cap_factor < self.max_ratio:
+            raise ValueError(
+                f"cap_factor ({self.cap_factor}) must be at least max_ratio ({self.max_ratio}): "
+                "a generation cut at the cap must count as a runaway"
+            )
+        if self.min_ratio >= self.max_ratio:
+            raise ValueError("min_ratio must be below max_ratio")
+        return self
 
 
 def read_test_sentences(
@@ -133,6 +149,42 @@ def speaking_rate(metadata: str | Path) -> float:
     return count / seconds
 
 
+def expected_duration(utterance: EvalUtterance, spoken: str, rate: float) -> tuple[float, str]:
+    """``(seconds, basis)``: the recording's duration, else the spoken letters at ``rate``."""
+    if utterance.target_seconds:
+        return float(utterance.target_seconds), "recording"
+    return max(letters(spoken) / rate, 0.1), "speaking rate"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one generation's length compares with the expected one."""
+
+    cap_s: float
+    ratio: float
+    hit_cap: bool
+    runaway: bool
+
+
+def generation_cap(expected: float, bounds: RunawayBounds) -> float:
+    """Seconds of audio a sentence may reach before generation is cut."""
+    return bounds.cap_factor * expected + bounds.cap_pad_s
+
+
+def judge(
+    duration: float, expected: float, bounds: RunawayBounds, frame_s: float = 0.08
+) -> Verdict:
+    """A runaway: duration / expected outside ``[min_ratio, max_ratio]`` (capped ones included)."""
+    cap = generation_cap(expected, bounds)
+    ratio = duration / expected
+    return Verdict(
+        cap_s=cap,
+        ratio=ratio,
+        hit_cap=duration >= cap - frame_s,
+        runaway=not bounds.min_ratio <= ratio <= bounds.max_ratio,
+    )
+
+
 def generate(
     synth: Any,
     utterances: Sequence[EvalUtterance],
@@ -140,7 +192,7 @@ def generate(
     *,
     voice: Any,
     rate: float,
-    bounds: Bounds,
+    bounds: RunawayBounds,
     seed: int,
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
@@ -161,19 +213,13 @@ def generate(
     for utterance in utterances:
         if utterance.id in done:
             continue
-        spoken = synth.frontend.spoken(utterance.text)
-        if utterance.target_seconds:
-            expected, basis = float(utterance.target_seconds), "recording"
-        else:
-            expected, basis = max(letters(spoken) / rate, 0.1), "speaking rate"
-        cap = bounds.cap_factor * expected + bounds.cap_pad_s
-        result = synth.speak(
-            utterance.text, voice=voice, options=SynthesisOptions(max_seconds=cap, seed=seed)
-        )
+        expected, basis = expected_duration(utterance, synth.frontend.spoken(utterance.text), rate)
+        options = SynthesisOptions(max_seconds=generation_cap(expected, bounds), seed=seed)
+        result = synth.speak(utterance.text, voice=voice, options=options)
         audio_name = f"{AUDIO_DIR}/{utterance.id}.wav"
         save_wav(out_dir / audio_name, result.audio, result.sample_rate)
         duration = result.audio.size / result.sample_rate
-        ratio = duration / expected
+        verdict = judge(duration, expected, bounds)
         row = {
             "id": utterance.id,
             "set": utterance.set,
@@ -184,11 +230,11 @@ def generate(
             "target_audio": str(utterance.target_audio) if utterance.target_audio else None,
             "expected_s": round(expected, 4),
             "expected_from": basis,
-            "cap_s": round(cap, 4),
+            "cap_s": round(verdict.cap_s, 4),
             "duration_s": round(duration, 4),
-            "ratio": round(ratio, 4),
-            "hit_cap": duration >= cap - 1.0 / 12.5,
-            "runaway": not bounds.min_ratio <= ratio <= bounds.max_ratio,
+            "ratio": round(verdict.ratio, 4),
+            "hit_cap": verdict.hit_cap,
+            "runaway": verdict.runaway,
             "synthesis_seconds": result.timings["total_s"],
             "first_chunk_s": result.timings["first_chunk_s"],
         }
@@ -352,7 +398,7 @@ def run_evaluate(
     from natiq.synthesizer import Synthesizer
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    bounds = Bounds(**settings.runaway.model_dump())
+    bounds = settings.runaway
     tests = read_test_sentences(settings.test_sentences, settings.test_limit)
     utterances = held_out_utterances(metadata, settings.held_out) + tests
     rate = speaking_rate(metadata)
@@ -390,7 +436,7 @@ def run_evaluate(
         "sets": figures_by_set(results, generation),
         "cpu": cpu,
         "speaking_rate_letters_per_s": rate,
-        "runaway_rule": asdict(bounds),
+        "runaway_rule": bounds.model_dump(),
         "asr_model": summary.get("asr_model"),
         "speaker_model": summary.get("speaker_model"),
         "voice_prompt": DEFAULT_VOICE_CLIP if clip.is_file() else None,
