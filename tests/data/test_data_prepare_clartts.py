@@ -119,13 +119,14 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 
 
 def test_row_audio_is_checked_against_its_file_name(clartts_dir):
-    from natiq.data.parquet_rows import load_row_audio, local_parquet_files, read_parquet_light
+    from natiq.data.clartts import split_files
+    from natiq.data.parquet_rows import load_row_audio, read_parquet_items
 
-    (path,) = local_parquet_files(clartts_dir, "train")
-    items = list(read_parquet_light(clartts_dir, "train", str(clartts_dir)))
+    (path,) = split_files(str(clartts_dir), "train")
+    items = list(read_parquet_items([path], str(clartts_dir), "train"))
     assert [i.id for i in items][:2] == ["good_000", "good_001"]
     ref = items[6].parquet
     assert ref is not None and (ref.row_group, ref.row) == (1, 1)
     assert load_row_audio(ref).dtype == np.float32
     with pytest.raises(RuntimeError, match=r"not 'other\.wav'"):
-        load_row_audio(type(ref)(str(path), ref.row_group, ref.row, "other.wav"))
+        load_row_audio(type(ref)(path, ref.row_group, ref.row, "other.wav"))

@@ -73,10 +73,12 @@ def test_train_config_round_trips_and_rejects_unknown_keys(tmp_path: Path):
     from natiq.common.errors import DataFormatError
 
     config = HiggsTrainConfig(
-        chatml=tmp_path / "a.jsonl", output_dir=tmp_path / "out", lora_targets=("q_proj",)
+        chatml=tmp_path / "a.jsonl", output_dir=tmp_path / "out", lora_target_modules="q_proj"
     )
     data = json.loads(json.dumps(config.to_dict()))
     assert HiggsTrainConfig.from_dict(data) == config
-    assert data["epochs"] == 10 and data["grad_accum"] == 8 and data["learning_rate"] == 1e-4
-    with pytest.raises(DataFormatError, match="lora_rank"):
+    assert data["lora_target_modules"] == ["q_proj"]  # a comma-separated flag value, parsed
+    assert (data["num_train_epochs"], data["gradient_accumulation_steps"]) == (10, 8)
+    assert data["learning_rate"] == 1e-4
+    with pytest.raises(DataFormatError, match="unknown setting 'lora_rank'"):
         HiggsTrainConfig.from_dict({**data, "lora_rank": 8})

@@ -98,7 +98,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
             str(pocket_tts),
             "generate",
             "--config",
-            str(yaml_path),
+            yaml_path.name,  # the export's paths are relative: run from its folder
             "--voice",
             str(voice),
             "--text",
@@ -111,7 +111,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
         text=True,
         timeout=300,
         env=env,
-        cwd=tmp_path,
+        cwd=export_dir,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     info = sf.info(str(wav))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from natiq.cli.main import app
@@ -246,3 +248,22 @@ def test_a_huge_number_costs_only_its_own_line_in_the_cli(tmp_path: Path) -> Non
     lines = result.stdout.split("\n")
     assert lines[0] == "ثلاثة كتب" and lines[2] == "كتابان" and lines[3] == ""
     assert lines[1].count("سبعة") == 100_000
+
+
+_PIECES = st.sampled_from(
+    ["3", "12", "2024", "1445", "0", "٣", "/", "-", ".", ",", ":", "%", "$", " ", "هـ", "ه", "م",
+     "ال", "الـ", "كتاب", "سيارات", "مليون", "ريال", "سعودي", "القرن", "يوم", "في", "ربيع الأول",
+     "أيار", "½", "كم", "°C", "USD", "COVID", "S", "و", "ب"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=14).map("".join))
+def test_any_mix_of_numbers_and_words_is_read_with_consistent_spans(text: str) -> None:
+    result = verbalize(text)
+    position = 0
+    for span in result.spans:
+        assert position <= span.start < span.end <= len(text)
+        assert text[span.start : span.end] == span.original
+        assert span.spoken and span.spoken in result.spoken
+        position = span.end

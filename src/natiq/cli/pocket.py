@@ -102,6 +102,7 @@ def export(
     ] = None,
 ) -> None:
     """Merge LoRA and write a model the stock `pocket-tts generate --config` loads, with a default voice."""
+    from natiq.backends.pocket.export import stock_tool_warnings
     from natiq.recipe.pocket_export import export_with_default_voice
 
     result = export_with_default_voice(
@@ -113,7 +114,11 @@ def export(
         voice_manifest=voice_manifest,
         log=typer.echo,
     )
-    typer.echo(f"exported: {result.yaml_path}")
+    yaml_path = result.yaml_path
+    typer.echo(f"exported: {yaml_path} (paths relative to its folder)")
     typer.echo(
-        f"try: pocket-tts generate --config {result.yaml_path} --voice {result.default_voice} --text '...'"
+        f"try: cd {yaml_path.parent} && pocket-tts generate --config {yaml_path.name} "
+        f"--voice {result.default_voice.name} --text '...'   (or publish it: natiq hub push DIR REPO)"
     )
+    for warning in stock_tool_warnings(yaml_path.parent):
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)

@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 from importlib.resources import files
 
+from natiq.text import nouns
 from natiq.text.normalize import strip_diacritics
-from natiq.text.numbers import Case
+from natiq.text.numbers import Case, Gender
 
 
 def _word_lists() -> dict[str, frozenset[str]]:
@@ -81,21 +82,14 @@ def _without_clitics(word: str) -> str:
     return word
 
 
-_SUBJECT_SUFFIXES = ("تما", "تم", "نا", "وا", "ت")
-
-
-def _is_transitive_verb(word: str) -> bool:
-    """A listed verb, maybe with و/ف before it or a subject suffix (انتظرنا, دفعوا)."""
-    if word[:1] in _CONJUNCTIONS and len(word) > 3:
-        word_without = word[1:]
-        if _is_transitive_verb(word_without):
-            return True
-    if word in TRANSITIVE_VERBS:
-        return True
-    return any(
-        word.endswith(suffix) and word[: -len(suffix)] in TRANSITIVE_VERBS
-        for suffix in _SUBJECT_SUFFIXES
-    )
+# Every written form of a listed verb: with و/ف before it and a subject suffix
+# after it (انتظرنا, فدفعوا), so that a lookup is one set membership.
+_VERB_FORMS = frozenset(
+    conjunction + verb + suffix
+    for verb in TRANSITIVE_VERBS
+    for conjunction in ("", "و", "ف")
+    for suffix in ("", "ت", "نا", "وا", "تم", "تما")
+)
 
 
 def case_of(words: list[str]) -> Case:
@@ -112,7 +106,7 @@ def case_of(words: list[str]) -> Case:
     for word in words:
         if word in SUBJECT_MARKERS or word in PREPOSITIONS:
             return "nom"
-        if _is_transitive_verb(word):
+        if word in _VERB_FORMS:
             return "gen"
     return "nom"
 
@@ -125,3 +119,68 @@ def case_before(text: str, start: int) -> Case:
 def any_of(words: list[str], vocabulary: frozenset[str]) -> bool:
     """True if one of ``words`` (or it without a و/ب/ل/ك prefix) is in ``vocabulary``."""
     return any(word in vocabulary or _without_clitics(word) in vocabulary for word in words)
+
+
+# Definite nouns after which a bare number is an ordinal ("القرن 19", "الدقيقة 90").
+ORDINAL_HEADS: dict[str, Gender] = {
+    **dict.fromkeys(WORDS["ordinal_heads_m"], "m"),
+    **dict.fromkeys(WORDS["ordinal_heads_f"], "f"),
+}
+
+
+_ARTICLES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال")
+
+
+def ordinal_head(word: str) -> Gender | None:
+    """The gender of ``word`` if it is a definite ordinal head ("القرن", "بالدورة")."""
+    if not word.startswith(_ARTICLES):
+        return None
+    stem = word
+    for prefix in _ARTICLES:
+        if stem.startswith(prefix):
+            stem = stem[len(prefix) :]
+            break
+    else:
+        return None
+    return ORDINAL_HEADS.get(stem) or ORDINAL_HEADS.get(stem.replace("ة", "ه"))
+
+
+def head_gender(word: str) -> Gender:
+    """The gender of the noun an ordinal describes (the word before it)."""
+    if word in PREPOSITIONS or word in WORDS["function_words"]:
+        return "m"
+    gender = ordinal_head(word)
+    if gender is not None:
+        return gender
+    noun = nouns.head_noun(word)
+    if noun is not None:
+        return noun.gender
+    stem = word
+    for prefix in ("وبال", "وال", "بال", "فال", "كال", "لل", "ال"):
+        if stem.startswith(prefix):
+            stem = stem[len(prefix) :]
+            break
+    return nouns.guess_gender(stem)
+
+
+_POSSESSIVE = ("ه", "ها", "هم", "هما", "هن", "ي", "نا", "ك", "كم")
+
+
+def head_case(text: str, start: int) -> Case:
+    """The case of an ordinal: that of its head noun, the word before ``start``.
+
+    A head with a preposition glued to it is genitive (بالذكرى, لعامه, بعيدها), and
+    so is a possessed head after such a word (بعيد ميلاده: the ordinal describes
+    the first noun of the construct)."""
+    words = words_before(text, start, limit=4)
+    if not words:
+        return "nom"
+    head = words[0]
+    if head.startswith(("بال", "لل", "كال", "وبال")):
+        return "gen"
+    possessed = head.endswith(_POSSESSIVE) and len(head) >= 4
+    if possessed and head[0] in "بلك" and len(head) >= 5:
+        return "gen"
+    if possessed and len(words) > 1 and words[1][0] in "بلك" and len(words[1]) >= 4:
+        return "gen"
+    return case_of(words[1:])

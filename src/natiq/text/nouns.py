@@ -99,12 +99,15 @@ def find(word: str) -> Noun | None:
 
 def is_dual(word: str, noun: Noun) -> bool:
     """True if ``word`` is written as ``noun``'s dual (كتابان, سيارتين)."""
-    return fold(word) in _dual_keys(noun)
+    return _duals().get(fold(word)) is noun
 
 
 @cache
-def _dual_keys(noun: Noun) -> tuple[str, str]:
-    return fold(noun.dual), fold(noun.dual_gen)
+def _duals() -> dict[str, Noun]:
+    """The folded dual forms of every lexicon noun -> the noun."""
+    return {
+        fold(form): noun for noun in set(lexicon().values()) for form in (noun.dual, noun.dual_gen)
+    }
 
 
 def entry(singular: str) -> Noun:

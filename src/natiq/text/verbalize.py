@@ -4,10 +4,11 @@ The text is scanned once, left to right, by one regex whose alternatives are
 ordered so that the most specific reading wins where several could start at
 the same place: a phone number before a quantity, a date before a range, a
 currency before a plain number. Each match is then read with the words around
-it (``context``): the noun after a number decides its gender and the noun's
-form ("3 حسابات" -> ثَلَاثَة حِسَابَات, "2 مفتاح" -> مِفْتَاحَان, "200 كم" -> مِئَتَا
-كِيلُومِتْر), the noun before an ordinal decides the ordinal's gender
-("الطبعة الـ2" -> الطبعة الثَّانِيَة), a preposition or verb before it the case.
+it: the noun after a number decides its gender and the noun's form
+(``quantities``: "3 حسابات" -> ثَلَاثَة حِسَابَات, "2 مفتاح" -> مِفْتَاحَان, "200 كم"
+-> مِئَتَا كِيلُومِتْر), the noun before an ordinal decides the ordinal's gender
+(``context``: "الطبعة الـ2" -> الطبعة الثَّانِيَة), a preposition or verb before it
+the case; dates are spelled by ``dates``, number words by ``numbers``.
 Each reading is recorded as a ``Span`` (which may cover the counted noun too)
 so that subtitles can show the original beside the speech.
 
@@ -30,6 +31,7 @@ from natiq.text import dates as D
 from natiq.text import lexicon as L
 from natiq.text import nouns
 from natiq.text import numbers as N
+from natiq.text import quantities as Q
 from natiq.text.normalize import fold_digits, shadda_first, strip_diacritics
 
 
@@ -56,7 +58,6 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-_LETTERS = "\u0621-\u063a\u0641-\u064a\u0671-\u06d3"
 _WORD_END = r"(?![\w\u064b-\u0652])"
 _INT = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"
 _NUM = rf"(?:{_INT})(?:\.\d+)?"
@@ -144,13 +145,7 @@ _PATTERN = re.compile(
 _ABBR_PATTERN = re.compile(rf"(?P<abbr>{_ABBR})(?![\w\u064b-\u0652])")
 # Cheap test for "is there anything to verbalize at all".
 _TRIGGER = re.compile("[0-9A-Z&+=×÷@$€£¥₺₹" + "".join(_VULGAR) + "]")
-_NEXT_WORD = re.compile(rf" ?([{_LETTERS}][{_LETTERS}\u064b-\u0652\u0670]*)")
 
-# Nouns after which a bare number is an ordinal ("القرن 19", "الدقيقة 90"), with their gender.
-ORDINAL_HEADS: dict[str, N.Gender] = {
-    **dict.fromkeys(C.WORDS["ordinal_heads_m"], "m"),
-    **dict.fromkeys(C.WORDS["ordinal_heads_f"], "f"),
-}
 _LENGTH_WORDS = C.WORDS["length_words"]
 _FUNCTION_WORDS = C.WORDS["function_words"]
 _YEAR_WORDS = C.WORDS["year_words"]
@@ -158,134 +153,9 @@ _YEAR_WORDS = C.WORDS["year_words"]
 _Reading = tuple[str, int, int]  # spoken words, start, end (the span may grow around the match)
 
 
-def _small_int(raw: str) -> int | None:
-    """The value of a plain digit string, or None if it is too long to spell."""
-    return int(raw) if raw.isdigit() and len(raw) <= N.MAX_DIGITS else None
-
-
-def _parse_number(raw: str) -> tuple[str, str]:
-    integer, _, fraction = raw.replace(",", "").partition(".")
-    return integer, fraction
-
-
-def _spell(raw: str, *, gender: N.Gender = "m", case: N.Case = "nom") -> str:
-    integer, fraction = _parse_number(raw)
-    return N.decimal(integer, fraction, gender=gender, case=case)
-
-
-def _counted(raw: str, noun: N.Noun, *, case: N.Case = "nom", construct: bool = False) -> str:
-    """ "n nouns"; a decimal is said as an abstract number before the singular noun
-    (6.7 بوصة -> سِتَّة فَاصِلَة سَبْعَة بُوصَة), as is a number too long to spell."""
-    integer, fraction = _parse_number(raw)
-    if fraction or len(integer) > N.MAX_DIGITS:
-        return _spell(raw, case=case) + " " + noun.singular
-    return N.count(int(integer), noun, case=case, construct=construct)
-
-
-def _money(raw: str, currency: L.Currency, *, case: N.Case = "nom") -> str:
-    integer, fraction = _parse_number(raw)
-    if len(integer) > N.MAX_DIGITS or (
-        fraction and (currency.minor is None or len(fraction) > currency.minor_digits)
-    ):
-        return _spell(raw, gender=currency.major.gender, case=case) + " " + currency.major.singular
-    major = int(integer)
-    minor = int(fraction.ljust(currency.minor_digits, "0")) if fraction else 0
-    parts = []
-    if major or not minor:
-        parts.append(N.count(major, currency.major, case=case))
-    if minor and currency.minor is not None:
-        parts.append(N.count(minor, currency.minor, case=case))
-    return (" " + N.AND).join(parts)
-
-
-def _next_word(text: str, end: int) -> tuple[str, int] | None:
-    """The Arabic word right after ``end`` (one optional space) and where it ends."""
-    match = _NEXT_WORD.match(text, end)
-    return (match.group(1), match.end()) if match else None
-
-
-def _is_counted_noun(word: str) -> bool:
-    """True if ``word`` (not in the lexicon) may be the noun a 1 or 2 counts."""
-    plain = strip_diacritics(word)
-    return (
-        len(plain) >= 2
-        and not plain.startswith("ال")
-        and not plain.endswith("ا")
-        and plain not in _FUNCTION_WORDS
-        and plain not in C.PREPOSITIONS
-        and plain not in C.TRANSITIVE_VERBS
-        and plain not in C.SUBJECT_MARKERS
-    )
-
-
-def _scale_words(raw: str, scale: N.Noun, text: str, scale_end: int, case: N.Case) -> str:
-    """ "2 مليون نسمة": the scale word is in the construct state before a noun it counts."""
-    after = _next_word(text, scale_end)
-    construct = after is not None and (
-        nouns.find(after[0]) is not None or L.find_currency(after[0], None) is not None
-    )
-    return _counted(raw, scale, case=case, construct=construct)
-
-
-def _keep_written(phrase: str, written: list[str]) -> str:
-    """Keep the writer's own diacritics ("3 كُتُبٍ": the case ending) on a noun that
-    is already in the form the count needs; other forms are replaced by ours."""
-    marked = [(word, strip_diacritics(word)) for word in written]
-    marked = [(word, plain) for word, plain in marked if plain != word]
-    if not marked:  # undiacritized: ours carries the vowels
-        return phrase
-    tokens = phrase.split(" ")
-    for word, plain in marked:
-        for index, token in enumerate(tokens):
-            if strip_diacritics(token) == plain:
-                tokens[index] = word
-                break
-    return " ".join(tokens)
-
-
-def _with_following_word(
-    raw: str, value: int | None, following: tuple[str, int], text: str, case: N.Case
-) -> tuple[str, int] | None:
-    """A number read together with the word after it: a currency, a counted noun
-    from the lexicon, or (for 1 and 2) an unknown noun. None if the next word is
-    none of those; the second value is where the reading ends."""
-    word, word_end = following
-    if L.is_currency_word(word):
-        second = _next_word(text, word_end)
-        found, length = L.find_currency(word, second[0] if second else None)  # type: ignore[misc]
-        if length == 2:
-            written, word_end = [word, second[0]], second[1]  # type: ignore[index]
-        else:
-            written = [word]
-        return _keep_written(_money(raw, found, case=case), written), word_end
-    noun = nouns.find(word)
-    if noun is not None and nouns.is_dual(word, noun) and value != 2:
-        return None  # "20 حربين" does not count wars; the dual is its own count
-    if noun is not None:
-        if noun.scale:
-            return _keep_written(_scale_words(raw, noun, text, word_end, case), [word]), word_end
-        return _keep_written(_counted(raw, noun, case=case), [word]), word_end
-    if value not in (1, 2) or not _is_counted_noun(word):
-        return None
-    base = word.rstrip("\u064b\u064c\u064d\u064e\u064f\u0650\u0652")
-    if value == 1:
-        one = "وَاحِد" if nouns.guess_gender(word) == "m" else "وَاحِدَة"
-        return base + " " + one, word_end
-    dual = nouns.guess_dual(word, case)
-    return (dual, word_end) if dual is not None else None
-
-
-def _counted_noun_after(text: str, end: int) -> bool:
-    following = _next_word(text, end)
-    if following is None:
-        return False
-    noun = nouns.find(following[0])
-    return noun is not None and not nouns.is_dual(following[0], noun)
-
-
 def _plain_gender(text: str, end: int) -> N.Gender:
     """Gender of a bare number: that of the word after it (the fallback rules)."""
-    following = _next_word(text, end)
+    following = Q.next_word(text, end)
     return nouns.guess_gender(following[0]) if following else "m"
 
 
@@ -297,82 +167,24 @@ def _month_before(words: list[str]) -> bool:
     return len(words) > 1 and D.find_month(words[1] + " " + words[0]) is not None
 
 
-_ARTICLES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال")
-
-
-def _ordinal_head(word: str) -> N.Gender | None:
-    """The gender of ``word`` if it is a definite ordinal head ("القرن", "بالدورة")."""
-    if not word.startswith(_ARTICLES):
-        return None
-    stem = word
-    for prefix in _ARTICLES:
-        if stem.startswith(prefix):
-            stem = stem[len(prefix) :]
-            break
-    else:
-        return None
-    return ORDINAL_HEADS.get(stem) or ORDINAL_HEADS.get(stem.replace("ة", "ه"))
-
-
-def _head_gender(word: str) -> N.Gender:
-    """The gender of the noun an ordinal describes (the word before it)."""
-    if word in C.PREPOSITIONS or word in _FUNCTION_WORDS:
-        return "m"
-    gender = _ordinal_head(word)
-    if gender is not None:
-        return gender
-    noun = nouns.head_noun(word)
-    if noun is not None:
-        return noun.gender
-    stem = word
-    for prefix in ("وبال", "وال", "بال", "فال", "كال", "لل", "ال"):
-        if stem.startswith(prefix):
-            stem = stem[len(prefix) :]
-            break
-    return nouns.guess_gender(stem)
-
-
-_POSSESSIVE = ("ه", "ها", "هم", "هما", "هن", "ي", "نا", "ك", "كم")
-
-
-def _head_case(text: str, start: int) -> N.Case:
-    """The case of an ordinal: that of its head noun, the word before ``start``.
-
-    A head with a preposition glued to it is genitive (بالذكرى, لعامه, بعيدها), and
-    so is a possessed head after such a word (بعيد ميلاده: the ordinal describes
-    the first noun of the construct)."""
-    words = C.words_before(text, start, limit=4)
-    if not words:
-        return "nom"
-    head = words[0]
-    if head.startswith(("بال", "لل", "كال", "وبال")):
-        return "gen"
-    possessed = head.endswith(_POSSESSIVE) and len(head) >= 4
-    if possessed and head[0] in "بلك" and len(head) >= 5:
-        return "gen"
-    if possessed and len(words) > 1 and words[1][0] in "بلك" and len(words[1]) >= 4:
-        return "gen"
-    return C.case_of(words[1:])
-
-
 def _ordinal_reading(value: int, text: str, start: int, end: int) -> _Reading:
     """ "الـN": an ordinal agreeing with the noun before it, or - before a counted
     noun ("خلال الـ24 ساعة") - a definite cardinal agreeing with that noun."""
-    following = _next_word(text, end)
+    following = Q.next_word(text, end)
     noun = nouns.find(following[0]) if following else None
     if noun is not None and value > 1:
         case = C.case_before(text, start)
         return N.definite_cardinal(value, gender=noun.gender, case=case), start, end
     words = C.words_before(text, start, limit=1)
-    gender = _head_gender(words[0]) if words else "m"
-    return N.ordinal(value, gender=gender, case=_head_case(text, start)), start, end
+    gender = C.head_gender(words[0]) if words else "m"
+    return N.ordinal(value, gender=gender, case=C.head_case(text, start)), start, end
 
 
 def _fraction_reading(match: re.Match[str]) -> _Reading | None:
     text, start, end = match.string, match.start(), match.end()
     top, bottom = match["fn"], match["fd"]
     words = C.words_before(text, start)
-    numerator, denominator = _small_int(top), _small_int(bottom)
+    numerator, denominator = Q.small_int(top), Q.small_int(bottom)
     if denominator == 0:
         return None
     if numerator is not None and denominator is not None:
@@ -381,7 +193,7 @@ def _fraction_reading(match: re.Match[str]) -> _Reading | None:
             spoken = D.spell_date(numerator, D.GREGORIAN_MONTHS[denominator])
             return (spoken, start, end) if spoken else None
     case = C.case_of(words)
-    following = _next_word(text, end)
+    following = Q.next_word(text, end)
     definite_after = following is not None and strip_diacritics(following[0]).startswith("ال")
     if (
         numerator is not None
@@ -401,24 +213,24 @@ def _fraction_reading(match: re.Match[str]) -> _Reading | None:
         or (numerator is not None and denominator is not None and numerator <= denominator)
     )
     link = " مِنْ " if rating else " عَلَى "
-    return _spell(top, case=case) + link + _spell(bottom, case="gen"), start, end
+    return Q.spell(top, case=case) + link + Q.spell(bottom, case="gen"), start, end
 
 
 def _vulgar_reading(match: re.Match[str]) -> _Reading:
     text, start, end = match.string, match.start(), match.end()
     numerator, denominator = _VULGAR[match["vf"]]
     case = C.case_before(text, start)
-    following = _next_word(text, end)
+    following = Q.next_word(text, end)
     whole = match["vw"]
     if whole is None:
         construct = following is not None and following[0] not in C.PREPOSITIONS
         return N.fraction(numerator, denominator, case=case, construct=construct), start, end
     part = N.AND + N.fraction(numerator, denominator, case=case)
     noun = nouns.find(following[0]) if following else None
-    value = _small_int(whole)
+    value = Q.small_int(whole)
     if noun is not None and value:
         return N.count(value, noun, case=case, with_one=False) + " " + part, start, following[1]  # type: ignore[index]
-    return _spell(whole, case=case) + " " + part, start, end
+    return Q.spell(whole, case=case) + " " + part, start, end
 
 
 def _number_reading(match: re.Match[str]) -> _Reading | None:
@@ -429,7 +241,7 @@ def _number_reading(match: re.Match[str]) -> _Reading | None:
     sign = "سَالِب " if negative else ""
     words = C.words_before(text, start)
     case = C.case_of(words)
-    value = _small_int(raw)
+    value = Q.small_int(raw)
     suffix = match["suf"]
     if suffix is not None:
         suffix = suffix.strip()
@@ -441,32 +253,24 @@ def _number_reading(match: re.Match[str]) -> _Reading | None:
         ):
             period = "مَسَاءً" if suffix == "م" else "صَبَاحًا"
             return _HOUR[value] + " " + period, start, end
-        return sign + _with_suffix(match["num"], suffix, case=case), start, end
+        return sign + Q.with_suffix(match["num"], suffix, case=case), start, end
     if not negative and value is not None:
         if 1 <= value <= 12 and _after_hour_word(words):
             return _HOUR[value], start, end  # "الساعة 5" is the fifth hour: الْخَامِسَة
-        head = _ordinal_head(words[0]) if words and 1 <= value <= 99 else None
-        if head is not None and not _counted_noun_after(text, end):
+        head = C.ordinal_head(words[0]) if words and 1 <= value <= 99 else None
+        if head is not None and not Q.counted_noun_after(text, end):
             return N.ordinal(value, gender=head, case=C.case_of(words[1:])), start, end
         if words and len(raw) >= 3 and (words[0] in _YEAR_WORDS or _month_before(words)):
-            return _spell(raw, case="gen"), start, end
-    following = _next_word(text, end)
+            return Q.spell(raw, case="gen"), start, end
+    following = Q.next_word(text, end)
     if following is None:
-        return sign + _spell(raw, case=case), start, end
-    reading = _with_following_word(raw, value, following, text, case)
+        return sign + Q.spell(raw, case=case), start, end
+    reading = Q.with_following_word(raw, value, following, text, case)
     if reading is not None:
         spoken, new_end = reading
         return sign + spoken, start, new_end
     gender = nouns.guess_gender(following[0])
-    return sign + _spell(raw, gender=gender, case=case), start, end
-
-
-def _with_suffix(raw: str, suffix: str, *, case: N.Case) -> str:
-    if suffix == "%":
-        return _spell(raw, case=case) + " بِالْمِئَة"
-    if suffix in L.CURRENCIES:
-        return _money(raw, L.CURRENCIES[suffix], case=case)
-    return _counted(raw, L.UNITS[suffix], case=case)
+    return sign + Q.spell(raw, gender=gender, case=case), start, end
 
 
 def _year_with_era(match: re.Match[str]) -> _Reading:
@@ -480,7 +284,7 @@ def _year_with_era(match: re.Match[str]) -> _Reading:
     plausible = after_year_word or 1000 <= int(raw) <= 2100
     if plausible and not C.any_of(words[:2], _LENGTH_WORDS):
         return D.year_words(int(raw)) + " " + D.GREGORIAN, start, end
-    return _counted(raw, L.UNITS["م"], case=C.case_of(words)), start, end
+    return Q.counted(raw, L.UNITS["م"], case=C.case_of(words)), start, end
 
 
 _HOUR = ["", *[N.ordinal(h, gender="f") for h in range(1, 13)]]
@@ -551,26 +355,26 @@ def _named_date(match: re.Match[str]) -> _Reading | None:
 
 def _fallback(text: str) -> str:
     """Numbers that matched a pattern but not its meaning (32/13/2024): read each."""
-    return " ".join(_spell(number) for number in re.findall(r"\d+", text))
+    return " ".join(Q.spell(number) for number in re.findall(r"\d+", text))
 
 
 def _phone_after_word(match: re.Match[str]) -> _Reading:
     number = match["pnum"]
     if sum(ch.isdigit() for ch in number) < 5:  # "رقم 33" is a quantity
-        return _spell(number.replace(" ", "").replace("-", "")), *match.span()
+        return Q.spell(number.replace(" ", "").replace("-", "")), *match.span()
     return _phone(number), *match.span()
 
 
 def _version(match: re.Match[str]) -> _Reading:
     parts = match["ver"].lstrip("v").split(".")
-    return " نُقْطَة ".join(_spell(part) for part in parts), *match.span()
+    return " نُقْطَة ".join(Q.spell(part) for part in parts), *match.span()
 
 
 def _currency_abbreviation_first(match: re.Match[str]) -> _Reading:
     """ "ر.س 50": the Arabic abbreviation before the amount joins the span."""
     text, start = match.string, match.start()
     key = _prefix_before(text, start, _ARABIC_CURRENCY_PREFIXES)
-    spoken = _money(match["camt2"], L.CURRENCIES[key.strip()], case=C.case_before(text, start))
+    spoken = Q.money(match["camt2"], L.CURRENCIES[key.strip()], case=C.case_before(text, start))
     return spoken, start - len(key), match.end()
 
 
@@ -618,12 +422,12 @@ def _currency_first(match: re.Match[str]) -> _Reading:
     text, start, end = match.string, match.start(), match.end()
     currency = L.CURRENCIES[match["cpre"]]
     case = C.case_before(text, start)
-    following = _next_word(text, end)
+    following = Q.next_word(text, end)
     scale = nouns.find(following[0]) if following else None
     if scale is not None and scale.scale:
-        spoken = _counted(match["camt"], scale, case=case, construct=True)
+        spoken = Q.counted(match["camt"], scale, case=case, construct=True)
         return spoken + " " + currency.major.singular, start, following[1]  # type: ignore[index]
-    return _money(match["camt"], currency, case=case), start, end
+    return Q.money(match["camt"], currency, case=case), start, end
 
 
 def _ordinal_match(match: re.Match[str]) -> _Reading | None:
@@ -638,7 +442,7 @@ def _ordinal_match(match: re.Match[str]) -> _Reading | None:
             clitic_start > 0 and text[clitic_start - 1].isalpha()
         ):
             return _number_reading(_NUMBER_PATTERN.match(text, start))  # type: ignore[arg-type]
-    value = _small_int(match["ordn"])
+    value = Q.small_int(match["ordn"])
     if not value:
         return None
     spoken, _, _ = _ordinal_reading(value, text, article, end)
@@ -657,13 +461,13 @@ def _range(match: re.Match[str]) -> _Reading:
             if suffix != "%"
             else "m"
         )
-        first = _spell(match["r1"], gender=gender, case=case)
-        return first + " إِلَى " + _with_suffix(match["r2"], suffix, case="gen"), start, end
-    following = _next_word(text, end)
+        first = Q.spell(match["r1"], gender=gender, case=case)
+        return first + " إِلَى " + Q.with_suffix(match["r2"], suffix, case="gen"), start, end
+    following = Q.next_word(text, end)
     noun = nouns.find(following[0]) if following else None
     gender = noun.gender if noun else _plain_gender(text, end)
-    first = _spell(match["r1"], gender=gender, case=case)
-    return first + " إِلَى " + _spell(match["r2"], gender=gender, case="gen"), start, end
+    first = Q.spell(match["r1"], gender=gender, case=case)
+    return first + " إِلَى " + Q.spell(match["r2"], gender=gender, case="gen"), start, end
 
 
 def _phone(number: str) -> str:
@@ -752,8 +556,8 @@ _shadda_first = lru_cache(maxsize=4096)(shadda_first)
 
 
 def _prefix_before(text: str, start: int, prefixes: list[str]) -> str:
-    """The longest of ``prefixes`` that ends at ``start`` ('' if none)."""
-    for prefix in sorted(prefixes, key=len, reverse=True):
+    """The longest of ``prefixes`` (listed longest first) that ends at ``start`` ('' if none)."""
+    for prefix in prefixes:
         if start >= len(prefix) and text.startswith(prefix, start - len(prefix)):
             return prefix
     return ""

@@ -15,8 +15,6 @@ number of processes for the same global batch.
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +39,10 @@ from natiq.training.accelerator import (
     check_ema_supported,
     full_state_dict,
     make_accelerator,
-    parameters_sharded,
     processes,
     skip_full_model_files,
 )
-from natiq.training.batches import local_batches, rescale_position
+from natiq.training.batches import local_batches
 from natiq.training.ema import EMA
 from natiq.training.evaluation import (
     BackgroundScoring,
@@ -53,8 +50,14 @@ from natiq.training.evaluation import (
     generate_on_main,
     validation_terms,
 )
-from natiq.training.runlog import EVAL_LOG, RunLog, RunningTerms, format_scores, hparams
-from natiq.training.schedule import current_lr, make_optimizer, make_scheduler, step_schedule
+from natiq.training.runlog import EVAL_LOG, RunLog, RunningTerms, hparams
+from natiq.training.schedule import (
+    current_lr,
+    make_optimizer,
+    make_scheduler,
+    step_schedule,
+    total_steps,
+)
 
 EVAL_MAX_UTTERANCES = 8
 
@@ -95,14 +98,6 @@ class LossModule(torch.nn.Module):
 def make_loss_module(trainable: torch.nn.Module, config: PocketTrainConfig) -> torch.nn.Module:
     """The module whose forward returns the losses of a batch (``.total``, ``.terms``)."""
     return LossModule(trainable, config.objective, config.eos_weight)
-
-
-def total_steps(config: PocketTrainConfig, batches_per_epoch: int) -> int:
-    """``--max-steps``, else the optimizer steps of ``--num-train-epochs`` epochs."""
-    if config.max_steps is not None:
-        return config.max_steps
-    micro = config.num_train_epochs * batches_per_epoch
-    return max(1, math.ceil(micro / config.gradient_accumulation_steps))
 
 
 def train(
@@ -187,20 +182,15 @@ def train(
 
     state = run_folder.TrainerState(global_batch_size=global_batch)
     if resume_dir is not None:
-        accelerator.load_state(str(resume_dir))
-        if not parameters_sharded(accelerator):
-            ckpt.load_loss_module(trained, resume_dir)
-        state = run_folder.TrainerState.load(resume_dir)
-        note = rescale_position(state, global_batch)
-        if note:
-            runlog.print(f"note: {note}")
-        if ema is not None:
-            ema.load(resume_dir)
-        runlog.forget_after(state.step)
-        runlog.print(
-            f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, "
-            f"batch {state.batches_in_epoch})"
+        state = run_folder.restore(
+            accelerator,
+            resume_dir,
+            global_batch_size=global_batch,
+            load_weights=lambda directory: ckpt.load_loss_module(trained, directory),
+            ema=ema,
+            note=runlog.print,
         )
+        runlog.forget_after(state.step)
     runlog.print(
         f"{world} process(es) x {config.per_device_train_batch_size} utterances x "
         f"{config.gradient_accumulation_steps} accumulation = {global_batch * config.gradient_accumulation_steps} "
@@ -218,7 +208,7 @@ def train(
     scoring = BackgroundScoring(sample_scorer, main=accelerator.is_main_process)
     result = TrainResult(step=state.step, checkpoint=resume_dir, skipped=skipped, processes=world)
     running = RunningTerms()
-    first_step, started = state.step, time.monotonic()
+    runlog.start(state.step)
 
     # ---- the loop ----------------------------------------------------------------------
     batches = local_batches(
@@ -250,13 +240,7 @@ def train(
             ema.update()
         progress.update(1)
         if state.step % config.logging_steps == 0 or state.step == last_step:
-            result.losses = running.reduce(accelerator)
-            logged = {f"train/{k}": v for k, v in result.losses.items()}
-            logged["train/lr"] = lr
-            logged["train/steps_per_s"] = (state.step - first_step) / max(
-                1e-9, time.monotonic() - started
-            )
-            runlog.scalars(logged, state.step)
+            result.losses = runlog.train_step(running, state.step, lr)
             progress.set_postfix(loss=f"{result.losses.get('total', float('nan')):.4f}")
 
         if config.eval_steps and state.step % config.eval_steps == 0:
@@ -273,10 +257,11 @@ def train(
                     runlog,
                 )
             )
-            if accelerator.is_main_process and config.eval_samples > 0:
-                scoring.submit(state.step, sample_dir(run_dir, state.step))
+            written = sample_dir(run_dir, state.step) / "generated.jsonl"
+            if accelerator.is_main_process and written.is_file():
+                scoring.submit(state.step, written.parent)
             loss_module.train()
-        result.eval_losses.update(log_scores(scoring.finished(), runlog))
+        result.eval_losses.update(runlog.scores(scoring.finished()))
 
         if state.step % config.save_steps == 0 or state.step == last_step:
             result.checkpoint = save_checkpoint(
@@ -284,9 +269,9 @@ def train(
             )
 
     progress.close()
-    result.eval_losses.update(log_scores(scoring.finished(wait=True), runlog))
+    result.eval_losses.update(runlog.scores(scoring.finished(wait=True)))
     scoring.close()
-    accelerator.end_training()
+    runlog.close()
     result.step = state.step
     return result
 
@@ -363,13 +348,3 @@ def evaluate(
             runlog.print,
         )
     return losses
-
-
-def log_scores(finished: list[tuple[int, dict[str, float]]], runlog: RunLog) -> dict[str, float]:
-    """Log scores that are ready at the step of their samples; return them as ``samples/<metric>``."""
-    latest: dict[str, float] = {}
-    for step, scores in finished:
-        runlog.scalars({f"eval/{k}": v for k, v in scores.items()}, step, log_file=EVAL_LOG)
-        runlog.print(f"step {step} eval: {format_scores(scores)}")
-        latest = {f"samples/{k}": v for k, v in scores.items()}
-    return latest
