@@ -36,6 +36,9 @@ def test_a_published_recipe_card_says_how_to_load_it_from_the_hub(tmp_path: Path
         data={"kept": 9500, "train": 9310, "val": 190, "hours": 11.93},
         voice={"chosen_by": "rule", "clip_id": "ch_1_12", "speaker": "clartts", "rule": "x"},
         yaml_name="natiq_clartts.yaml",
+        stock_warnings=[
+            "the model was trained with automatic diacritization, which stock tools lack"
+        ],
     )
     path = tmp_path / "README.md"
     path.write_text(text, encoding="utf-8")
@@ -49,7 +52,9 @@ def test_a_published_recipe_card_says_how_to_load_it_from_the_hub(tmp_path: Path
     assert "first audio after <strong>94 ms</strong>" in html
     assert "natiq speak --model hf://someone/natiq-clartts" in text
     assert "pocket-tts generate --config hf://someone/natiq-clartts/natiq_clartts.yaml" in text
-    assert "`natiq text verbalize` prints it" in text  # native text: no romanization to ask for
+    assert "- the model was trained with automatic diacritization, which stock tools lack." in text
+    assert "`natiq text verbalize` prints them" in text
+    assert "Run it in this folder" not in text  # published: hf:// paths
     assert (
         "the whole FlowLM (text embedding, transformer, flow head), in full" in text
         and "| EMA | 0.999 |" in text

@@ -110,7 +110,7 @@ def test_tiny_swaps_the_base_and_shrinks_data_steps_and_evaluation(tmp_path: Pat
     assert (recipe.train.use_lora, recipe.train.ema_decay) == (False, 0.999)  # the recipe's own
     assert recipe.prepare.limit == 24
     assert (recipe.evaluate.held_out, recipe.evaluate.test_limit) == (2, 3)
-    assert recipe.publish.repo is None
+    assert recipe.publish.dry_run is True  # a tiny model is never uploaded
 
 
 def test_stage_names_are_checked_before_anything_runs(tmp_path: Path) -> None:

@@ -246,9 +246,9 @@ def test_serve_and_the_openai_preset_names_use_the_default_voice(
     text = "مَرْحَبًا بِكُمْ"
     expected = synth.speak(text, voice=model / "default_voice.safetensors").audio
     app_ = create_app(ServeSettings(data_dir=tmp_path / "serve"), synthesizer=synth)
-    with TestClient(app_) as http:
+    with TestClient(app_, base_url="http://127.0.0.1:8000") as http:
         assert http.get("/health").json()["default_voice"] is True
-        client = OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=http)
+        client = OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="unused", http_client=http)
         alloy = client.audio.speech.create(
             model="natiq", voice="alloy", input=text, response_format="pcm"
         ).content
@@ -284,3 +284,28 @@ def test_the_demo_card_renders_with_its_metrics_and_its_metadata_parses(demo_run
     assert metrics.count("<tr>") == 1 + len(evaluation["sets"])
     cpu_ms = f"{1000 * evaluation['cpu']['first_chunk_s_median']:.0f} ms"
     assert cpu_ms in html and "Not a real voice" in html
+
+
+def test_a_moved_run_folder_is_reused_and_publish_plans_the_model_folder(
+    demo_run: dict, tmp_path: Path
+) -> None:
+    import shutil
+
+    from natiq.recipe.config import load_recipe
+    from natiq.recipe.runner import run_recipe
+
+    moved = tmp_path / "moved"
+    shutil.copytree(demo_run["run_dir"], moved)  # keeps modification times, as `cp -a` does
+    recipe = load_recipe(DEMO_RECIPE, {"publish": {"repo": "someone/natiq-demo", "dry_run": True}})
+    lines: list[str] = []
+    report = run_recipe(recipe, run_dir=moved, progress=False, log=lines.append)
+    assert report.actions() == {
+        "base": "skipped", "prepare": "skipped", "latents": "skipped", "train": "skipped",
+        "export": "skipped", "evaluate": "skipped", "card": "ran", "publish": "ran",
+    }  # fmt: skip
+    assert "[card] changed since its last run (settings.repo)" in "\n".join(lines)
+    card = (moved / "model" / "README.md").read_text(encoding="utf-8")
+    assert "natiq speak --model hf://someone/natiq-demo" in card
+    plan = (moved / "publish" / "plan.txt").read_text(encoding="utf-8")
+    assert "  README.md  (" in plan and "  default_voice.safetensors  (" in plan
+    assert "tokenizer_path: hf://someone/natiq-demo/natiq_demo_tokenizer.model@<commit 1>" in plan

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,18 +155,32 @@ def _training_lines(recipe: Recipe, training: dict[str, Any], data: dict[str, An
     return ["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows)]
 
 
-def _usage_lines(recipe: Recipe, yaml_name: str, frontend: dict[str, Any]) -> list[str]:
+def _usage_lines(
+    recipe: Recipe, yaml_name: str, frontend: dict[str, Any], stock_warnings: list[str]
+) -> list[str]:
     repo = recipe.publish.repo
     where = f"hf://{repo}" if repo else "path/to/this/folder"
     flag = "--model" if repo else "--checkpoint"
     config = f"hf://{repo}/{yaml_name}" if repo else yaml_name
     voice = f"hf://{repo}/default_voice.safetensors" if repo else "default_voice.safetensors"
     scheme = frontend.get("scheme")
-    stock_text = (
-        f"romanized text: `natiq text romanize --scheme {scheme}` prints it"
-        if scheme
-        else "normalized Arabic with numbers written as words: `natiq text verbalize` prints it"
-    )
+    stock = [
+        "## Use it with the stock pocket-tts",
+        "",
+        "```bash",
+        f'pocket-tts generate --config {config} --voice {voice} --text "..."',
+        "```",
+        "",
+    ]
+    if not repo:
+        stock += ["Run it in this folder: the YAML names its files relative to itself.", ""]
+    stock += [
+        "The stock tools do not run natiq's text front-end:",
+        "",
+        *(f"- {warning}." for warning in stock_warnings),
+        "- numbers, dates, currencies and abbreviations are not read out: write them as words "
+        "(`natiq text verbalize` prints them).",
+    ]
     return [
         "## Use it with natiq",
         "",
@@ -186,15 +201,7 @@ def _usage_lines(recipe: Recipe, yaml_name: str, frontend: dict[str, Any]) -> li
         + (f", {scheme} romanization" if scheme else "")
         + ") before the model sees the text.",
         "",
-        "## Use it with the stock pocket-tts",
-        "",
-        "```bash",
-        f'pocket-tts generate --config {config} --voice {voice} --text "..."',
-        "```",
-        "",
-        "The stock tools do not run natiq's front-end: give them the model's own input, "
-        + stock_text
-        + ". Raw Arabic with digits or unknown punctuation is read wrongly, silently.",
+        *stock,
     ]
 
 
@@ -207,6 +214,7 @@ def render_card(
     data: dict[str, Any],
     voice: dict[str, Any],
     yaml_name: str,
+    stock_warnings: Sequence[str] = (),
 ) -> str:
     """The whole ``README.md``."""
     title = recipe.card.title or recipe.name
@@ -265,7 +273,7 @@ def render_card(
         + (f", chosen as {voice['rule']}" if voice.get("rule") else "")
         + ". `natiq speak` and `natiq serve` use it when no voice is given.",
         "",
-        *_usage_lines(recipe, yaml_name, frontend),
+        *_usage_lines(recipe, yaml_name, frontend, list(stock_warnings)),
         "",
         "## Intended use",
         "",
@@ -318,7 +326,7 @@ def build_model_folder(
 ) -> Path:
     """``out_dir``: every file of the export (hard links) + ``README.md``; return the card."""
     from natiq.backends.pocket.default_voice import DEFAULT_VOICE_INFO
-    from natiq.backends.pocket.export import export_yaml_of
+    from natiq.backends.pocket.export import export_yaml_of, stock_tool_warnings
     from natiq.text import FRONTEND_FILENAME
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -338,6 +346,7 @@ def build_model_folder(
         data=data,
         voice=read(export_dir / DEFAULT_VOICE_INFO),
         yaml_name=yaml_path.name if yaml_path else f"{recipe.export.name}.yaml",
+        stock_warnings=[w.rstrip(".") for w in stock_tool_warnings(export_dir)],
     )
     card = out_dir / CARD_FILE
     atomic_write_text(card, text)

@@ -120,6 +120,7 @@ class PublishSection(RecipeSection):
 
     repo: str | None = Field(None, description="Hugging Face repo id, e.g. user/natiq-clartts")
     private: bool = Field(False, description="create the repository private")
+    dry_run: bool = Field(False, description="write the upload plan, upload nothing")
 
 
 class TinySection(RecipeSection):
@@ -187,7 +188,8 @@ class PocketRecipe(RecipeSection):
         return self.model_copy(update={"prepare": prepare, "train": train})
 
     def shrunk(self, base: str) -> PocketRecipe:
-        """The ``--tiny`` variant: ``base`` (a tiny random model), few utterances and steps, CPU."""
+        """The ``--tiny`` variant: ``base`` (a tiny random model), few utterances and steps, CPU;
+        ``publish`` becomes a dry run."""
         tiny = self.tiny
         prepare = _replace_dataclass(self.prepare, limit=tiny.limit)
         train = PocketTrainConfig.from_dict(
@@ -224,7 +226,8 @@ class PocketRecipe(RecipeSection):
                 "train": train,
                 "evaluate": evaluate,
                 "latents": latents,
-                "publish": PublishSection(),
+                # a tiny model is never uploaded: publish only writes its plan
+                "publish": self.publish.model_copy(update={"dry_run": True}),
             }
         )
 

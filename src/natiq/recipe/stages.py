@@ -233,6 +233,7 @@ class ExportStage(Stage):
         return {"default_voice": _local_fingerprint(voice)} if voice else {}
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
+        from natiq.backends.pocket.export import stock_tool_warnings
         from natiq.recipe.pocket_export import export_with_default_voice
 
         out = self.output_dir(ctx)
@@ -249,6 +250,8 @@ class ExportStage(Stage):
             voice_choice=settings.voice_choice,
             log=lambda line: ctx.log(f"  {line}"),
         )
+        for warning in stock_tool_warnings(out):
+            ctx.log(f"  warning: {warning}")
         return {
             "dir": ctx.relative(out),
             "yaml": ctx.relative(result.yaml_path),
