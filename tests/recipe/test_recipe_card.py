@@ -46,6 +46,7 @@ def test_a_published_recipe_card_says_how_to_load_it_from_the_hub(tmp_path: Path
     assert card.data.base_model == "kyutai/pocket-tts"
     assert card.data.datasets == ["MBZUAI/ClArTTS"]
     assert card.data.license == "cc-by-4.0" and card.data.language == ["ar"]
+    assert card.data.pipeline_tag == "text-to-speech"
     assert "classical-arabic" in card.data.tags
     html = MarkdownIt("commonmark").enable("table").render(card.text)
     assert ">4.1%</td>" in html and ">9.2%</td>" in html and ">0.810</td>" in html

@@ -217,9 +217,8 @@ class PocketBackend(SpeechBackend):
 
     def prepare_voice(self, prompt: VoicePrompt | None) -> Any:
         if prompt is None:
-            if (
-                self.default_voice is not None
-            ):  # the export's own (natiq.backends.pocket.default_voice)
+            # the export's own voice (natiq.backends.pocket.default_voice), else pocket-tts' default
+            if self.default_voice is not None:
                 return voices.load_voice_state(self.model, self.default_voice)
             return voices.load_default_voice(self.model, self.custom_weights)
         path = Path(prompt.audio)
