@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 BASE_DEFAULT = PocketTrainConfig.model_fields["base"].default
+TRIM = PocketTrainConfig.model_fields["speech_trim"].default_factory()
 
 
 @app.command()
@@ -34,11 +35,30 @@ def latents(
     limit: Annotated[
         int | None, typer.Option(help="encode only the first N records (for a quick look)")
     ] = None,
+    trim_trailing_silence: Annotated[
+        bool,
+        typer.Option(
+            "--trim-trailing-silence/--keep-trailing-silence",
+            help="end each target shortly after its last speech (silero-vad), as pocket-tts does",
+        ),
+    ] = TRIM.trim_trailing_silence,
+    trail_seconds: Annotated[
+        float, typer.Option(help="audio kept after the last speech")
+    ] = TRIM.trail_seconds,
 ) -> None:
-    """Mimi-encode every utterance once (resumable); writes metadata_latents.jsonl."""
+    """Mimi-encode every utterance once (resumable); writes metadata_latents.jsonl.
+
+    Targets end shortly after their last speech and each record lists where a
+    voice prompt cut from it ends in a pause (see docs/pocket-training.md).
+    """
     from natiq.backends.pocket.latents import extract_latents
 
-    summary = extract_latents(metadata, output_dir, base=base, device=device, limit=limit)
+    trim = TRIM.model_copy(
+        update={"trim_trailing_silence": trim_trailing_silence, "trail_seconds": trail_seconds}
+    )
+    summary = extract_latents(
+        metadata, output_dir, base=base, device=device, limit=limit, trim=trim
+    )
     typer.echo(
         f"{summary.written} utterances ({summary.encoded} encoded, {summary.reused} reused), "
         f"{summary.total_frames} frames -> {summary.manifest}"
