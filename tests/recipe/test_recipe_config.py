@@ -34,7 +34,8 @@ def test_the_shipped_recipes_load_and_recipes_is_that_folder() -> None:
     reference = load_recipe("clartts-pocket")
     train = reference.train
     assert (train.text_mode, train.use_lora, train.train_scope) == ("native", False, "full")
-    assert (train.ema_decay, train.objective, train.base) == (0.999, "lsd", "english")
+    assert (train.ema_decay, train.objective.loss, train.base) == (0.999, "lsd", "english")
+    assert train.native_tokenizer == "char"
     assert reference.prepare.dataset == "clartts" and reference.prepare.text.romanize is None
     lora = load_recipe(RECIPES_DIR / "clartts-pocket-lora.yaml")
     assert (lora.train.text_mode, lora.train.scheme, lora.train.use_lora) == (
@@ -61,7 +62,7 @@ def test_sections_are_the_stage_configs_with_their_own_validation(tmp_path: Path
     )
     with pytest.raises(DataFormatError, match=r"prepare\.text\.diacritics"):
         load_recipe(bad_text)
-    combination = write(tmp_path / "c.yaml", minimal(train={"train_scope": "text"}))
+    combination = write(tmp_path / "c.yaml", minimal(train={"train_scope": "text", "use_lora": True}))
     with pytest.raises(DataFormatError, match="pass --no-lora"):
         load_recipe(combination)
 

@@ -133,7 +133,7 @@ def _training_lines(recipe: Recipe, training: dict[str, Any], data: dict[str, An
             ),
         ),
         ("trained", scope),
-        ("objective", train.objective),
+        ("objective", train.objective.loss),
         ("steps", str(training.get("step"))),
         (
             "batch",

@@ -4,7 +4,7 @@
 | -------- | ----------- | --------------------------------------------------------------- |
 | base     | ``base/``   | ``write_tiny_model`` (``--tiny`` only: a random tiny base)       |
 | prepare  | ``data/``   | ``run_prepare`` (``natiq data prepare``)                        |
-| latents  | ``latents/``| ``extract_latents`` (``natiq pocket latents``)                  |
+| latents  | ``latents/``| ``extract_latents`` (``natiq pocket latents``; ``train.speech_trim``) |
 | train    | ``train/``  | ``pocket.trainer.train`` (``natiq pocket train``)               |
 | export   | ``export/`` | ``export_with_default_voice`` (``natiq pocket export``)         |
 | evaluate | ``evaluate/``| ``natiq.recipe.evaluate`` + ``run_evaluation`` (``natiq eval``) |
@@ -155,7 +155,10 @@ class LatentsStage(Stage):
     reads = ("base", "prepare")
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {"base": _setting_path(ctx, ctx.recipe.train.base)}
+        return {
+            "base": _setting_path(ctx, ctx.recipe.train.base),
+            "speech_trim": ctx.recipe.train.speech_trim.model_dump(mode="json"),
+        }
 
     def external_inputs(self, ctx: RunContext) -> dict[str, str]:
         return _base_input(ctx)
@@ -168,6 +171,7 @@ class LatentsStage(Stage):
             self.output_dir(ctx),
             base=ctx.recipe.train.base,
             device=ctx.recipe.latents.device,
+            trim=ctx.recipe.train.speech_trim,
         )
         ctx.log(
             f"latents: {summary.encoded} encoded, {summary.reused} reused, "
