@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from natiq.common.errors import DataFormatError
+from natiq.data.clartts_rows import make_item
 from natiq.data.sources import ParquetRef, SourceItem
 
 LIGHT_COLUMNS = ["text", "file", "sampling_rate"]
@@ -75,7 +76,6 @@ def row_count(paths: list[str]) -> int:
 
 def read_parquet_items(paths: list[str], source: str, split: str) -> Iterator[SourceItem]:
     """One ``SourceItem`` per row, with a ``ParquetRef`` instead of samples, in file order."""
-    from natiq.data.clartts import make_item
 
     index = 0
     for path in paths:
