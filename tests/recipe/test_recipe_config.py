@@ -62,7 +62,9 @@ def test_sections_are_the_stage_configs_with_their_own_validation(tmp_path: Path
     )
     with pytest.raises(DataFormatError, match=r"prepare\.text\.diacritics"):
         load_recipe(bad_text)
-    combination = write(tmp_path / "c.yaml", minimal(train={"train_scope": "text", "use_lora": True}))
+    combination = write(
+        tmp_path / "c.yaml", minimal(train={"train_scope": "text", "use_lora": True})
+    )
     with pytest.raises(DataFormatError, match="pass --no-lora"):
         load_recipe(combination)
 
