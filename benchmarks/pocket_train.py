@@ -86,8 +86,8 @@ def example_settings(kind: str):
 def generated_text(lines: int, seed: int = 0) -> list[str]:
     """Pseudo-words from Buckwalter letters: enough variety for 4000 BPE pieces."""
     rng = random.Random(seed)
-    consonants = "btvjHxd*rzs$SDTZEgfqklmnhwy'>A"
-    vowels = "aiuAyw"
+    consonants = "btvjHxd*rzs$SDTZEgfqklmnhwy'><&}|{pA"  # every Buckwalter letter
+    vowels = "aiuAywoFNK~Y"  # short vowels, sukun, tanween, shadda, alef maqsura
     words = [
         "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(1, 4)))
         for _ in range(3000)
