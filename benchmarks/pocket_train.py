@@ -68,7 +68,7 @@ def objective_settings(kind: str):
         return ObjectiveSettings()
     return ObjectiveSettings(
         time_sampling="uniform", p_equal=0.5, learned_weighting=False, distill_every_prob=1.0,
-        noise_draws=1, teacher_gradient="none", text_dropout=0.0, voice_dropout=0.0,
+        noise_draws=1, teacher_gradient="none",
     )  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def example_settings(kind: str):
         return ExampleSettings()
     return ExampleSettings(
         prompt_max_seconds=3.0, prompt_trim_max_seconds=0.0, final_punctuation_dropout=0.0,
-        vary_diacritics=False, bucket_batches=1,
+        vary_diacritics=False, bucket_batches=1, text_dropout=0.0, voice_dropout=0.0,
     )  # fmt: skip
 
 
