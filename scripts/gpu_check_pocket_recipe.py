@@ -142,7 +142,9 @@ def full_size_runs(device: torch.device, steps: int) -> bool:
                 train_scope="full", use_lora=False, per_device_train_batch_size=16, device="cuda",
             )  # fmt: skip
             utterances = read_utterances(latents, precomputed=True)
-            setup = setup_run(config, utterances, run_dir=work / name, resume_dir=None, log=print)
+            run_dir = work / name.replace(" ", "_")
+            run_dir.mkdir()
+            setup = setup_run(config, utterances, run_dir=run_dir, resume_dir=None, log=print)
             setup.tts.to(device)
             examples = bench.example_settings(data)
             dataset = PocketTrainData(
