@@ -55,6 +55,8 @@ def test_three_to_ten_take_the_opposite_gender_of_the_singular(written: str, spo
         ("2 مخطوطة", "مخطوطتان"),
         ("في 2 مسمار", "في مسمارين"),
         ("2 مسامير", "اثنان مسامير"),  # an unknown plural has no dual: the number is said
+        ("و2 آخرين", "واثنان آخرين"),
+        ("2 تأمين", "تأمينان"),
         ("1 في المئة", "واحد في المئة"),  # not a noun: no reordering
     ],
 )
@@ -72,6 +74,8 @@ def test_one_and_two_put_the_noun_first_or_make_it_dual(written: str, spoken: st
         ("2 مليون", "مليونان"),  # nothing counted after it: no construct
         ("11 مليون دولار", "أحد عشر مليون دولار"),
         ("11 مليون", "أحد عشر مليونا"),
+        ("يضم الحي 4 مدارس و2 مستشفى", "يضم الحي أربع مدارس ومستشفيين"),  # shares the case of 4
+        ("لدي 3 كتب و2 قلم", "لدي ثلاثة كتب وقلمان"),
         ("2/3 السكان", "ثلثا السكان"),
         ("2/3", "ثلثان"),
     ],

@@ -43,6 +43,10 @@ def _register() -> None:
 
     demo_cli.register(app)
 
+    from natiq.cli import recipe as recipe_cli
+
+    recipe_cli.register(app)
+
     from natiq.cli import higgs as higgs_cli
 
     app.add_typer(higgs_cli.app, name="higgs")
@@ -54,6 +58,10 @@ def _register() -> None:
     from natiq.cli import pocket as pocket_cli
 
     app.add_typer(pocket_cli.app, name="pocket")
+
+    from natiq.cli import hub as hub_cli
+
+    app.add_typer(hub_cli.app, name="hub")
 
 
 _register()

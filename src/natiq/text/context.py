@@ -111,9 +111,22 @@ def case_of(words: list[str]) -> Case:
     return "nom"
 
 
-def case_before(text: str, start: int) -> Case:
-    """The case of the number that starts at ``start``."""
-    return case_of(words_before(text, start))
+# "4 مدارس و2": a number joined by و to an earlier number and its noun.
+_COORDINATED = re.compile(r"(\d[\d,.]*)\s?[\u0621-\u064a\u064b-\u0652]+\s+و\s?$")
+
+
+def case_before(text: str, start: int, words: list[str] | None = None, *, depth: int = 0) -> Case:
+    """The case of the number that starts at ``start`` (``words``: its
+    ``words_before``, if already known); a number coordinated with an earlier
+    counted number ("يضم الحي 4 مدارس و2 مستشفى") shares its case."""
+    if words is None:
+        words = words_before(text, start)
+    joined = text[start - 1 : start] == "و" or text[start - 2 : start] == "و "
+    if joined and depth < 3 and len(words) <= 1:
+        coordinated = _COORDINATED.search(text, max(0, start - _WINDOW), start)
+        if coordinated is not None:
+            return case_before(text, coordinated.start(1), depth=depth + 1)
+    return case_of(words)
 
 
 def any_of(words: list[str], vocabulary: frozenset[str]) -> bool:

@@ -182,10 +182,10 @@ def looks_plural(word: str) -> bool:
     """True for sound plurals (ـات, ـون, ـين) and the broken-plural shapes أفعال and
     مفاعيل/فعاليل; such a word has no dual of its own."""
     plain = strip_diacritics(word)
-    if (plain.endswith("ات") and len(plain) > 3) or (
-        plain.endswith(("ون", "ين")) and len(plain) > 5
-    ):
+    if plain.endswith("ات") and len(plain) > 3:
         return True
+    if plain.endswith(("ون", "ين")) and len(plain) >= 5:
+        return not (len(plain) == 5 and plain[0] == "ت")  # مهندسين, آخرين; not تمرين, تأمين
     if len(plain) == 5 and plain[0] in "أا" and plain[3] == "ا":  # أقلام, أفلام
         return True
     return len(plain) >= 5 and plain[2] == "ا" and plain[-2] in "يا" and plain[-1] != "ة"  # مفاتيح

@@ -240,7 +240,7 @@ def _number_reading(match: re.Match[str]) -> _Reading | None:
     negative = match["neg"] is not None
     sign = "سَالِب " if negative else ""
     words = C.words_before(text, start)
-    case = C.case_of(words)
+    case = C.case_before(text, start, words)
     value = Q.small_int(raw)
     suffix = match["suf"]
     if suffix is not None:
