@@ -17,6 +17,9 @@ Text given as SSML (``<speak>...``, ``natiq.text.ssml``) is planned the same
 way, with its breaks, say-as readings and language spans. A user lexicon
 (``lexicon=``) is added to the one the model was trained with.
 
+A sentence given a speaking rate (SSML ``<prosody rate>``) is generated
+whole, then made slower or faster with its pitch kept (``natiq.data.tempo``).
+
 Joining sentences: every sentence ends with a short fade-out (``fade_s``) and
 is followed by the silence ``JoinPolicy`` gives the boundary after it (the
 mark that ends it, a paragraph, or an SSML ``<break>``, which replaces it);
@@ -42,6 +45,7 @@ import numpy as np
 
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
 from natiq.common.errors import InputTextError, OptionError
+from natiq.data.tempo import change_tempo
 from natiq.text.chunking import split_for_model
 from natiq.text.pauses import CLAUSE_BOUNDARIES, Boundary, Break, Sentence, split_at_pauses
 from natiq.text.pieces import Piece
@@ -395,7 +399,12 @@ class Synthesizer:
             if silence.size:
                 yield self._emit(silence, run)
             pieces = split_for_model(prepared.model_text, self.max_chunk_chars)
+            rate = plan.rates[index]
             with closing(_faded_out(self._stream_pieces(pieces, state, options), fade)) as faded:
+                if rate != 1.0:  # the whole sentence, then its tempo changed (pitch kept)
+                    sentence = np.concatenate(list(faded) or [np.zeros(0, dtype=np.float32)])
+                    yield self._emit(change_tempo(sentence, rate, self.sample_rate), run)
+                    continue
                 for piece in faded:
                     yield self._emit(piece, run)
         silence = self._silence(plan.silences[-1])

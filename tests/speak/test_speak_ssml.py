@@ -158,3 +158,15 @@ def test_speak_cli_reads_ssml_and_batch_lines(
     (failure,) = [json.loads(line) for line in (tmp_path / "out" / "failures.jsonl").open()]
     assert (failure["id"], failure["error"]) == ("bad", "SsmlError")
     assert "line 1, column 13: mismatched tag" in failure["message"]
+
+
+def test_prosody_rate_changes_the_duration_of_its_sentence_only(synth, voice_wav: Path) -> None:
+    document = (
+        '<speak>نعم <prosody rate="50%">مَرْحَبًا</prosody> <prosody rate="x-fast">لا</prosody></speak>'
+    )
+    plan = synth.prepare_text(document)
+    assert plan.rates == [1.0, 0.5, 1.5]
+    result = synth.speak(plan, voice=voice_wav, options=OPTIONS)
+    piece = round(0.4 * RATE)
+    expected = piece + piece / 0.5 + piece / 1.5
+    assert result.audio.size == pytest.approx(expected, rel=0.02)

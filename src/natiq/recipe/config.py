@@ -52,6 +52,7 @@ PATH_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("prepare", "audio_dir", True),
     ("prepare", "dataset", False),
     ("train", "base", False),
+    ("train", "lexicon", True),
     ("export", "default_voice", True),
     ("evaluate", "test_sentences", True),
 )

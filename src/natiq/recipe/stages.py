@@ -199,7 +199,8 @@ class TrainStage(Stage):
         return kept
 
     def external_inputs(self, ctx: RunContext) -> dict[str, str]:
-        return _base_input(ctx)
+        lexicon = ctx.recipe.train.lexicon  # its entries are recorded in the checkpoint
+        return {**_base_input(ctx), **({"lexicon": fingerprint(lexicon)} if lexicon else {})}
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
         from natiq.backends.pocket.trainer import train

@@ -97,9 +97,10 @@ class TextFrontend:
                     f"nothing speakable is left of {_preview(original)!r} after "
                     f"{self.config.scheme} romanization"
                 )
-            # Pocket TTS treats text without a final . ! ? as unfinished.
+            # Pocket TTS treats text without a final . ! ? as unfinished; a clause
+            # mark left at the end (a sentence cut at a comma) becomes the full stop.
             if model_text and not ends_sentence(model_text):
-                model_text += "."
+                model_text = model_text.rstrip(",;:").rstrip() + "."
         return PreparedText(original=original, spoken=spoken, model_text=model_text)
 
     def _units(self, pieces: Sequence[Piece]) -> list[_Unit]:
