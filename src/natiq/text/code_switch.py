@@ -68,8 +68,11 @@ def latin_mode(setting: str, scheme: str | None) -> LatinMode:
     return setting  # type: ignore[return-value]
 
 
+_ANY_LATIN = re.compile("[A-Za-z]")
+
+
 def has_latin_letter(text: str) -> bool:
-    return any("a" <= char.lower() <= "z" for char in text)
+    return _ANY_LATIN.search(text) is not None
 
 
 def is_arabic_language(lang: str) -> bool:
