@@ -17,7 +17,14 @@ import dataclasses
 import shutil
 from typing import Any
 
-from natiq.recipe.stages import RunContext, Stage, base_input, setting_path, train_settings
+from natiq.recipe.stages import (
+    RunContext,
+    Stage,
+    base_input,
+    resumable,
+    setting_path,
+    train_settings,
+)
 
 CHATML_PATHS = ("metadata", "output")
 
@@ -92,16 +99,8 @@ class HiggsTrainStage(Stage):
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
         from natiq.backends.higgs.trainer import run_training
-        from natiq.training.checkpoint import list_checkpoints
 
-        run_dir = self.output_dir(ctx)
-        found = list_checkpoints(run_dir)
-        config = ctx.recipe.train
-        if resume and found:
-            ctx.log(f"train: resuming from {found[-1][1].name}")
-            config = config.model_copy(update={"resume": "latest"})
-        elif run_dir.exists():
-            shutil.rmtree(run_dir)  # no complete checkpoint: nothing worth keeping
+        config = resumable(ctx, ctx.recipe.train, self.output_dir(ctx), resume=resume)
         result = run_training(config, log=lambda line: ctx.log(f"  {line}"))
         return {
             "adapter": ctx.relative(result.output_dir),

@@ -15,6 +15,7 @@ from natiq.recipe.stages import (
     Stage,
     base_input,
     local_fingerprint,
+    resumable,
     setting_path,
     train_settings,
 )
@@ -65,16 +66,9 @@ class TrainStage(Stage):
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
         from natiq.backends.pocket.trainer import train
-        from natiq.training.checkpoint import list_checkpoints
 
         run_dir = self.output_dir(ctx)
-        found = list_checkpoints(run_dir)
-        config = ctx.recipe.train
-        if resume and found:
-            ctx.log(f"train: resuming from {found[-1][1].name}")
-            config = config.model_copy(update={"resume": "latest"})
-        elif run_dir.exists():
-            shutil.rmtree(run_dir)  # no complete checkpoint: nothing worth keeping
+        config = resumable(ctx, ctx.recipe.train, run_dir, resume=resume)
         result = train(config, log=lambda line: ctx.log(f"  {line}"))
         if result.checkpoint is None:
             from natiq.common.errors import RecipeError

@@ -1,15 +1,15 @@
-"""The stages of a Pocket recipe, each a thin call of the library function its command calls.
+"""The stage interface, the run context, and the stages every recipe shares.
 
-| stage    | folder      | calls (the same code as)                                        |
-| -------- | ----------- | --------------------------------------------------------------- |
-| base     | ``base/``   | ``write_tiny_model`` (``--tiny`` only: a random tiny base)       |
-| prepare  | ``data/``   | ``run_prepare`` (``natiq data prepare``)                        |
-| latents  | ``latents/``| ``extract_latents`` (``natiq pocket latents``; ``train.speech_trim``) |
-| train    | ``train/``  | ``pocket.trainer.train`` (``natiq pocket train``)               |
-| export   | ``export/`` | ``export_with_default_voice`` (``natiq pocket export``)         |
-| evaluate | ``evaluate/``| ``natiq.recipe.evaluate`` + ``run_evaluation`` (``natiq eval``) |
-| card     | ``model/``  | ``natiq.recipe.card`` (the export + ``README.md``)               |
-| publish  | ``publish/``| the Hub upload of ``model/`` (``publish.repo`` set)              |
+A recipe's stages, in order (``natiq.recipe.runner.recipe_stages``):
+
+| stage    | folder       | calls (the same code as)                                              |
+| -------- | ------------ | --------------------------------------------------------------------- |
+| base     | ``base/``    | the backend's ``write_tiny_model`` (``--tiny`` only)                  |
+| prepare  | ``data/``    | ``run_prepare`` (``natiq data prepare``)                              |
+| latents / codes, train, export / merge | | the backend's own: ``natiq.recipe.pocket_stages``, ``natiq.recipe.higgs_stages`` |
+| evaluate | ``evaluate/``| ``natiq.recipe.evaluate`` + ``run_evaluation`` (``natiq eval``)       |
+| card     | ``model/``   | ``natiq.recipe.card``: the model folder + ``README.md``               |
+| publish  | ``publish/`` | ``natiq.publish`` (``natiq hub push``), when ``publish.repo`` is set   |
 
 A stage declares its settings (what, changed, makes it run again), the
 earlier stages it reads and the external files it depends on, and how it
@@ -121,6 +121,21 @@ def base_input(ctx: RunContext, base: str | Path) -> dict[str, str]:
 def train_settings(config: Any) -> dict[str, Any]:
     """A train config's settings that decide the trained weights (``TRAIN_SETTINGS_IGNORED`` out)."""
     return {k: v for k, v in config.to_dict().items() if k not in TRAIN_SETTINGS_IGNORED}
+
+
+def resumable(ctx: RunContext, config: Any, run_dir: Path, *, resume: bool) -> Any:
+    """A train config that resumes from ``run_dir``'s newest checkpoint when the stage resumes
+    and one exists; otherwise ``run_dir`` is cleared (an interrupted run without a complete
+    checkpoint leaves nothing worth keeping) and ``config`` starts afresh."""
+    from natiq.training.checkpoint import list_checkpoints
+
+    found = list_checkpoints(run_dir)
+    if resume and found:
+        ctx.log(f"train: resuming from {found[-1][1].name}")
+        return config.model_copy(update={"resume": "latest"})
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    return config
 
 
 def tiny_base_path(backend: str, run_dir: Path) -> Path:
