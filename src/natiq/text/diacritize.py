@@ -124,6 +124,35 @@ def _with_case_ending(known: str, guess: str) -> str:
     return "".join(letter + marks for letter, marks in ours)
 
 
+def with_article_marks(word: str) -> str:
+    """The article's marks made right: a bare alef, sukun on the lam before a moon
+    letter, the lam silent and a shadda on a sun letter (الْقَمَر, الشَّمْس, وَالْ, بِالْ,
+    لِلْ). The model, alone with one word, often puts a shadda or vowel on the lam."""
+    pairs = split_marks(word)
+    letters = "".join(letter for letter, _ in pairs)
+    if letters.startswith("لل") and len(letters) >= 4:
+        pairs[0] = (C.LAM, C.KASRA)
+        lam = 1
+    elif letters.startswith("ال") and len(letters) >= 4:
+        lam = 1
+    elif letters[:1] in _PREFIXES and letters[1:3] == "ال" and len(letters) >= 5:
+        pairs[0] = (letters[0], _PREFIXES[letters[0]][1:])
+        lam = 2
+    else:
+        return word
+    if lam == 2 or not letters.startswith("لل"):
+        pairs[lam - 1] = (C.ALEF, "")
+    first, marks = pairs[lam + 1]
+    marks = marks.replace(C.SHADDA, "").replace(C.SUKUN, "")
+    if first in C.SUN_LETTERS:
+        pairs[lam] = (C.LAM, "")
+        pairs[lam + 1] = (first, C.SHADDA + marks)
+    else:
+        pairs[lam] = (C.LAM, C.SUKUN)
+        pairs[lam + 1] = (first, marks)
+    return "".join(letter + marks for letter, marks in pairs)
+
+
 def _vocalize_word(word: str) -> str | None:
     """A word from the table, directly or after a one-letter prefix (لل: لِ + the article)."""
     table = shipped_vocalizations()
@@ -147,27 +176,30 @@ def _predict_short(text: str, word_cache: bool) -> str:
     the model, which sees them together.
     """
     tokens = strip_diacritics(text).split(" ")
-    known: list[str | None] = []
+    known: list[str | None] = []  # the vocalized letters of each token the table knows
     for token in tokens:
         start, end = _letter_core(token)
-        vocalized = _vocalize_word(token[start:end]) if end > start else None
-        known.append(None if vocalized is None else token[:start] + vocalized + token[end:])
+        known.append(_vocalize_word(token[start:end]) if end > start else None)
     words = sum(1 for token in tokens if _has_letter(token))
-    pairs = list(zip(known, tokens, strict=True))
-    if words == 1 and all(word is not None or not _has_letter(token) for word, token in pairs):
-        return " ".join(token if word is None else word for word, token in pairs)
-    guessed = _predict(text, word_cache).split(" ")
     out = []
-    for word, guess in zip(known, guessed, strict=True):
+    pairs = list(zip(known, tokens, strict=True))
+    if words == 1 and all(core is not None or not _has_letter(t) for core, t in pairs):
+        for core, token in pairs:
+            start, end = _letter_core(token)
+            out.append(token if core is None else token[:start] + core + token[end:])
+        return " ".join(out)
+    guessed = _predict(text, word_cache).split(" ")
+    for core, guess in zip(known, guessed, strict=True):
         start, end = _letter_core(guess)
-        if word is None:
-            core = guess[start:end]
-            word = guess[:start] + (without_case_ending(core) if words == 1 else core) + guess[end:]
-        elif words > 1 and end > start:
-            word = (
-                guess[:start] + _with_case_ending(word[start:end], guess[start:end]) + guess[end:]
-            )
-        out.append(word)
+        if end == start:
+            out.append(guess)
+            continue
+        if core is None:
+            core = with_article_marks(guess[start:end])
+            core = without_case_ending(core) if words == 1 else core
+        elif words > 1:
+            core = _with_case_ending(core, guess[start:end])
+        out.append(guess[:start] + core + guess[end:])
     return " ".join(out)
 
 

@@ -4,9 +4,9 @@ A sentence-level diacritizer needs context; on one to three words it guesses
 (about half of the letters of a lone word get a wrong mark). A word seen many
 times in a diacritized corpus is better served by its most frequent spelling
 there. ``build_vocalizations`` counts, for each undiacritized word, the
-vocalizations of its letters *except the last* (the case ending depends on the
-sentence; short inputs are read in pause, so it is left bare), and keeps the
-most frequent. ``Vocalizations.vocalize`` returns a word's entry with the
+vocalizations of its letters, the last one's vowel left out (the case ending
+depends on the sentence; short inputs are read in pause, so it is left bare),
+and keeps the most frequent. ``Vocalizations.vocalize`` returns a word's entry with the
 input's own letters.
 
 The shipped table (``data/vocalizations.tsv.gz``) is built by
@@ -35,21 +35,17 @@ DATA_FILE = "data/vocalizations.tsv.gz"
 
 
 def without_case_ending(word: str) -> str:
-    """``word`` (normalized, diacritized) with the vowel/tanween of its last letter removed.
+    """``word`` (normalized, diacritized) without the vowel or tanween of its last letter.
 
-    Fathatan before a final ا or ى (كِتَابًا, هُدًى) is the case ending too.
-    Shadda and sukun stay: they belong to the word (إِنَّ, مِنْ).
+    Shadda and sukun stay: they belong to the word (إِنَّ, مِنْ). Fathatan before a
+    final ا or ى stays too: read in pause it is a long a either way (كِتَابًا).
     """
     end = len(word)
     while end and word[end - 1] in C.DIACRITIC_SET:
         end -= 1
     if end == 0:
         return word
-    tail = "".join(mark for mark in word[end:] if mark not in _CASE_MARKS)
-    word = word[:end] + tail
-    if word[-1] in (C.ALEF, C.ALEF_MAKSURA) and len(word) >= 2 and word[-2] == C.FATHATAN:
-        word = word[:-2] + word[-1]
-    return word
+    return word[:end] + "".join(mark for mark in word[end:] if mark not in _CASE_MARKS)
 
 
 def split_marks(word: str) -> list[tuple[str, str]]:
