@@ -3,27 +3,37 @@
 Two inputs with the same audio (speech from the bundled mini-corpus, tiled
 to ``--seconds``, at ClArTTS's 40100 Hz):
 
-- ``parquet``: a folder with ClArTTS's exact schema (float64 sample lists),
-  read through the real ``datasets`` streaming path with 1 worker, and by
-  row groups decoded in the workers with more (``natiq.data.parquet_rows``).
+- ``parquet``: a folder with ClArTTS's exact schema (float64 sample lists) in
+  16-row groups, as the Hub stores it; the main process reads the light
+  columns and whoever processes a row group decodes its audio
+  (``natiq.data.parquet_rows``), the same path for any number of workers;
 - ``wav``: an input manifest of 16-bit wav files; workers read the files
   themselves, so this measures resample + checks + atomic write + journal.
 
-Each run goes into a fresh output folder, after a 2-item warm-up with the
-same worker count that pays the one-time imports and starts the forkserver
-(each timed run still starts its own worker processes). Figures depend on
-how busy the machine is.
+Each configuration runs ``--repeats`` times, interleaved (1, 2, 1, 2, ...
+workers) so that the load of a shared machine falls on all of them alike,
+into fresh output folders, after a 2-item warm-up that pays the one-time
+imports and starts the forkserver. The best wall time of each is reported,
+with the CPU seconds of the main process and of each process that
+processed items: on a busy machine the wall-clock speed-up says little, and
+the CPU split says what two free cores would give (``cpu-bound`` = the
+one-worker run's CPU over the busiest process of this run). Each new worker
+process pays its first batch 2-3x (page faults, lazy initialization) while
+the one-worker run reuses this warm process, so the speed-up is also given
+without each fresh process's first batch: the rate of a long run.
 
-    .venv/bin/python benchmarks/data_prepare.py --items 240 --seconds 6 --workers 1 2
+    .venv/bin/python benchmarks/data_prepare.py --items 240 --seconds 6 --workers 1 2 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +72,7 @@ def build_parquet(folder: Path, items: int, seconds: float) -> float:
             {
                 "text": pa.array(texts, pa.string()),
                 "file": pa.array(files, pa.string()),
-                "audio": pa.array([a.tolist() for a in audio], pa.list_(pa.float64())),
+                "audio": pa.array(audio, pa.list_(pa.float64())),
                 "sampling_rate": pa.array([RATE] * len(files), pa.int64()),
                 "duration": pa.array([length / RATE] * len(files), pa.float64()),
             }
@@ -92,7 +102,19 @@ def build_wavs(folder: Path, parquet: Path) -> Path:
     return folder / "manifest.jsonl"
 
 
-def run_once(source: Path, output: Path, workers: int, limit: int | None = None) -> float:
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    main_cpu: float  # the main process, item processing excluded
+    cpu: list[float]  # CPU seconds of each process that processed items
+    steady_cpu: list[float]  # the same without each fresh process's first batch
+
+    @property
+    def warmup(self) -> float:
+        return sum(self.cpu) - sum(self.steady_cpu)
+
+
+def run_once(source: Path, output: Path, workers: int, limit: int | None = None) -> Run:
     from natiq.data.prepare import PrepareConfig, run_prepare
     from natiq.data.processing import AudioOptions
 
@@ -105,12 +127,47 @@ def run_once(source: Path, output: Path, workers: int, limit: int | None = None)
         limit=limit,
         progress=False,
     )
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     summary = run_prepare(config)
-    elapsed = time.perf_counter() - start
+    elapsed, main_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if summary.rejected:
         raise SystemExit(f"unexpected rejects: {dict(summary.reasons)}")
-    return elapsed
+    pids = sorted(summary.processing_cpu_s, key=summary.processing_cpu_s.get, reverse=True)
+    cpu = [summary.processing_cpu_s[pid] for pid in pids]
+    steady = [
+        summary.processing_cpu_s[pid] - summary.first_batch_cpu_s.get(pid, 0.0) for pid in pids
+    ]
+    if workers == 1:  # the items were processed in this process: not main-process overhead
+        main_cpu -= sum(cpu)
+    return Run(elapsed, main_cpu, cpu, steady)
+
+
+def report(kind: str, runs: dict[int, list[Run]], total: float, loads: list[float]) -> None:
+    repeats = len(next(iter(runs.values())))
+    print(
+        f"{kind}: cpus {os.cpu_count()}, load average {min(loads):.1f}-{max(loads):.1f} "
+        f"during the runs (shared machine), best wall of {repeats}, CPU medians"
+    )
+    base: Run | None = None
+    base_cpu = base_steady = 0.0
+    for workers, measured in runs.items():
+        best = min(measured, key=lambda run: run.wall)
+        cpu = statistics.median(sum(run.cpu) for run in measured)
+        steady = statistics.median(sum(run.steady_cpu) for run in measured)
+        busiest = statistics.median(max(run.cpu) for run in measured)
+        busiest_steady = statistics.median(max(run.steady_cpu) for run in measured)
+        if base is None:
+            base, base_cpu, base_steady = best, cpu, steady
+        print(
+            f"  workers={workers}: {best.wall:6.2f} s wall, {total / best.wall:7.1f}x real time, "
+            f"speed-up {base.wall / best.wall:.2f}x | CPU s: main {best.main_cpu:.2f}, processing "
+            f"{' + '.join(f'{c:.2f}' for c in best.cpu)} (total {cpu:.2f}, of which first batch "
+            f"of a fresh process {cpu - steady:.2f})"
+        )
+        print(
+            f"      cpu-bound speed-up {base_cpu / busiest:.2f}x; "
+            f"after each process's first batch {base_steady / busiest_steady:.2f}x"
+        )
 
 
 def main() -> None:
@@ -118,29 +175,33 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=240)
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--kinds", nargs="+", default=["parquet", "wav"])
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     with tempfile.TemporaryDirectory(prefix="natiq-bench-") as tmp:
         root = Path(tmp)
         total = build_parquet(root / "clartts", args.items, args.seconds)
-        sources = {"parquet": root / "clartts", "wav": build_wavs(root / "wavs", root / "clartts")}
+        sources = {"parquet": root / "clartts"}
+        if "wav" in args.kinds:
+            sources["wav"] = build_wavs(root / "wavs", root / "clartts")
         print(
             f"input: {args.items} utterances x {args.seconds:g} s at {RATE} Hz = {total:.0f} s of audio"
         )
-        print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f} (shared machine)")
-        for kind, source in sources.items():
-            baseline = None
+        for kind in args.kinds:
+            source = sources[kind]
             for workers in args.workers:
-                # One-time costs are not throughput: imports (datasets pulls in scipy
-                # and torch) and, for workers > 1, the forkserver's preloading.
+                # One-time costs are not throughput: imports and the forkserver's preloading.
                 run_once(source, root / f"warmup_{kind}_{workers}", workers, limit=2)
-                elapsed = run_once(source, root / f"out_{kind}_{workers}", workers)
-                speed = total / elapsed
-                baseline = baseline or speed
-                print(
-                    f"{kind:8s} workers={workers}: {elapsed:6.2f} s wall, {speed:7.1f}x real time, "
-                    f"speed-up {speed / baseline:.2f}x"
-                )
+            runs: dict[int, list[Run]] = {w: [] for w in args.workers}
+            loads = []
+            for repeat in range(args.repeats):
+                for workers in args.workers:
+                    loads.append(os.getloadavg()[0])
+                    runs[workers].append(
+                        run_once(source, root / f"out_{kind}_{workers}_{repeat}", workers)
+                    )
+            report(kind, runs, total, loads)
 
 
 if __name__ == "__main__":

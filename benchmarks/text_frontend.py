@@ -14,7 +14,20 @@ heavy, so it lives in its own environment: pass its interpreter with
 
 ``--der`` strips the marks of the shipped diacritized sentences, restores them
 with ``natiq.text.diacritize`` (with and without the package's word cache) and
-prints the diacritic error rate, with and without word-final letters.
+prints the diacritic error rate, with and without word-final letters, next to
+the bare model ("model only") and with the count of impossible marks; also on
+1- and 3-word pieces, and, with ``--tanzil``, on the held-out surahs of the
+Tanzil Quran text (see ``scripts/build_vocalizations.py`` for the file).
+``--tanzil`` also makes the whole Quran text the speed corpus.
+
+``--verbalize`` prints the exact-match accuracy of the number verbalizer on the
+hand-checked sets in ``tests/text/data`` (by category; without diacritics, and
+the diacritized subset mark for mark) against the targets of issue 11 (98 %
+overall, no category under 95 %), then the CPU throughput of ``normalize`` +
+``verbalize`` on digit-dense text (the cases' inputs, repeated) and on the
+Classical corpus, each beside ``normalize`` alone in the same run.
+
+    python benchmarks/text_frontend.py --verbalize
 """
 
 from __future__ import annotations
@@ -176,6 +189,54 @@ def diacritizer_error_rates(tanzil: Path | None, limit: int) -> None:
         )
 
 
+CASES_DIR = Path(__file__).resolve().parents[1] / "tests" / "text" / "data"
+
+
+def verbalization_report(repeats: int) -> bool:
+    """Print accuracy by category and throughput; True if the targets are met."""
+    from natiq.eval.verbalization import load_cases, overall, score
+
+    passed = True
+    for name, diacritics in (
+        ("verbalize_cases.tsv", False),
+        ("verbalize_cases_diacritized.tsv", True),
+    ):
+        cases = load_cases(CASES_DIR / name)
+        scores = score(cases, diacritics=diacritics)
+        total = overall(scores)
+        compared = "with diacritics" if diacritics else "diacritics stripped"
+        print(f"{name}: {len(cases)} cases, {compared}")
+        print(f"  {'category':16s} {'exact':>9s} {'accuracy':>9s}")
+        for entry in [*scores.values(), total]:
+            print(
+                f"  {entry.category:16s} {entry.correct:>4d}/{entry.total:<4d} {entry.accuracy:>9.1%}"
+            )
+        worst = min(scores.values(), key=lambda entry: entry.accuracy)
+        ok = total.accuracy >= 0.98 and worst.accuracy >= 0.95
+        passed &= ok
+        print(
+            f"  target overall >= 98% and every category >= 95%: overall {total.accuracy:.1%}, "
+            f"lowest {worst.category} {worst.accuracy:.1%} -> {'PASS' if ok else 'FAIL'}"
+        )
+        for written, expected, got in total.misses:
+            print(f"  miss: {written!r}\n        expected {expected!r}\n        got      {got!r}")
+
+    inputs = [case.written for case in load_cases(CASES_DIR / "verbalize_cases.tsv")]
+    dense = " . ".join(inputs)
+    dense = " . ".join([dense] * (300_000 // len(dense) + 1))
+    print(
+        f"{'throughput (CPU, best of ' + str(repeats) + ')':44s} {'normalize':>14s} {'+ verbalize':>14s}"
+    )
+    for label, text in (
+        ("digit-dense text (the cases, repeated)", dense),
+        ("Classical corpus", corpus(1_000_000)),
+    ):
+        alone = len(text) / best_cpu_seconds(normalize, text, repeats)
+        both = len(text) / best_cpu_seconds(lambda t: verbalize(normalize(t)), text, repeats)
+        print(f"{label + f' {len(text):,} chars':44s} {alone:>14,.0f} {both:>14,.0f}  chars/s")
+    return passed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chars", type=int, default=1_000_000, help="corpus size (characters)")
@@ -194,10 +255,17 @@ def main() -> int:
         help="Tanzil simple.txt: the speed corpus, and held-out surahs for --der",
     )
     parser.add_argument("--der-limit", type=int, default=1000, help="items per --der set")
+    parser.add_argument(
+        "--verbalize",
+        action="store_true",
+        help="exact match of the number verbalizer on the hand-checked sets, and its speed",
+    )
     args = parser.parse_args()
     if args.der:
         diacritizer_error_rates(args.tanzil, args.der_limit)
         return 0
+    if args.verbalize:
+        return 0 if verbalization_report(args.repeats) else 1
 
     text = corpus(args.chars, args.tanzil)
     normalized = normalize(text)

@@ -1,6 +1,10 @@
-"""Test-wide settings: one torch thread (two threads were seen 30x slower on a
-busy 2-core machine), offline Hugging Face, and a shared output folder for
-artifacts such as screenshots."""
+"""Test-wide settings and the fixtures every area shares.
+
+Settings: one torch thread (two threads were seen 30x slower on a busy 2-core
+machine), offline Hugging Face, a shared output folder for artifacts such as
+screenshots. Shared fixtures: the tiny random Pocket TTS models, built once
+per test run (tests must not write into their folders: copy them first).
+"""
 
 from __future__ import annotations
 
@@ -41,3 +45,21 @@ def pytest_configure(config: pytest.Config) -> None:
 def artifacts_dir() -> Path:
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     return ARTIFACTS_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Pocket TTS model of inference tests (random weights, 256-piece tokenizer), as a YAML."""
+    from natiq.backends.pocket.tiny import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("tiny_pocket"))
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A narrower tiny Pocket TTS model (width 32, 2 heads) that training tests step quickly."""
+    from natiq.backends.pocket.tiny import write_tiny_model
+
+    return write_tiny_model(
+        tmp_path_factory.mktemp("tiny_pocket_base"), d_model=32, flow_dim=32, num_heads=2
+    )

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("natiq.synthesizer",),
     ("natiq.speak",),
     ("natiq.eval",),
+    ("natiq.publish",),
     ("natiq.serve",),
     ("natiq.cli",),
 )

@@ -7,12 +7,18 @@ from pathlib import Path
 import pytest
 
 from natiq.data.mini_corpus import mini_corpus_manifest
-from support.data import write_clartts_parquet
+from support.data import write_clartts_parquet, write_hub_layout_parquet
 
 
 @pytest.fixture(scope="session")
 def clartts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_clartts_parquet(tmp_path_factory.mktemp("clartts"))
+
+
+@pytest.fixture(scope="session")
+def hub_layout_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ~175 MB ClArTTS-schema parquet in 16-row groups (built once per session)."""
+    return write_hub_layout_parquet(tmp_path_factory.mktemp("hub_layout"))
 
 
 @pytest.fixture(scope="session")

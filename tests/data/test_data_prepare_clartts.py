@@ -57,10 +57,15 @@ def test_every_bad_row_is_rejected_with_its_reason(prepared):
 
 
 def test_prepared_manifest_reads_back(prepared):
-    output, _ = prepared
+    from natiq.data.splits import assign_splits
+
+    output, summary = prepared
     records = read_manifest(output / "metadata.jsonl")
     assert all(r.audio.is_absolute() and r.audio.is_file() for r in records)
-    assert len(read_manifest(output / "metadata.jsonl", split="val")) >= 1
+    rule = assign_splits([(r.id, r.speaker) for r in records], 0.2)
+    val = read_manifest(output / "metadata.jsonl", split="val")
+    assert [r.id for r in val] == [r.id for r in records if rule[r.id] == "val"]
+    assert len(val) == summary.val >= 1
 
 
 def test_rerun_skips_everything_and_changes_nothing(prepared, clartts_dir):
@@ -114,13 +119,29 @@ def test_missing_dataset_is_a_clear_error(tmp_path):
 
 
 def test_row_audio_is_checked_against_its_file_name(clartts_dir):
-    from natiq.data.parquet_rows import load_row_audio, local_parquet_files, read_parquet_light
+    from natiq.data.clartts import split_files
+    from natiq.data.parquet_rows import load_row_audio, read_parquet_items
 
-    (path,) = local_parquet_files(clartts_dir, "train")
-    items = list(read_parquet_light(clartts_dir, "train", str(clartts_dir)))
+    (path,) = split_files(str(clartts_dir), "train")
+    items = list(read_parquet_items([path], str(clartts_dir), "train"))
     assert [i.id for i in items][:2] == ["good_000", "good_001"]
     ref = items[6].parquet
     assert ref is not None and (ref.row_group, ref.row) == (1, 1)
     assert load_row_audio(ref).dtype == np.float32
     with pytest.raises(RuntimeError, match=r"not 'other\.wav'"):
-        load_row_audio(type(ref)(str(path), ref.row_group, ref.row, "other.wav"))
+        load_row_audio(type(ref)(path, ref.row_group, ref.row, "other.wav"))
+
+
+def test_row_audio_equals_the_stored_samples_in_every_row_group(clartts_dir):
+    import pyarrow.parquet as pq
+
+    from natiq.data.clartts import split_files
+    from natiq.data.parquet_rows import load_row_audio, read_parquet_items
+
+    (path,) = split_files(str(clartts_dir), "train")
+    stored = pq.read_table(path, columns=["audio"]).column("audio").to_pylist()
+    items = list(read_parquet_items([path], str(clartts_dir), "train"))
+    for index in (0, 4, 6, 9, 13):  # first and last row of a group, rows of later groups
+        expected = np.asarray(stored[index], dtype=np.float32)
+        got = load_row_audio(items[index].parquet)
+        assert got.dtype == np.float32 and np.array_equal(got, expected)

@@ -113,3 +113,15 @@ def test_shards_sharing_a_folder_give_the_same_files(big_manifest, reference, tm
     assert _snapshot(tmp_path) == reference
     config = json.loads((tmp_path / "prepare_config.json").read_text(encoding="utf-8"))
     assert config["audio"]["trim_silence"] is False and config["frontend"]["diacritics"] == "keep"
+
+
+def test_a_journaled_wav_cut_short_is_redone(big_manifest, tmp_path):
+    """Wavs are renamed into place without fsync: a wav a power loss truncated is processed again."""
+    run_prepare(_config(tmp_path, big_manifest, limit=4))
+    wavs = sorted((tmp_path / "audio").glob("*.wav"))
+    intact = wavs[1].read_bytes()
+    wavs[1].write_bytes(intact[:100])
+    wavs[2].unlink()
+    summary = run_prepare(_config(tmp_path, big_manifest, limit=4))
+    assert (summary.processed, summary.resumed) == (2, 2)
+    assert wavs[1].read_bytes() == intact and wavs[2].is_file()

@@ -117,3 +117,16 @@ def test_compare_rejects_a_folder_without_summary(tmp_path: Path):
     result = CliRunner().invoke(app, ["compare", str(tmp_path), str(tmp_path)])
     assert isinstance(result.exception, NatiqError)
     assert "summary.json" in str(result.exception)
+
+
+def test_cli_prints_corpus_cer_and_wer_beside_the_means(evaluated_run: dict[str, Any]):
+    from natiq.cli.eval import summary_lines
+
+    summary = evaluated_run["summary"]
+    rows = [r for r in evaluated_run["rows"].values() if "cer" in r]
+    chars = sum(r["char_errors"] for r in rows) / sum(r["char_count"] for r in rows)
+    words = sum(r["word_errors"] for r in rows) / sum(r["word_count"] for r in rows)
+    lines = summary_lines(summary)
+    corpus = next(line for line in lines if "corpus" in line)
+    assert f"CER {chars:.4f}" in corpus and f"WER {words:.4f}" in corpus
+    assert any(line.startswith("  cer: mean") for line in lines)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +44,34 @@ def test_packaged_whisper_is_joined_once(evaluator: Evaluator, whisper_cache: Pa
     assert again == first
     assert (again / "model.bin").stat().st_mtime_ns == stamp
     names = sorted(p.name for p in first.iterdir())
-    assert names == ["config.json", "model.bin", "tokenizer.json", "vocabulary.json"]
+    assert names == [
+        "config.json",
+        "model.bin",
+        "natiq_source.json",
+        "tokenizer.json",
+        "vocabulary.json",
+    ]
     assert [p.name for p in whisper_cache.iterdir()] == ["whisper-base-ct2"]  # no staging left
+
+
+def test_packaged_whisper_damaged_in_the_cache_is_rebuilt_by_hash(
+    evaluator: Evaluator, whisper_cache: Path, tmp_path: Path
+):
+    """A same-size corruption of the joined model.bin (a size check misses it) is found and repaired."""
+    shutil.copytree(whisper_cache / "whisper-base-ct2", tmp_path / "whisper-base-ct2")
+    model_bin = tmp_path / "whisper-base-ct2" / "model.bin"
+    intact = hashlib.sha256(model_bin.read_bytes()).hexdigest()
+    with open(model_bin, "r+b") as handle:
+        handle.seek(1_000_000)
+        byte = handle.read(1)
+        handle.seek(1_000_000)
+        handle.write(bytes([byte[0] ^ 0xFF]))
+    assert hashlib.sha256(model_bin.read_bytes()).hexdigest() != intact
+    folder = packaged_model_dir("base", tmp_path)
+    assert hashlib.sha256((folder / "model.bin").read_bytes()).hexdigest() == intact
+    recorded = json.loads((folder / "natiq_source.json").read_text(encoding="utf-8"))
+    assert recorded["model.bin"] == intact
+    assert len(recorded["wheel_files"]["model.bin.part1"]) == 64  # the wheel's RECORD hash
 
 
 def test_asr_token_cap_scales_with_duration_and_fits_whisper_window():

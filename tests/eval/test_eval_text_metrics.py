@@ -36,6 +36,27 @@ def test_diacritics_tatweel_hamza_and_punctuation_cost_nothing(diacritized: str,
     assert wer(diacritized, plain) == 0.0
 
 
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("مسؤول", "مسئول"),  # hamza on waw / on yeh: both accepted spellings
+        ("يقرأون", "يقرؤون"),
+        ("شيء", "شيئ"),
+        ("هيئة", "هيأة"),
+        ("سأل", "سال"),
+        ("إسلام آمن", "اسلام امن"),
+    ],
+)
+def test_hamza_seats_are_folded_in_scoring(one: str, other: str):
+    assert normalize_for_scoring(one) == normalize_for_scoring(other)
+    assert cer(one, other) == 0.0
+
+
+def test_hamza_folding_leaves_other_letters_apart():
+    assert cer("مسؤول", "مسرول") == pytest.approx(1 / 5)
+    assert normalize_for_scoring("مسؤول") == "مساول"
+
+
 def test_normalizer_keeps_words_whole_unlike_whisper():
     assert normalize_for_scoring("الطَّالِبُ  المُجْتَهِدُ.") == "الطالب المجتهد"
 

@@ -18,6 +18,14 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def lora_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hidden 256: big enough for the default recipe (LoRA only, frozen random heads) to overfit."""
+    from natiq.backends.higgs.tiny import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("higgs") / "tiny256", hidden_size=256)
+
+
+@pytest.fixture(scope="session")
 def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("speech")
     espeak("مرحبا", folder / "ref1.wav")

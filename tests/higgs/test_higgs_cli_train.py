@@ -1,4 +1,5 @@
-"""The command line: tokenize (resumable) then train with a text loss, logged apart."""
+"""The command line: tokenize (resumable) then train with a text loss (logged apart) and a
+trained audio head."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Pa
         str(train_chatml),
         "--output-dir",
         str(output),
-        "--codes",
+        "--codes-dir",
         str(codes),
     ]
     train += [
@@ -64,9 +65,9 @@ def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Pa
         str(tiny_model_dir),
         "--max-steps",
         "2",
-        "--per-device-batch-size",
+        "--per-device-train-batch-size",
         "2",
-        "--grad-accum",
+        "--gradient-accumulation-steps",
         "1",
     ]
     train += [
@@ -74,8 +75,9 @@ def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Pa
         "1",
         "--text-loss-weight",
         "0.5",
-        "--lora-targets",
+        "--lora-target-modules",
         "q_proj,v_proj",
+        "--train-audio-head",
         "--device",
         "cpu",
     ]
@@ -84,10 +86,11 @@ def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Pa
     log = [json.loads(line) for line in (output / "train_log.jsonl").read_text().splitlines()]
     assert [entry["step"] for entry in log] == [1, 2]
     for entry in log:
-        assert entry["loss/text"] > 5  # an untrained 128k-vocab text head: about ln(128256) = 11.8
-        assert abs(entry["loss/total"] - (entry["loss/audio"] + 0.5 * entry["loss/text"])) < 1e-3
+        assert entry["train/text"] > 5  # an untrained 128k-vocab text head: about ln(128256) = 11.8
+        assert abs(entry["train/total"] - (entry["train/audio"] + 0.5 * entry["train/text"])) < 1e-3
     adapter = json.loads((output / "adapter_config.json").read_text())
     assert sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
+    assert adapter["modules_to_save"] == ["audio_lm_head"]  # --train-audio-head: a trained copy
     skipped = [json.loads(line) for line in (output / "skipped.jsonl").read_text().splitlines()]
     assert [s["id"] for s in skipped] == ["lost"] and "gone.wav" in skipped[0]["reason"]
     assert "skipped lost" in result.output
@@ -111,4 +114,9 @@ def test_train_rejects_a_bad_quantize_value(
         "3bit",
     ]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code != 0 and "quantize must be none, 8bit or 4bit" in str(result.exception)
+    assert result.exit_code == 2  # a usage error, before anything loads
+    message = " ".join(result.output.replace("│", " ").split())
+    assert (
+        "Invalid value for '--quantize': Value error, '3bit' is not one of 'none', '8bit', '4bit'"
+        in message
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from natiq.backends.higgs.chatml_inputs import IGNORE_INDEX, CloningTexts, encode_conversation
 from natiq.backends.higgs.collator import HiggsCollator
@@ -11,8 +12,9 @@ from natiq.backends.higgs.config import AudioIds
 from natiq.backends.higgs.delay import apply_delay, codes_from_generated, delayed_clip, undo_delay
 from natiq.backends.higgs.losses import (
     HiggsTrainingObjective,
+    next_token_rows,
     place_audio_labels,
-    shifted_cross_entropy,
+    text_loss,
 )
 from natiq.common.errors import InputTextError
 
@@ -79,10 +81,39 @@ def test_labels_mask_reference_and_keep_stream_eos(tokenizer):
     assert (sample.audio_labels[:ref_frames] == IGNORE_INDEX).all()
     target_labels = sample.audio_labels[ref_frames:]
     target_frames = sample.audio_frames[ref_frames:]
-    # stream BOS ignored, everything else (codes and stream EOS) is a label
-    assert torch.equal(target_labels == IGNORE_INDEX, target_frames == 1024)
-    assert (target_labels == 1025).sum() == 1 + 2 + 3  # the EOS staircase of 3 codebooks
+    assert target_labels.T.tolist() == [
+        [-100, 10, 11, 12, 1025, -100, -100],
+        [-100, -100, 13, 14, 15, 1025, -100],
+        [-100, -100, -100, 16, 17, 18, 1025],
+    ]
     assert torch.equal(undo_delay(target_frames.T)[:, 1:-1], target)
+
+
+def test_audio_labels_follow_the_reference_collator(tokenizer):
+    """Boson's collator labels ``[-100] + codes + [EOS]``, delayed with -100 on both sides.
+
+    With 8 codebooks: each codebook's own stream EOS is a target (8 cells),
+    the 28 EOS padding cells after them and the BOS staircase are ignored.
+    """
+    from transformers import HiggsAudioV2Processor
+
+    from natiq.backends.higgs.tiny import tiny_model_config
+
+    ids = AudioIds.from_config(tiny_model_config())
+    target = torch.randint(0, 1024, (8, 6))
+    sample = encode_conversation(
+        tokenizer, ids, CloningTexts("s", "r", "t"), torch.randint(0, 1024, (8, 4)), target
+    )
+    labels = sample.audio_labels[sample.num_prompt_frames :]
+    frames = sample.audio_frames[sample.num_prompt_frames :]
+    # the reference layout, built with transformers' own delay-pattern code
+    reference = HiggsAudioV2Processor.__new__(HiggsAudioV2Processor)
+    reference.audio_stream_bos_id = reference.audio_stream_eos_id = IGNORE_INDEX
+    marked = torch.cat([torch.full((8, 1), IGNORE_INDEX), target, torch.full((8, 1), 1025)], dim=1)
+    assert torch.equal(labels, reference.build_delay_pattern(marked[None])[0].T)
+    assert int((labels == 1025).sum()) == 8
+    assert int(((frames == 1025) & (labels == IGNORE_INDEX)).sum()) == 28
+    assert torch.equal(labels[frames < 1024], frames[frames < 1024])
 
 
 def test_text_labels_only_on_target_turn(tokenizer):
@@ -114,16 +145,23 @@ def test_inference_prompt_ends_in_audio_out_bos(tokenizer):
 
 
 def test_shift_is_applied_exactly_once():
-    # position p's logits are scored against the label at p + 1
+    # the hidden state at p is scored against the label at p + 1
+    hidden = torch.arange(4.0).reshape(1, 4, 1)
     labels = torch.tensor([[IGNORE_INDEX, 2, 0, IGNORE_INDEX]])
-    logits = torch.full((1, 4, 3), -10.0)
-    logits[0, 0, 2] = 10.0  # predicts label[1] = 2
-    logits[0, 1, 0] = 10.0  # predicts label[2] = 0
-    assert shifted_cross_entropy(logits, labels).item() < 1e-6
-    unshifted = torch.full((1, 4, 3), -10.0)
-    unshifted[0, 1, 2] = 10.0
-    unshifted[0, 2, 0] = 10.0
-    assert shifted_cross_entropy(unshifted, labels).item() > 5
+    rows, targets = next_token_rows(hidden, labels)
+    assert rows.flatten().tolist() == [0.0, 1.0] and targets.tolist() == [2, 0]
+    # a one-hot "head": position p's hidden state picks class p
+    head = nn.Linear(1, 3, bias=False)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[-20.0], [0.0], [20.0]]))
+    right = torch.tensor([[[1.0], [-1.0], [0.0], [0.0]]])  # 1 -> class 2, -1 -> class 0
+    wrong = torch.tensor([[[0.0], [1.0], [-1.0], [0.0]]])  # the same, one position late
+    assert text_loss(right, head, labels).item() < 1e-6
+    assert text_loss(wrong, head, labels).item() > 5
+    audio_rows, audio_targets = next_token_rows(hidden, torch.stack([labels, labels * 0 - 100], -1))
+    assert (
+        audio_rows.flatten().tolist() == [0.0, 1.0] and audio_targets[:, 1].tolist() == [-100] * 2
+    )
 
 
 def test_audio_labels_are_placed_on_audio_positions():
@@ -140,7 +178,8 @@ def test_objective_equals_native_transformers_loss(tokenizer):
     from natiq.backends.higgs.tiny import tiny_model_config
 
     torch.manual_seed(0)
-    model = HiggsAudioV2ForConditionalGeneration(tiny_model_config(hidden_size=32)).eval()
+    config = tiny_model_config(hidden_size=32)
+    model = HiggsAudioV2ForConditionalGeneration(config, use_text_head=True).eval()
     ids = AudioIds.from_config(model.config)
     samples = [
         encode_conversation(
@@ -161,8 +200,11 @@ def test_objective_equals_native_transformers_loss(tokenizer):
     batch = HiggsCollator(tokenizer.pad_token_id, ids.stream_eos, 8)(samples)
     assert batch["audio_input_ids_mask"].dtype == torch.bool
     with torch.no_grad():
-        native = model(**{k: v for k, v in batch.items() if k != "labels"}).loss
-        ours = HiggsTrainingObjective(model)(batch)
-    assert abs(native.item() - ours.audio.item()) < 1e-4
+        native_audio = model(**{k: v for k, v in batch.items() if k != "labels"}).loss
+        native_both = model(**batch).loss  # audio + text, every position through the heads
+        ours = HiggsTrainingObjective(model, text_loss_weight=1.0)(batch)
+    assert abs(native_audio.item() - ours.audio.item()) < 1e-4
+    assert abs(native_both.item() - ours.loss.item()) < 1e-4
+    assert ours.text.item() > 5  # an untrained 128k-vocab head: near ln(128256) = 11.8
     # an untrained model is at chance: about ln(1026) per codebook
     assert abs(ours.per_codebook.mean().item() - torch.log(torch.tensor(1026.0)).item()) < 0.3

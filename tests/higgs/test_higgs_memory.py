@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from natiq.backends.higgs.memory import count_parameters, estimate_memory, load_config
@@ -49,7 +50,30 @@ def test_quantized_bases_need_less_memory():
         e.total_gib for e in estimate_memory(config, counts, batch_size=1, seq_len=2048)
     )
     assert bf16 > int8 > int4
-    assert 10 < bf16 < 16 and int4 < 8
+    assert 11 < bf16 < 15 and 6 < int4 < 8
+
+
+def test_quantized_bases_keep_everything_else_in_fp32():
+    """PEFT upcasts what bitsandbytes did not quantize (the text embedding and both heads)."""
+    from natiq.backends.higgs.memory import GIB
+
+    config = load_config("released")
+    counts = count_parameters(config, lora_targets=DEFAULT_LORA_TARGETS)
+    plain = {e.mode: e for e in estimate_memory(config, counts)}
+    texted = {e.mode: e for e in estimate_memory(config, counts, text_loss=True)}
+    # loading the 0.39B text head costs 2 bytes/param on a bf16 base, 4 on a quantized one
+    head_gib = counts.text_head / GIB
+    assert texted["lora-bf16"].weights_gib - plain["lora-bf16"].weights_gib == pytest.approx(
+        2 * head_gib
+    )
+    assert texted["qlora-4bit"].weights_gib - plain["qlora-4bit"].weights_gib == pytest.approx(
+        4 * head_gib
+    )
+    # the rest of a 4-bit base (embeddings, heads, norms; 0.44B) in fp32 outweighs its 4.9B projections
+    rest = (counts.total - counts.text_head - counts.decoder_linear) * 4 / GIB
+    assert rest == pytest.approx(1.66, abs=0.01) and plain[
+        "qlora-4bit"
+    ].weights_gib == pytest.approx(rest + 2.37, abs=0.01)
 
 
 def test_quantized_base_without_cuda_is_a_clear_error():
@@ -73,10 +97,12 @@ def test_train_config_round_trips_and_rejects_unknown_keys(tmp_path: Path):
     from natiq.common.errors import DataFormatError
 
     config = HiggsTrainConfig(
-        chatml=tmp_path / "a.jsonl", output_dir=tmp_path / "out", lora_targets=("q_proj",)
+        chatml=tmp_path / "a.jsonl", output_dir=tmp_path / "out", lora_target_modules="q_proj"
     )
     data = json.loads(json.dumps(config.to_dict()))
     assert HiggsTrainConfig.from_dict(data) == config
-    assert data["epochs"] == 10 and data["grad_accum"] == 8 and data["learning_rate"] == 1e-4
-    with pytest.raises(DataFormatError, match="lora_rank"):
+    assert data["lora_target_modules"] == ["q_proj"]  # a comma-separated flag value, parsed
+    assert (data["num_train_epochs"], data["gradient_accumulation_steps"]) == (10, 8)
+    assert data["learning_rate"] == 1e-4
+    with pytest.raises(DataFormatError, match="unknown setting 'lora_rank'"):
         HiggsTrainConfig.from_dict({**data, "lora_rank": 8})

@@ -1,18 +1,11 @@
-"""Shared fixtures of the Pocket TTS model-core tests: one tiny LSD model and
-Mimi latents of a few bundled mini-corpus utterances, built once per session."""
+"""Shared fixtures of the Pocket TTS model-core tests: Mimi latents of a few bundled
+mini-corpus utterances, built once per session with the tiny model of tests/conftest.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def tiny_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(tmp_path_factory.mktemp("pocket_core_tiny"))
 
 
 @pytest.fixture(scope="session")

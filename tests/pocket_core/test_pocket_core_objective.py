@@ -29,7 +29,14 @@ def _train(objective: str, time_conds: int, conds: torch.Tensor, targets: torch.
     from pocket_tts.modules.mlp import SimpleMLPAdaLN
 
     from natiq.backends.pocket.objectives import head_losses
+    from natiq.backends.pocket.recipe import ObjectiveSettings
 
+    # The reference p_equal; uniform times, the distillation term on every step and
+    # one noise draw for a short run (see test_pocket_core_learning), no learned
+    # weighting (a bare head).
+    settings = ObjectiveSettings(
+        loss=objective, time_sampling="uniform", distill_every_prob=1.0, noise_draws=1
+    )
     torch.manual_seed(1)
     head = SimpleMLPAdaLN(LATENT, WIDTH, LATENT, COND, 2, num_time_conds=time_conds)
     optimizer = torch.optim.Adam(head.parameters(), lr=5e-3)
@@ -38,7 +45,7 @@ def _train(objective: str, time_conds: int, conds: torch.Tensor, targets: torch.
         which = torch.randint(0, N_CONDITIONS, (BATCH,), generator=gen)
         side = torch.randint(0, 2, (BATCH,), generator=gen)
         loss = head_losses(
-            head, conds[which], targets[which, side], objective=objective, generator=gen
+            head, conds[which], targets[which, side], settings=settings, generator=gen
         )
         optimizer.zero_grad()
         loss.total.backward()

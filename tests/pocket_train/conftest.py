@@ -1,4 +1,4 @@
-"""Shared fixtures of the Pocket trainer tests: a tiny random LSD model and a small corpus."""
+"""Shared fixtures of the Pocket trainer tests: small corpora of the mini-corpus (the tiny model is tests/conftest.py's ``tiny_base``)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,6 @@ from pathlib import Path
 import pytest
 
 from support.pocket_train import write_manifest
-
-
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny ``english``-shaped LSD model (random weights, 256-piece tokenizer) as a YAML."""
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(
-        tmp_path_factory.mktemp("tiny_base"), d_model=32, flow_dim=32, num_heads=2
-    )
 
 
 @pytest.fixture(scope="session")

@@ -45,7 +45,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     run_yaml = tmp_path / "run.yaml"
     run_yaml.write_text(
         f"metadata: {manifest}\nbase: {tiny_base}\ntext_mode: native\nnative_tokenizer: char\n"
-        "train_scope: text+flow\nobjective: lsd\nlora_r: 2\nmax_steps: 4\n",
+        "train_scope: text+flow\nuse_lora: true\nobjective:\n  loss: lsd\nlora_r: 2\nmax_steps: 4\n",
         encoding="utf-8",
     )
     output = _invoke(
@@ -98,7 +98,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
             str(pocket_tts),
             "generate",
             "--config",
-            str(yaml_path),
+            yaml_path.name,  # the export's paths are relative: run from its folder
             "--voice",
             str(voice),
             "--text",
@@ -111,7 +111,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
         text=True,
         timeout=300,
         env=env,
-        cwd=tmp_path,
+        cwd=export_dir,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     info = sf.info(str(wav))

@@ -129,7 +129,7 @@ def test_eval_writes_samples_and_never_changes_the_run(
         log=quiet,
     )
     assert [p.name for p in seen] == ["step_1", "step_2"]
-    assert evaluated.eval_losses["samples/wavs"] == 1.0
+    assert evaluated.eval_losses["eval/wavs"] == 1.0
     assert {"diag", "distill", "eos", "total"} <= set(evaluated.eval_losses)
     a = load_file(str(tmp_path / "plain" / "step_2" / "adapter" / "adapter_model.safetensors"))
     b = load_file(str(tmp_path / "eval" / "step_2" / "adapter" / "adapter_model.safetensors"))

@@ -1,36 +1,29 @@
-"""Fixtures for the serving tests: a tiny random Pocket TTS model, a real
-Arabic reference clip made by espeak-ng, and a real ``natiq serve`` process
-on 127.0.0.1 that tests can stop and start again on the same data folder."""
+"""Fixtures for the serving tests: a tiny random Pocket TTS model loaded once, a
+real Arabic reference clip made by espeak-ng, and the application in process
+(FastAPI's ``TestClient`` over ``create_app``). Helpers (settings, a thread
+server, a real process) are in ``support.serve``."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-API_KEY = "test-key-0123456789"
-SERVER_START_TIMEOUT_S = 120
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from natiq.serve.app import create_app
+from natiq.serve.settings import ServeSettings
+from support.serve import API_KEY, BASE_URL, VOICE_TEXT, make_settings
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
+def synthesizer(tiny_yaml: Path):
+    from natiq import Synthesizer
 
-    return write_tiny_model(tmp_path_factory.mktemp("tiny-pocket"))
+    return Synthesizer.load("pocket", model=str(tiny_yaml), device="cpu")
 
 
 @pytest.fixture(scope="session")
@@ -38,97 +31,67 @@ def voice_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     path = tmp_path_factory.mktemp("voice") / "reference.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", "ar", "-w", str(path), "السلام عليكم ورحمة الله وبركاته"], check=True
-    )
+    subprocess.run(["espeak-ng", "-v", "ar", "-w", str(path), VOICE_TEXT], check=True)
     return path
 
 
-class ServerProcess:
-    """``natiq serve`` in a subprocess; ``start()`` waits until /health answers."""
+@pytest.fixture(scope="session")
+def clip_bytes(voice_clip: Path) -> bytes:
+    return voice_clip.read_bytes()
 
-    def __init__(self, args: list[str], log_path: Path) -> None:
-        self.args = args
-        self.log_path = log_path
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
+
+@dataclass
+class Api:
+    """An application in process, its client, and a voice uploaded to it."""
+
+    client: TestClient
+    voice_id: str
+    settings: ServeSettings
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def state(self):
+        return self.client.app.state.natiq
 
-    def start(self) -> None:
-        env = dict(
-            os.environ,
-            HF_HUB_OFFLINE="1",
-            NATIQ_NUM_THREADS="1",
-            OMP_NUM_THREADS="1",
-            PYTHONUNBUFFERED="1",
-        )
-        command = [
-            sys.executable,
-            "-m",
-            "natiq.cli.main",
-            "serve",
-            "--port",
-            str(self.port),
-            *self.args,
-        ]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it
-        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"natiq serve exited with {self.proc.returncode}:\n{self.log()}"
-                )
-            try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise AssertionError(
-            f"natiq serve did not answer within {SERVER_START_TIMEOUT_S} s:\n{self.log()}"
-        )
 
-    def stop(self, *, kill: bool = False) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGINT)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+def open_api(
+    folder: Path, synthesizer, clip: bytes, *, key: bool = True, **overrides
+) -> tuple[Api, TestClient]:
+    settings = make_settings(folder, key=key, **overrides)
+    headers = {"Authorization": f"Bearer {API_KEY}"} if key else {}
+    client = TestClient(create_app(settings, synthesizer), base_url=BASE_URL, headers=headers)
+    client.__enter__()
+    response = client.post(
+        "/v1/voices",
+        files={"file": ("reference.wav", clip, "audio/wav")},
+        data={"text": VOICE_TEXT, "name": "espeak"},
+    )
+    assert response.status_code == 201, response.text
+    return Api(client, response.json()["id"], settings), client
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path):
-    """A server with an API key and small limits, shared by all serving tests."""
-    root = tmp_path_factory.mktemp("serve")
-    key_file = root / "api-key"
-    key_file.write_text(API_KEY + "\n")
-    args = [
-        "--model", str(tiny_model),
-        "--device", "cpu",
-        "--api-key-file", str(key_file),
-        "--data-dir", str(root / "data"),
-        "--max-text-chars", "300",
-        "--max-upload-bytes", "1000000",
-        "--max-body-bytes", "1100000",
-        "--max-seconds", "0.96",
-        "--max-concurrency", "1",
-        "--max-queue", "4",
-    ]  # fmt: skip
-    process = ServerProcess(args, root / "server.log")
-    process.start()
-    yield process
-    process.stop()
+def api(tmp_path_factory: pytest.TempPathFactory, synthesizer, clip_bytes) -> Iterator[Api]:
+    """The shared application: an API key, small limits, one voice named 'espeak'."""
+    opened, client = open_api(tmp_path_factory.mktemp("api"), synthesizer, clip_bytes)
+    yield opened
+    client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def make_api(tmp_path: Path, synthesizer, clip_bytes) -> Iterator[Callable[..., Api]]:
+    """A fresh application with other settings (``key=False`` for none), closed after the test."""
+    clients: list[TestClient] = []
+
+    def make(**overrides) -> Api:
+        folder = tmp_path / f"app{len(clients)}"
+        folder.mkdir()
+        opened, client = open_api(folder, synthesizer, clip_bytes, **overrides)
+        clients.append(client)
+        return opened
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
@@ -142,15 +105,14 @@ def auth() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def voice_id(server: ServerProcess, voice_clip: Path) -> str:
-    """A voice uploaded to the shared server (the tiny model has no default voice)."""
-    with open(voice_clip, "rb") as handle:
-        response = httpx.post(
-            server.url + "/v1/voices",
-            headers={"Authorization": f"Bearer {API_KEY}"},
-            files={"file": ("reference.wav", handle, "audio/wav")},
-            data={"text": "السلام عليكم ورحمة الله وبركاته", "name": "espeak"},
-            timeout=60,
-        )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+def espeak_wav() -> Callable[[str], bytes]:
+    """Real Arabic speech from espeak-ng, as wav bytes."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+
+    def speak(text: str) -> bytes:
+        return subprocess.run(
+            ["espeak-ng", "-v", "ar", "--stdout", text], check=True, capture_output=True
+        ).stdout
+
+    return speak

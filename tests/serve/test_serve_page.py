@@ -1,22 +1,32 @@
-"""The web page in a real headless Chromium (Debian's, never a downloaded one):
-enter the key, upload a voice, type Arabic, generate with the keyboard, and
-the audio element gets a source. Screenshots go to the artifacts folder."""
+"""The web page in a real headless Chromium (Debian's, never a downloaded one),
+served by uvicorn over real sockets: enter the key, upload a voice, type
+Arabic, generate with the keyboard, and the audio element gets a source; the
+page's Content Security Policy lets all of it run. Screenshots go to the
+artifacts folder."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
+from natiq.serve.app import create_app
 from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.serve import ThreadedServer, make_settings
 
 pytestmark = pytest.mark.slow
 
 
-def test_page_speaks_arabic_typed_by_keyboard(server, api_key, voice_clip, artifacts_dir):
+def test_page_speaks_arabic_typed_by_keyboard(
+    tmp_path, synthesizer, api_key, voice_clip, artifacts_dir
+):
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
-    with sync_playwright() as playwright:
+    app = create_app(make_settings(tmp_path), synthesizer)
+    with ThreadedServer(app) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
@@ -24,6 +34,10 @@ def test_page_speaks_arabic_typed_by_keyboard(server, api_key, voice_clip, artif
             page = browser.new_page(viewport={"width": 390, "height": 844}, locale="ar")
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on(
+                "console",
+                lambda message: errors.append(message.text) if message.type == "error" else None,
+            )
             page.goto(server.url + "/")
             assert page.locator("html").get_attribute("dir") == "rtl"
 
@@ -31,31 +45,31 @@ def test_page_speaks_arabic_typed_by_keyboard(server, api_key, voice_clip, artif
             key_box.wait_for(state="visible")
             key_box.fill(api_key)
             page.locator("#save-key").click()
-            page.wait_for_function("document.getElementById('status').textContent.includes('حُفظ')")
+            # locator expectations need no eval, which the page's policy forbids
+            expect(page.locator("#status")).to_contain_text("حُفظ")
 
-            page.wait_for_function("document.getElementById('voice').options.length > 0")
+            expect(page.locator("#voice option")).not_to_have_count(0)
             if page.locator("#upload-section").get_attribute("open") is None:
                 page.locator("#upload-section summary").click()
             page.locator("#voice-file").set_input_files(str(voice_clip))
             page.locator("#voice-name").fill("صوت-الاختبار")
             page.locator("#upload").click()
-            page.wait_for_function(
-                "document.getElementById('status').textContent.includes('أضيف')", timeout=60_000
-            )
+            expect(page.locator("#status")).to_contain_text("أضيف", timeout=60_000)
             assert page.locator("#voice option:checked").inner_text().startswith("صوت-الاختبار")
 
             text_box = page.locator("#text")
             text_box.click()
             page.keyboard.type("السلام عليكم، كيف حالك اليوم؟")
             page.keyboard.press("Control+Enter")
-            page.wait_for_function(
-                "document.getElementById('player').src.startsWith('blob:')", timeout=90_000
-            )
+            player = page.locator("#player")
+            expect(player).to_have_attribute("src", re.compile(r"^blob:"), timeout=90_000)
             # the browser decodes it: a finite duration means a well-formed file
-            page.wait_for_function(
-                "(p => isFinite(p.duration) && p.duration > 0)(document.getElementById('player'))",
-                timeout=20_000,
-            )
+            deadline = time.monotonic() + 20
+            duration = player.evaluate("p => p.duration")
+            while not (isinstance(duration, float) and 0 < duration < 1e9):
+                assert time.monotonic() < deadline, f"the audio has no duration ({duration})"
+                time.sleep(0.05)
+                duration = player.evaluate("p => p.duration")
             assert page.locator("#download").is_visible()
             assert page.locator("#download").get_attribute("download") == "natiq.wav"
             assert "جاهز" in page.locator("#status").inner_text()

@@ -1,8 +1,8 @@
-"""Shared fixtures of the speak tests: one tiny random Pocket model, voice clips.
+"""Shared fixtures of the speak tests: a second architecture, voice clips, a Synthesizer.
 
-The model is pocket-core's ``write_tiny_model`` (random weights, a local
-tokenizer), built once per session; voice clips are made with espeak-ng at a
-rate and channel count the model does not use, so loading must convert them.
+The tiny model itself is tests/conftest.py's ``tiny_yaml`` (built once per
+run); voice clips are made with espeak-ng at a rate and channel count the
+model does not use, so loading must convert them.
 """
 
 from __future__ import annotations
@@ -14,13 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
-
-@pytest.fixture(scope="session")
-def tiny_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from natiq.backends.pocket.tiny import write_tiny_model
-
-    return write_tiny_model(tmp_path_factory.mktemp("tiny_model"))
 
 
 @pytest.fixture(scope="session")

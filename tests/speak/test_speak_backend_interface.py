@@ -26,7 +26,7 @@ def test_declared_load_options_are_exactly_the_load_keywords(name: str) -> None:
     ("name", "options", "message"),
     [
         ("pocket", {"audio_tokenizer": "x"}, "the pocket backend has no load option(s) audio_tokenizer (its own options: scheme, diacritize, temperature, eos_threshold)"),
-        ("higgs", {"scheme": "latin", "diacritize": "auto"}, "the higgs backend has no load option(s) diacritize, scheme (its own options: audio_tokenizer)"),
+        ("higgs", {"scheme": "latin", "diacritize": "auto"}, "the higgs backend has no load option(s) diacritize, scheme (its own options: audio_tokenizer, system_prompt)"),
     ],
 )  # fmt: skip
 def test_a_load_option_the_backend_lacks_fails_before_loading(

@@ -27,8 +27,10 @@ def test_demo_runs_offline_and_writes_speech_and_report(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
 
     info = sf.info(str(out / "speech.wav"))
-    assert info.samplerate == 24000 and info.channels == 1 and info.frames > 0
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    spoken_s = report["speech"]["timings"]["audio_s"]
+    assert (info.samplerate, info.channels) == (24000, 1)
+    assert info.frames == round(spoken_s * 24000) and spoken_s >= 2 * 0.08  # 2 sentences
     assert [stage["name"] for stage in report["stages"]] == [
         "tiny base model",
         "data prepare",

@@ -74,3 +74,46 @@ def write_clartts_parquet(folder: Path) -> Path:
     path.parent.mkdir(parents=True)
     pq.write_table(table, path, row_group_size=5)
     return folder
+
+
+def write_hub_layout_parquet(
+    folder: Path, *, rows: int = 208, seconds: float = 3.5, group_rows: int = 16
+) -> Path:
+    """A ClArTTS-schema parquet laid out as the Hub writes it: many ``group_rows``-row groups.
+
+    About 175 MB: the ``datasets`` stream's exit hang (apache/arrow#45214)
+    needs that much data left unread when the process stops, so a smaller
+    file would not catch it coming back. Each group repeats the same speech
+    (the mini-corpus tiled to ``seconds``) under distinct file names, so
+    writing it takes a second.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    items = mini_items()
+    length = int(seconds * CLARTTS_RATE)
+    chosen = [items[i % len(items)] for i in range(group_rows)]
+    audio = pa.array(
+        [np.resize(np.asarray(i["samples"], dtype=np.float64), length) for i in chosen],
+        pa.list_(pa.float64()),
+    )
+    texts = pa.array([str(i["text"]) for i in chosen], pa.string())
+    path = folder / "data" / "train-00000-of-00001.parquet"
+    path.parent.mkdir(parents=True)
+    writer = None
+    for start in range(0, rows, group_rows):
+        count = min(group_rows, rows - start)
+        table = pa.table(
+            {
+                "text": texts.slice(0, count),
+                "file": pa.array([f"hub_{start + k:05d}.wav" for k in range(count)], pa.string()),
+                "audio": audio.slice(0, count),
+                "sampling_rate": pa.array([CLARTTS_RATE] * count, pa.int64()),
+                "duration": pa.array([length / CLARTTS_RATE] * count, pa.float64()),
+            }
+        )
+        writer = writer or pq.ParquetWriter(path, table.schema)
+        writer.write_table(table, row_group_size=group_rows)
+    assert writer is not None
+    writer.close()
+    return folder

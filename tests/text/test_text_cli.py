@@ -59,7 +59,7 @@ def test_verbalize_and_prepare_json() -> None:
     code, out = invoke("prepare", "--scheme", "latin", "--json", "--text", "عِنْدِي 2 كِتَابٍ؟")
     assert code == 0
     record = json.loads(out)
-    assert record["model_text"] == "indi thnaan kitaab?"  # wasl elided, pausal form
+    assert record["model_text"] == "indee kitaabaan?"  # 2 + noun is the dual (issue 11)
     code, out = invoke("prepare", "--scheme", "latin", "--no-pausal", "--text", "كِتَابٍ؟")
     assert out == "kitaabin?\n"
     assert record["original"] == "عِنْدِي 2 كِتَابٍ؟"

@@ -39,9 +39,17 @@ def load_backend(name: str, **options: Any) -> SpeechBackend:
     Every backend takes ``model`` (name, YAML/config path or hf:// id),
     ``checkpoint`` (a natiq training checkpoint, export dir or adapter dir),
     ``device`` ("auto", "cpu", "cuda") and ``quantize``; the rest are its
-    ``load_options``. An option set to ``None`` counts as not given.
+    ``load_options``. An option set to ``None`` counts as not given. A
+    ``model`` or ``checkpoint`` given as ``hf://owner/repo[@revision]`` is
+    fetched (or taken from the Hugging Face cache) and passed on as a local
+    folder.
     """
+    from natiq.common.hub import resolve_model_reference
+
     cls = backend_class(name)
     given = {key: value for key, value in options.items() if value is not None}
     cls.check_load_options(given)
+    for key in ("model", "checkpoint"):
+        if key in given:
+            given[key] = resolve_model_reference(given[key])
     return cls.load(**given)

@@ -13,6 +13,7 @@ intelligible: the demo shows the pipeline works end to end, not quality.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import shlex
 import time
@@ -160,9 +161,12 @@ def run_demo(config: DemoConfig, *, log: Callable[[str], None] = print) -> Path:
         facts["export_yaml"] = export_checkpoint(
             facts["checkpoint"], out / "export", name=EXPORT_NAME
         )
-        stock = TTSModel.load_model(config=str(facts["export_yaml"]))
+        export_yaml = Path(facts["export_yaml"])
+        # the export's paths are relative to its folder; stock pocket-tts reads them from the cwd
+        with contextlib.chdir(export_yaml.parent):
+            stock = TTSModel.load_model(config=export_yaml.name)
         record.notes.append(
-            f"stock pocket-tts TTSModel.load_model loads it ({sum(p.numel() for p in stock.parameters()):,} parameters)"
+            f"stock pocket-tts TTSModel.load_model loads it from its folder ({sum(p.numel() for p in stock.parameters()):,} parameters)"
         )
         record.outputs["export config"] = str(facts["export_yaml"])
         record.outputs["export weights"] = str(

@@ -79,6 +79,29 @@ class EvalCommandConfig:
         )
 
 
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """What ``natiq eval`` prints: counts, per-utterance means/medians, corpus CER/WER."""
+    counts = summary["counts"]
+    lines = [
+        f"{counts['total']} utterances: {counts['ok']} ok, {counts['partial']} partial, {counts['failed']} failed"
+        + (f" ({summary['resumed']} kept from an earlier run)" if summary.get("resumed") else "")
+    ]
+    for name in ("cer", "wer", "speaker_similarity", "dnsmos_ovrl", "rtf"):
+        if name in summary["metrics"]:
+            stats = summary["metrics"][name]
+            lines.append(
+                f"  {name}: mean {stats['mean']:.4f}  median {stats['median']:.4f}  (n={stats['count']})"
+            )
+    corpus = summary.get("corpus") or {}
+    if corpus:
+        figures = ", ".join(f"{name.upper()} {value:.4f}" for name, value in sorted(corpus.items()))
+        lines.append(
+            f"  corpus {figures} (all errors over all reference characters/words; "
+            "the means above weigh every utterance alike)"
+        )
+    return lines
+
+
 def run_eval(config: EvalCommandConfig) -> dict[str, Any]:
     from natiq.eval.manifest import pair_generated_dir, read_generated_manifest
     from natiq.eval.results import REPORT_FILE
@@ -114,17 +137,8 @@ def run_eval(config: EvalCommandConfig) -> dict[str, Any]:
         run_dir=config.run_dir,
         progress=progress,
     )
-    counts = summary["counts"]
-    typer.echo(
-        f"{counts['total']} utterances: {counts['ok']} ok, {counts['partial']} partial, {counts['failed']} failed"
-        + (f" ({summary['resumed']} kept from an earlier run)" if summary["resumed"] else "")
-    )
-    for name in ("cer", "wer", "speaker_similarity", "dnsmos_ovrl", "rtf"):
-        if name in summary["metrics"]:
-            stats = summary["metrics"][name]
-            typer.echo(
-                f"  {name}: mean {stats['mean']:.4f}  median {stats['median']:.4f}  (n={stats['count']})"
-            )
+    for line in summary_lines(summary):
+        typer.echo(line)
     typer.echo(f"results in {config.output_dir} (report: {config.output_dir / REPORT_FILE})")
     return summary
 

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from natiq.backends.higgs.train_config import HiggsTrainConfig
+from natiq.cli.config_options import EVAL_METRICS_OPTION, config_command
 from natiq.common.errors import NatiqError
 
 app = typer.Typer(
@@ -72,131 +74,30 @@ def tokenize(
         typer.echo(f"  skipped {failure['audio']}: {failure['reason']}")
 
 
-@app.command()
-def train(
-    chatml: Annotated[Path, typer.Option("--chatml", help="Training ChatML JSONL.")],
-    output_dir: Annotated[Path, typer.Option("--output-dir", help="Adapter + checkpoints folder.")],
-    codes: Annotated[
-        Path | None, typer.Option("--codes", help="Cached codes folder (default OUTPUT_DIR/codes).")
-    ] = None,
-    model: ModelOpt = None,
-    audio_tokenizer: AudioTokOpt = None,
-    frontend_config: Annotated[
-        Path | None,
-        typer.Option(
-            "--frontend-config", help="FrontendConfig JSON (default settings if omitted)."
-        ),
-    ] = None,
-    epochs: Annotated[int, typer.Option("--epochs")] = 10,
-    max_steps: Annotated[
-        int | None, typer.Option("--max-steps", help="Stop after this many optimizer steps.")
-    ] = None,
-    per_device_batch_size: Annotated[int, typer.Option("--per-device-batch-size")] = 2,
-    grad_accum: Annotated[int, typer.Option("--grad-accum")] = 8,
-    learning_rate: Annotated[float, typer.Option("--learning-rate")] = 1e-4,
-    warmup_steps: Annotated[int, typer.Option("--warmup-steps")] = 100,
-    weight_decay: Annotated[float, typer.Option("--weight-decay")] = 0.0,
-    max_grad_norm: Annotated[float, typer.Option("--max-grad-norm")] = 1.0,
-    logging_steps: Annotated[int, typer.Option("--logging-steps")] = 10,
-    save_steps: Annotated[int, typer.Option("--save-steps")] = 500,
-    seed: Annotated[int, typer.Option("--seed")] = 42,
-    lora_r: Annotated[int, typer.Option("--lora-r")] = 16,
-    lora_alpha: Annotated[int, typer.Option("--lora-alpha")] = 32,
-    lora_dropout: Annotated[float, typer.Option("--lora-dropout")] = 0.1,
-    lora_targets: Annotated[
-        str, typer.Option("--lora-targets", help="Comma-separated module names.")
-    ] = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
-    train_audio_head: Annotated[
-        bool, typer.Option("--train-audio-head/--no-train-audio-head")
-    ] = False,
-    text_loss_weight: Annotated[
-        float, typer.Option("--text-loss-weight", help="0 disables the text loss.")
-    ] = 0.0,
-    quantize: Annotated[
-        str, typer.Option("--quantize", help="none, 8bit or 4bit (bitsandbytes, CUDA).")
-    ] = "none",
-    precision: Annotated[str, typer.Option("--precision", help="auto, fp32, bf16, fp16.")] = "auto",
-    gradient_checkpointing: Annotated[
-        bool | None,
-        typer.Option(
-            "--gradient-checkpointing/--no-gradient-checkpointing", help="Default: on for GPU."
-        ),
-    ] = None,
-    device: Annotated[str, typer.Option("--device")] = "auto",
-    max_ref_seconds: Annotated[float, typer.Option("--max-ref-seconds")] = 30.0,
-    max_target_seconds: Annotated[float, typer.Option("--max-target-seconds")] = 30.0,
-    resume: Annotated[
-        bool, typer.Option("--resume/--no-resume", help="Continue from the latest checkpoint.")
-    ] = True,
-    eval_every: Annotated[
-        int,
-        typer.Option(
-            "--eval-every",
-            help="Every N steps: validation loss + cloned samples in OUTPUT_DIR/samples/step_N (0 = never).",
-        ),
-    ] = 0,
-    eval_samples: Annotated[
-        int,
-        typer.Option(
-            "--eval-samples", help="How many samples (the first usable ones) to evaluate."
-        ),
-    ] = 2,
-    eval_metrics: Annotated[
-        bool,
-        typer.Option(
-            "--eval-metrics/--no-eval-metrics",
-            help="Score each eval's samples with natiq eval (CER/WER, speaker similarity, DNSMOS; logged as eval/<metric>).",
-        ),
-    ] = False,
-) -> None:
-    """LoRA fine-tuning on ChatML voice-cloning samples (resumable; TensorBoard in OUTPUT_DIR/tensorboard)."""
+def run_train(config: HiggsTrainConfig, *, eval_metrics: bool = False) -> None:
+    """LoRA fine-tuning on ChatML voice-cloning samples."""
     _limit_threads()
-    from natiq.backends.higgs.config import DEFAULT_MODEL
-    from natiq.backends.higgs.train_config import HiggsTrainConfig
     from natiq.backends.higgs.trainer import run_training
     from natiq.eval.training_hook import training_sample_scorer
 
-    config = HiggsTrainConfig(
-        chatml=chatml,
-        output_dir=output_dir,
-        codes_dir=codes,
-        model=model or DEFAULT_MODEL,
-        audio_tokenizer=audio_tokenizer,
-        frontend_config=frontend_config,
-        epochs=epochs,
-        max_steps=max_steps,
-        per_device_batch_size=per_device_batch_size,
-        grad_accum=grad_accum,
-        learning_rate=learning_rate,
-        warmup_steps=warmup_steps,
-        weight_decay=weight_decay,
-        max_grad_norm=max_grad_norm,
-        logging_steps=logging_steps,
-        save_steps=save_steps,
-        seed=seed,
-        lora_r=lora_r,
-        lora_alpha=lora_alpha,
-        lora_dropout=lora_dropout,
-        lora_targets=tuple(t.strip() for t in lora_targets.split(",") if t.strip()),
-        train_audio_head=train_audio_head,
-        text_loss_weight=text_loss_weight,
-        quantize=quantize,
-        precision=precision,
-        gradient_checkpointing=gradient_checkpointing,
-        device=device,
-        max_ref_seconds=max_ref_seconds,
-        max_target_seconds=max_target_seconds,
-        resume=resume,
-        eval_every=eval_every,
-        eval_samples=eval_samples,
-    )
-    scorer = training_sample_scorer(eval_metrics, device=device)
-    result = run_training(config, sample_scorer=scorer)
+    scorer = training_sample_scorer(eval_metrics, device=config.device)
+    result = run_training(config, sample_scorer=scorer, log=typer.echo)
     typer.echo(
         f"trained {result.steps} steps (resumed from {result.resumed_from}) on {result.samples} samples; adapter in {result.output_dir}"
     )
     for skip in result.skipped:
         typer.echo(f"  skipped {skip['id']}: {skip['reason']}")
+
+
+config_command(
+    app,
+    HiggsTrainConfig,
+    run_train,
+    name="train",
+    help="LoRA fine-tuning on ChatML voice-cloning samples (--resume latest continues; TensorBoard "
+    "in OUTPUT_DIR/logs). Settings come from --config FILE (YAML) and the flags, which override it.",
+    extra=[EVAL_METRICS_OPTION],
+)
 
 
 @app.command()
@@ -232,8 +133,21 @@ def clone(
     max_ref_seconds: Annotated[float, typer.Option("--max-ref-seconds")] = 30.0,
     device: Annotated[str, typer.Option("--device")] = "auto",
     quantize: Annotated[str, typer.Option("--quantize", help="none, 8bit or 4bit.")] = "none",
+    system_prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--system-prompt",
+            help="Override the system prompt (default: the one recorded with the adapter, "
+            "else the default instruction + scene).",
+        ),
+    ] = None,
 ) -> None:
-    """Speak TEXT in the voice of a reference clip, or every sample of a ChatML file."""
+    """Speak TEXT in the voice of a reference clip, or every sample of a ChatML file.
+
+    Greedy decoding (--temperature 0) is deterministic (no repetition-aware
+    resampling). A generation that hits --max-new-tokens without the stream
+    EOS is reported as a runaway.
+    """
     single = any(v is not None for v in (ref_audio, ref_text, text, output))
     if single == (chatml is not None):
         raise NatiqError(
@@ -262,19 +176,29 @@ def clone(
         audio_tokenizer=audio_tokenizer,
         device=device,
         quantize=quantize,
+        system_prompt=system_prompt,
+    )
+    runaway = (
+        f"hit the --max-new-tokens cap ({max_new_tokens} frames) without the stream EOS: "
+        "a runaway (a fine-tune that never learned to stop, or a cap too low for the text)"
     )
     if single:
-        audio = cloner.clone(ref_audio, ref_text or "", text or "", options)
-        save_wav(output, audio, cloner.sample_rate)
-        typer.echo(f"wrote {output} ({audio.shape[0] / cloner.sample_rate:.2f} s)")
+        speech = cloner.clone(ref_audio, ref_text or "", text or "", options)
+        save_wav(output, speech.audio, cloner.sample_rate)
+        typer.echo(f"wrote {output} ({speech.audio.shape[0] / cloner.sample_rate:.2f} s)")
+        if not speech.stopped:
+            typer.echo(f"warning: generation {runaway}", err=True)
         return
     samples = read_chatml(chatml, lenient=True)
     report = cloner.clone_batch(samples, output_dir, options)
     typer.echo(
-        f"wrote {len(report.written)} files to {output_dir}; {len(report.failures)} failed (failures.jsonl)"
+        f"wrote {len(report.written)} files to {output_dir}; {len(report.failures)} failed (failures.jsonl); "
+        f"{len(report.runaway)} runaway (clone_report.json)"
     )
     for failure in report.failures:
         typer.echo(f"  sample {failure['index']} ({failure['id']}): {failure['reason']}")
+    for item in report.runaway:
+        typer.echo(f"  warning: sample {item['index']} ({item['id']}) {runaway}", err=True)
 
 
 @app.command()
@@ -284,14 +208,14 @@ def merge(
     ],
     output_dir: Annotated[Path, typer.Option("--output-dir")],
     model: ModelOpt = None,
-    dtype: Annotated[str, typer.Option("--dtype", help="fp32, bf16 or fp16.")] = "fp32",
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="Weights dtype: bf16 (as released), fp16 or fp32.")
+    ] = "bf16",
 ) -> None:
-    """Merge the adapter into the base weights (loads with transformers' from_pretrained)."""
+    """Merge the adapter into the base weights (from_pretrained and AutoProcessor load the folder)."""
     _limit_threads()
     from natiq.backends.higgs.merge import MergeConfig, merge_adapter
 
-    if dtype not in ("fp32", "bf16", "fp16"):
-        raise NatiqError(f"--dtype must be fp32, bf16 or fp16, not {dtype!r}")
     out = merge_adapter(
         MergeConfig(adapter=adapter, output_dir=output_dir, model=model, dtype=dtype)
     )
@@ -311,7 +235,19 @@ def memory(
     seq_len: Annotated[
         int, typer.Option("--seq-len", help="Tokens per sample (text + audio frames).")
     ] = 2048,
+    target_frames: Annotated[
+        int | None,
+        typer.Option(
+            "--target-frames",
+            help="Frames of each target clip, the labelled audio (25 per second; default: half of --seq-len).",
+        ),
+    ] = None,
+    text_tokens: Annotated[
+        int,
+        typer.Option("--text-tokens", help="Labelled text tokens per sample (with --text-loss)."),
+    ] = 128,
     lora_r: Annotated[int, typer.Option("--lora-r")] = 16,
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout")] = 0.1,
     lora_targets: Annotated[
         str, typer.Option("--lora-targets")
     ] = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
@@ -335,17 +271,21 @@ def memory(
     )
     typer.echo(f"  LoRA r={lora_r}: {counts.lora / 1e6:.1f}M trainable")
     typer.echo(
-        f"estimated peak GPU memory, batch {batch_size} x {seq_len} tokens, gradient checkpointing:"
+        f"estimated peak GPU memory, batch {batch_size} x {seq_len} tokens, gradient checkpointing"
+        f"{', text loss' if text_loss else ''}:"
     )
     for est in estimate_memory(
         cfg,
         counts,
         batch_size=batch_size,
         seq_len=seq_len,
+        target_frames=target_frames,
+        text_tokens=text_tokens,
         train_audio_head=train_audio_head,
         text_loss=text_loss,
+        lora_dropout=lora_dropout,
     ):
         typer.echo(
-            f"  {est.mode:<11} {est.total_gib:6.1f} GiB  (weights {est.weights_gib:.1f}, trainable+optimizer "
-            f"{est.trainable_gib:.2f}, activations {est.activations_gib:.2f}, +1 GiB CUDA overhead)"
+            f"  {est.mode:<11} {est.total_gib:6.1f} GiB  (weights {est.weights_gib:.2f}, trainable+optimizer "
+            f"{est.trainable_gib:.2f}, activations {est.activations_gib:.2f}, +{est.overhead_gib:g} GiB CUDA overhead)"
         )

@@ -55,6 +55,10 @@ def _register() -> None:
 
     app.add_typer(pocket_cli.app, name="pocket")
 
+    from natiq.cli import hub as hub_cli
+
+    app.add_typer(hub_cli.app, name="hub")
+
 
 _register()
 

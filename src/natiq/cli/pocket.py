@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 BASE_DEFAULT = PocketTrainConfig.model_fields["base"].default
+TRIM = PocketTrainConfig.model_fields["speech_trim"].default_factory()
 
 
 @app.command()
@@ -34,11 +35,30 @@ def latents(
     limit: Annotated[
         int | None, typer.Option(help="encode only the first N records (for a quick look)")
     ] = None,
+    trim_trailing_silence: Annotated[
+        bool,
+        typer.Option(
+            "--trim-trailing-silence/--keep-trailing-silence",
+            help="end each target shortly after its last speech (silero-vad), as pocket-tts does",
+        ),
+    ] = TRIM.trim_trailing_silence,
+    trail_seconds: Annotated[
+        float, typer.Option(help="audio kept after the last speech")
+    ] = TRIM.trail_seconds,
 ) -> None:
-    """Mimi-encode every utterance once (resumable); writes metadata_latents.jsonl."""
+    """Mimi-encode every utterance once (resumable); writes metadata_latents.jsonl.
+
+    Targets end shortly after their last speech and each record lists where a
+    voice prompt cut from it ends in a pause (see docs/pocket-training.md).
+    """
     from natiq.backends.pocket.latents import extract_latents
 
-    summary = extract_latents(metadata, output_dir, base=base, device=device, limit=limit)
+    trim = TRIM.model_copy(
+        update={"trim_trailing_silence": trim_trailing_silence, "trail_seconds": trail_seconds}
+    )
+    summary = extract_latents(
+        metadata, output_dir, base=base, device=device, limit=limit, trim=trim
+    )
     typer.echo(
         f"{summary.written} utterances ({summary.encoded} encoded, {summary.reused} reused), "
         f"{summary.total_frames} frames -> {summary.manifest}"
@@ -87,8 +107,13 @@ def export(
     ] = True,
 ) -> None:
     """Merge LoRA and write a model the stock `pocket-tts generate --config` loads."""
-    from natiq.backends.pocket.export import export_checkpoint
+    from natiq.backends.pocket.export import export_checkpoint, stock_tool_warnings
 
     yaml_path = export_checkpoint(checkpoint, output_dir, name=name, use_ema=use_ema)
-    typer.echo(f"exported: {yaml_path}")
-    typer.echo(f"try: pocket-tts generate --config {yaml_path} --voice REF.wav --text '...'")
+    typer.echo(f"exported: {yaml_path} (paths relative to its folder)")
+    typer.echo(
+        f"try: cd {yaml_path.parent} && pocket-tts generate --config {yaml_path.name} "
+        "--voice REF.wav --text '...'   (or publish it: natiq hub push DIR REPO)"
+    )
+    for warning in stock_tool_warnings(yaml_path.parent):
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)

@@ -2,7 +2,9 @@
 
 A thin layer: flags become one ``ServeSettings`` field each, the model is
 loaded before the port opens (so a bad ``--model`` fails here with a clear
-message), then ``natiq.serve.app.create_app`` does the rest.
+message), then ``natiq.serve.app.create_app`` does the rest. Without an API
+key the server warns loudly, and refuses a non-loopback ``--host`` unless
+``--insecure`` is given.
 """
 
 from __future__ import annotations
@@ -33,9 +35,30 @@ def serve(
     api_key_file: Annotated[
         Path | None,
         typer.Option(
-            help="File holding the API key; then every route but /health needs 'Authorization: Bearer <key>'."
+            help="File holding the API key (UTF-8, chmod 600); then every route but /health and the page needs 'Authorization: Bearer <key>'."
         ),
     ] = _D.api_key_file,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            help="Allow listening on a non-loopback address without an API key (a proxy authenticates)."
+        ),
+    ] = _D.insecure,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another Host name to answer (repeatable; loopback names and the --host address always are; '*' for any)."
+        ),
+    ] = None,
+    allowed_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another browser origin allowed to POST and open the WebSocket, e.g. https://app.example (repeatable)."
+        ),
+    ] = None,
+    max_auth_failures: Annotated[
+        int, typer.Option(help="Wrong API keys allowed per client address per minute (429 after).")
+    ] = _D.max_auth_failures,
     max_concurrency: Annotated[
         int, typer.Option(help="Syntheses running at once.")
     ] = _D.max_concurrency,
@@ -48,6 +71,12 @@ def serve(
     max_text_chars: Annotated[
         int, typer.Option(help="Longest text accepted per request.")
     ] = _D.max_text_chars,
+    max_model_chars: Annotated[
+        int,
+        typer.Option(
+            help="Most characters the model reads per request, counted after numbers and abbreviations are spelled out."
+        ),
+    ] = _D.max_model_chars,
     max_upload_bytes: Annotated[
         int, typer.Option(help="Largest voice upload in bytes.")
     ] = _D.max_upload_bytes,
@@ -57,12 +86,29 @@ def serve(
     max_body_bytes: Annotated[
         int, typer.Option(help="Largest request body in bytes (413 above).")
     ] = _D.max_body_bytes,
+    max_voices: Annotated[
+        int, typer.Option(help="Most stored voices (507 above).")
+    ] = _D.max_voices,
     max_batch_items: Annotated[
         int, typer.Option(help="Most lines in one batch job.")
     ] = _D.max_batch_items,
+    max_jobs: Annotated[
+        int, typer.Option(help="Most unfinished batch jobs at once (429 above).")
+    ] = _D.max_jobs,
+    max_queued_items: Annotated[
+        int, typer.Option(help="Most batch items waiting over all jobs (429 above).")
+    ] = _D.max_queued_items,
+    max_jobs_bytes: Annotated[
+        int, typer.Option(help="Disk space for batch jobs in bytes; no new job above it (507).")
+    ] = _D.max_jobs_bytes,
+    job_retention_hours: Annotated[
+        float, typer.Option(help="Finished batch jobs are deleted this long after they finish.")
+    ] = _D.job_retention_hours,
     max_seconds: Annotated[
         float | None,
-        typer.Option(help="Cap on the audio generated per sentence, in seconds (any backend)."),
+        typer.Option(
+            help="Cap on the audio generated per piece of text, in seconds (any backend)."
+        ),
     ] = _D.max_seconds,
 ) -> None:
     """Run the speech server: REST, WebSocket streaming, batch jobs and a web page."""
@@ -81,22 +127,31 @@ def serve(
         checkpoint=checkpoint,
         device=device,
         api_key_file=api_key_file,
+        insecure=insecure,
+        allowed_hosts=tuple(allowed_host or ()),
+        allowed_origins=tuple(allowed_origin or ()),
+        max_auth_failures=max_auth_failures,
         max_concurrency=max_concurrency,
         max_queue=max_queue,
         data_dir=data_dir,
         max_text_chars=max_text_chars,
+        max_model_chars=max_model_chars,
         max_upload_bytes=max_upload_bytes,
         max_upload_seconds=max_upload_seconds,
         max_body_bytes=max_body_bytes,
+        max_voices=max_voices,
         max_batch_items=max_batch_items,
+        max_jobs=max_jobs,
+        max_queued_items=max_queued_items,
+        max_jobs_bytes=max_jobs_bytes,
+        job_retention_hours=job_retention_hours,
         max_seconds=max_seconds,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings.read_api_key()  # fail before loading the model when the key file is wrong
-    typer.echo(f"loading the {backend} model ...", err=True)
     limit_threads()  # NATIQ_NUM_THREADS, when set
+    # the key file and the exposure are checked before the model loads
     application = create_app(settings)
     uvicorn.run(
         application,

@@ -40,6 +40,7 @@ class SpeakConfig:
     latinize: bool = False
     arabizi: bool = True
     diacritize: str | None = None
+    system_prompt: str | None = None
     stream: bool = False
     temperature: float | None = None
     top_p: float | None = None
@@ -95,6 +96,8 @@ def load_synthesizer(config: SpeakConfig) -> Any:
         options["scheme"] = scheme
     if config.diacritize is not None:
         options["diacritize"] = config.diacritize
+    if config.system_prompt is not None:
+        options["system_prompt"] = config.system_prompt
     return Synthesizer.load(
         config.backend,
         model=config.model,
@@ -235,6 +238,13 @@ def speak(
     diacritize: Annotated[
         str | None, typer.Option("--diacritize", help="auto (fill missing diacritics) or off.")
     ] = None,
+    system_prompt: Annotated[
+        str | None,
+        typer.Option(
+            "--system-prompt",
+            help="Higgs: override the system prompt recorded with the adapter.",
+        ),
+    ] = None,
     stream: Annotated[
         bool,
         typer.Option(
@@ -285,6 +295,7 @@ def speak(
             latinize=latinize,
             arabizi=arabizi,
             diacritize=diacritize,
+            system_prompt=system_prompt,
             stream=stream,
             temperature=temperature,
             top_p=top_p,

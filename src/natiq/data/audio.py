@@ -62,12 +62,20 @@ def load_audio(
 
 
 def save_wav(
-    path: str | os.PathLike[str], samples: np.ndarray, sample_rate: int, *, subtype: str = "PCM_16"
+    path: str | os.PathLike[str],
+    samples: np.ndarray,
+    sample_rate: int,
+    *,
+    subtype: str = "PCM_16",
+    durable: bool = True,
 ) -> Path:
-    """Write a mono wav atomically (16-bit PCM by default); returns the path."""
+    """Write a mono wav atomically (16-bit PCM by default); returns the path.
+
+    ``durable=False`` skips the fsync (see ``natiq.common.files.atomic_path``).
+    """
     target = Path(path)
     data = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-    with atomic_path(target) as tmp:
+    with atomic_path(target, durable=durable) as tmp:
         sf.write(str(tmp), data, sample_rate, subtype=subtype, format="WAV")
     return target
 

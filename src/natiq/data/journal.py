@@ -1,7 +1,8 @@
 """The progress journal that makes ``prepare`` resumable.
 
-Each finished item (kept or rejected) appends one complete JSON line,
-flushed and fsynced, *after* its wav was written atomically. A kill can only
+Each finished item (kept or rejected) is one complete JSON line, appended
+*after* its wav was written atomically; the lines of one batch are appended
+with a single write and fsync. A kill can only
 cut the last line short; opening the journal again truncates that fragment,
 so the next append starts on a clean line. The final manifests are rebuilt
 from the journals, never from memory, so an interrupted and resumed run ends
@@ -17,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from natiq.common.files import append_jsonl, read_jsonl
+from natiq.common.files import append_jsonl, append_jsonl_many, read_jsonl
 
 JOURNAL_DIR = ".progress"
 
@@ -64,6 +65,11 @@ def repair_partial_line(path: Path) -> bool:
 def append_entry(path: Path, entry: dict[str, Any]) -> None:
     """Record one finished item (see ``append_jsonl``: one write, flushed and fsynced)."""
     append_jsonl(path, entry)
+
+
+def append_entries(path: Path, entries: list[dict[str, Any]]) -> None:
+    """Record several finished items with one write and one fsync."""
+    append_jsonl_many(path, entries)
 
 
 def read_journals(output_dir: Path) -> dict[str, dict[str, Any]]:

@@ -1,12 +1,20 @@
 """``natiq data prepare``: any Arabic speech corpus -> ``audio/`` + ``metadata.jsonl``.
 
-The runner streams ``SourceItem``s from one input (ClArTTS/parquet through
-``datasets``, an input manifest, or an audio folder), keeps this shard's
-items, processes them (in a process pool when ``num_workers > 1``), writes
-each wav atomically and then journals the result. The journals are the only
-state: a re-run skips what they list, and the final ``metadata.jsonl`` and
-``rejects.jsonl`` are rebuilt from them, sorted by id, so that an
-interrupted-and-resumed run and an uninterrupted run give identical files.
+The runner streams ``SourceItem``s from one input (a ClArTTS-schema parquet
+dataset, local or on the Hub; an input manifest; or an audio folder), keeps
+this shard's items, groups them in batches (one parquet row group, or a few
+files), processes each batch (in a process pool when ``num_workers > 1``),
+writes each wav atomically and then journals the batch's results with one
+write and one fsync. The journals are the only state: a re-run skips what
+they list (redoing an item whose wav is missing or has another size than
+journaled), and the final ``metadata.jsonl`` and ``rejects.jsonl`` are rebuilt
+from them, sorted by id, so that an interrupted-and-resumed run and an
+uninterrupted run give identical files.
+
+Wavs are renamed into place without a per-file fsync; the file system is
+synced once before the manifests are written, so a manifest never lists a
+wav that a power loss could still truncate. Pool workers end with the main
+process, even when it is SIGKILLed (``natiq.common.lifetime``).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from natiq.common.errors import AudioInputError, DataFormatError
-from natiq.common.files import atomic_write_json, read_jsonl, write_jsonl
+from natiq.common.files import atomic_write_json, read_jsonl, sync_filesystem, write_jsonl
 from natiq.data import journal
 from natiq.data.manifest import UtteranceRecord
 from natiq.data.processing import AudioOptions, process_audio
@@ -39,7 +47,8 @@ METADATA_NAME = "metadata.jsonl"
 REJECTS_NAME = "rejects.jsonl"
 AUDIO_DIR = "audio"
 CONFIG_VERSION = 1
-MAX_BATCH = 64
+MAX_BATCH = 64  # parquet rows of one row group per batch, at most
+FILE_BATCH = 8  # items read from files per batch
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,10 @@ class PrepareSummary:
     val: int = 0
     hours: float = 0.0
     reasons: Counter[str] = field(default_factory=Counter)
+    # CPU seconds spent processing items, per process id (the workers, or this process),
+    # and within that, the first batch a fresh process ran (it pays one-time warm-up costs).
+    processing_cpu_s: dict[int, float] = field(default_factory=dict)
+    first_batch_cpu_s: dict[int, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [
@@ -185,7 +198,7 @@ def process_job(job: _Job) -> dict[str, Any]:
     except (AudioInputError, ValueError) as exc:
         return _reject_entry(job.key, item, Reason.UNREADABLE_AUDIO, str(exc))
     wav_name = f"{item.id}.wav"
-    save_wav(job.audio_dir / wav_name, audio, job.audio.sample_rate)
+    wav_path = save_wav(job.audio_dir / wav_name, audio, job.audio.sample_rate, durable=False)
     record = {
         "id": item.id,
         "audio": f"{AUDIO_DIR}/{wav_name}",
@@ -198,12 +211,15 @@ def process_job(job: _Job) -> dict[str, Any]:
     if transcript.romanized is not None:
         record["text_romanized"] = transcript.romanized
         record["romanization"] = job.text.romanize
-    return {"key": job.key, "status": "ok", "record": record}
+    return {"key": job.key, "status": "ok", "record": record, "bytes": wav_path.stat().st_size}
 
 
-def _worker_init() -> None:
-    """One thread per worker process: parallelism comes from the processes."""
+def _worker_init(owner_pid: int) -> None:
+    """One thread per worker process (parallelism comes from the processes); end with the owner."""
+    from natiq.common.lifetime import die_with
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    die_with(owner_pid)
 
 
 def open_source(config: PrepareConfig) -> Iterator[SourceItem]:
@@ -212,13 +228,8 @@ def open_source(config: PrepareConfig) -> Iterator[SourceItem]:
     if len(given) != 1:
         raise DataFormatError("give exactly one input: --dataset, --manifest or --audio-dir")
     if config.dataset is not None:
-        from natiq.data.clartts import read_clartts, resolve_dataset
+        from natiq.data.clartts import read_clartts
 
-        source = resolve_dataset(config.dataset)
-        if config.num_workers > 1 and Path(source).is_dir():
-            from natiq.data.parquet_rows import read_parquet_light
-
-            return read_parquet_light(Path(source), config.dataset_split, source)
         return read_clartts(config.dataset, config.dataset_split)
     if config.manifest is not None:
         return read_manifest_source(config.manifest)
@@ -290,32 +301,28 @@ def _duplicate_entry(job: _Job) -> dict[str, Any] | None:
     return _reject_entry(job.key, job.item, Reason.DUPLICATE_ID, detail)
 
 
-def _run_serial(jobs: Iterable[_Job]) -> Iterator[dict[str, Any]]:
-    for job in jobs:
-        yield _duplicate_entry(job) or process_job(job)
+@dataclass(frozen=True)
+class _BatchResult:
+    entries: list[dict[str, Any]]
+    pid: int = 0
+    cpu_s: float = 0.0
+    first_in_process: bool = False
 
 
-def process_batch(jobs: list[_Job]) -> list[dict[str, Any]]:
-    """``process_job`` for several jobs (one parquet row group, decoded once)."""
-    return [process_job(job) for job in jobs]
+_batches_run = 0  # batches this process has processed (the first pays warm-up costs)
 
 
-def _batches(jobs: Iterable[_Job]) -> Iterator[list[_Job] | dict[str, Any]]:
-    """Duplicate rejects as they come; jobs grouped by parquet row group (else one by one)."""
-    batch: list[_Job] = []
-    for job in jobs:
-        duplicate = _duplicate_entry(job)
-        if duplicate is not None:
-            yield duplicate
-            continue
-        ref = job.item.parquet
-        full = len(batch) >= MAX_BATCH
-        if batch and (full or ref is None or (ref.path, ref.row_group) != _group_of(batch[-1])):
-            yield batch
-            batch = []
-        batch.append(job)
-    if batch:
-        yield batch
+def process_batch(jobs: list[_Job]) -> _BatchResult:
+    """``process_job`` for several jobs (a parquet row group is decoded once), with its CPU time."""
+    global _batches_run
+    started = time.process_time()
+    entries = [process_job(job) for job in jobs]
+    if jobs and jobs[0].item.parquet is not None:
+        from natiq.data.parquet_rows import release_group
+
+        release_group()
+    first, _batches_run = _batches_run == 0, _batches_run + 1
+    return _BatchResult(entries, os.getpid(), time.process_time() - started, first)
 
 
 def _group_of(job: _Job) -> tuple[str, int] | None:
@@ -323,31 +330,58 @@ def _group_of(job: _Job) -> tuple[str, int] | None:
     return None if ref is None else (ref.path, ref.row_group)
 
 
+def _batches(jobs: Iterable[_Job]) -> Iterator[list[_Job] | dict[str, Any]]:
+    """Duplicate rejects as they come; jobs grouped by parquet row group, else ``FILE_BATCH`` at a time."""
+    batch: list[_Job] = []
+    for job in jobs:
+        duplicate = _duplicate_entry(job)
+        if duplicate is not None:
+            yield duplicate
+            continue
+        group = _group_of(job)
+        if batch:
+            same = group is not None and group == _group_of(batch[-1]) and len(batch) < MAX_BATCH
+            files = group is None and _group_of(batch[-1]) is None and len(batch) < FILE_BATCH
+            if not (same or files):
+                yield batch
+                batch = []
+        batch.append(job)
+    if batch:
+        yield batch
+
+
+def _run_serial(jobs: Iterable[_Job]) -> Iterator[_BatchResult]:
+    for batch in _batches(jobs):
+        yield _BatchResult([batch]) if isinstance(batch, dict) else process_batch(batch)
+
+
 def _run_pool(
     jobs: Iterable[_Job], workers: int, audio: AudioOptions, *, parquet: bool
-) -> Iterator[dict[str, Any]]:
-    """Process jobs in ``workers`` processes, at most ``4 * workers`` batches in flight."""
+) -> Iterator[_BatchResult]:
+    """Process batches in ``workers`` processes, at most ``2 * workers`` batches in flight."""
     # forkserver: workers fork from a clean process that imported the processing
-    # code once (fork from this process is unsafe once datasets started threads).
-    preload = ["natiq.data.prepare", "natiq.text"]
+    # code once (fork from this process is unsafe once pyarrow or torch started threads).
+    preload = ["natiq.data.prepare", "natiq.text", "natiq.common.lifetime"]
     preload += ["silero_vad"] if audio.trim_silence else []
     preload += ["pyloudnorm"] if audio.loudness is not None else []
     preload += ["natiq.data.parquet_rows", "pyarrow.parquet"] if parquet else []
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(preload)
-    with cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
-        pending: set[cf.Future[list[dict[str, Any]]]] = set()
+    with cf.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_init, initargs=(os.getpid(),)
+    ) as pool:
+        pending: set[cf.Future[_BatchResult]] = set()
         for batch in _batches(jobs):
             if isinstance(batch, dict):
-                yield batch
+                yield _BatchResult([batch])
                 continue
             pending.add(pool.submit(process_batch, batch))
-            if len(pending) >= 4 * workers:
+            if len(pending) >= 2 * workers:
                 finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in finished:
-                    yield from future.result()
+                    yield future.result()
         for future in cf.as_completed(pending):
-            yield from future.result()
+            yield future.result()
 
 
 def _progress_total(config: PrepareConfig) -> int | None:
@@ -356,17 +390,38 @@ def _progress_total(config: PrepareConfig) -> int | None:
     if config.manifest is not None and Path(config.manifest).suffix.lower() in (".jsonl", ".json"):
         return sum(1 for _ in read_jsonl(Path(config.manifest)))
     if config.dataset is not None:
-        from natiq.data.clartts import open_stream, split_size
+        from natiq.data.clartts import split_size
 
-        return split_size(open_stream(config.dataset, config.dataset_split), config.dataset_split)
+        return split_size(config.dataset, config.dataset_split)
     return None
+
+
+def finished_keys(output_dir: Path) -> set[str]:
+    """Journaled items that need no work: rejects, and kept items whose wav has its journaled size."""
+    done = set()
+    for key, entry in journal.read_journals(output_dir).items():
+        size = entry.get("bytes")
+        if entry["status"] == "ok" and size is not None:
+            wav = output_dir / entry["record"]["audio"]
+            try:
+                if wav.stat().st_size != size:
+                    continue
+            except FileNotFoundError:
+                continue
+        done.add(key)
+    return done
 
 
 def finalize(
     output_dir: Path, val_fraction: float, summary: PrepareSummary | None = None
 ) -> PrepareSummary:
-    """Rebuild ``metadata.jsonl`` and ``rejects.jsonl`` from all journals (sorted, atomic)."""
+    """Rebuild ``metadata.jsonl`` and ``rejects.jsonl`` from all journals (sorted, atomic).
+
+    The file system is synced first, so the manifests never list a wav that
+    is not yet on disk.
+    """
     summary = summary or PrepareSummary(output_dir=output_dir)
+    sync_filesystem(output_dir)
     entries = journal.read_journals(output_dir)
     kept = sorted(
         (e["record"] for e in entries.values() if e["status"] == "ok"), key=lambda r: r["id"]
@@ -423,7 +478,7 @@ def run_prepare(config: PrepareConfig) -> PrepareSummary:
     (output_dir / AUDIO_DIR).mkdir(exist_ok=True)
     journal_file = journal.journal_path(output_dir, config.shard.index, config.shard.count)
     journal.repair_partial_line(journal_file)
-    done = set(journal.read_journals(output_dir))
+    done = finished_keys(output_dir)
     summary = PrepareSummary(output_dir=output_dir)
     jobs = _jobs(config, items, done, summary)
     results = (
@@ -439,9 +494,18 @@ def run_prepare(config: PrepareConfig) -> PrepareSummary:
     bar = tqdm(
         total=total, unit="utt", desc="prepare", disable=not config.progress, file=sys.stderr
     )
-    with bar:
-        for entry in results:
-            journal.append_entry(journal_file, entry)
-            summary.processed += 1
+    with bar, contextlib.ExitStack() as stack:
+        if config.dataset is not None:
+            from natiq.data.parquet_rows import close_files
+
+            stack.callback(close_files)
+        for result in results:
+            journal.append_entries(journal_file, result.entries)
+            summary.processed += len(result.entries)
+            if result.pid:
+                cpu = summary.processing_cpu_s
+                cpu[result.pid] = cpu.get(result.pid, 0.0) + result.cpu_s
+                if result.first_in_process:
+                    summary.first_batch_cpu_s[result.pid] = result.cpu_s
             bar.update(summary.processed + summary.resumed - bar.n)
     return finalize(output_dir, config.val_fraction, summary)

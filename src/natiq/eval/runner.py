@@ -3,13 +3,20 @@
 ``Evaluator`` loads the models once (ASR, speaker encoder, DNSMOS, VAD) and
 scores one item at a time; ``run_evaluation`` appends each result to
 ``results.jsonl`` as it goes (so a killed run resumes where it stopped), then
-writes ``summary.json`` and ``report.html``. A row that cannot be scored fully
-keeps an ``error`` field saying why, and the other rows are still evaluated.
+writes ``summary.json`` and ``report.html``. Each row carries ``input_hash``,
+a SHA-256 of everything its scores depend on (the texts, the bytes of the
+generated, reference and target audio, the synthesis time and the metric
+settings): a re-run keeps a row only when that hash is unchanged, so an
+edited text or a regenerated wav is scored again. A row that cannot be scored
+fully keeps an ``error`` field saying why (audio that is missing, unreadable,
+silent or holds NaN/infinite samples fails that row only), and the other rows
+are still evaluated.
 ``make_sample_scorer`` gives trainers a ``Callable[[Path], dict[str, float]]``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import statistics
@@ -57,6 +64,42 @@ class EvalConfig:
         return asdict(self)
 
 
+def require_finite(samples: np.ndarray, path: Path) -> None:
+    """``AudioInputError`` when a clip holds NaN or infinite samples (no model can score it)."""
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
+    if bad:
+        raise AudioInputError(f"{path}: {bad} of {samples.size} samples are NaN or infinite")
+
+
+def _file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def input_hash(item: GeneratedItem, config: EvalConfig) -> str:
+    """SHA-256 of everything a row's scores depend on (not of paths: moving a wav re-scores nothing)."""
+    described = {
+        "text": item.text,
+        "reference_text": item.reference_text,
+        "audio": _file_digest(item.audio),
+        "reference_audio": _file_digest(item.reference_audio),
+        "target_audio": _file_digest(item.target_audio),
+        "synthesis_seconds": item.synthesis_seconds,
+        "problems": list(item.problems),
+        "settings": config.to_dict(),
+    }
+    encoded = json.dumps(described, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
 class Evaluator:
     """The models of one evaluation, loaded once; ``evaluate`` scores one item."""
 
@@ -86,6 +129,7 @@ class Evaluator:
     def _reference_embedding(self, path: Path) -> np.ndarray:
         if path not in self._reference_embeddings:
             samples, _ = load_audio(path, SAMPLE_RATE)
+            require_finite(samples, path)
             self._reference_embeddings[path] = self.speaker_encoder.embed(samples)
         return self._reference_embeddings[path]
 
@@ -110,6 +154,7 @@ class Evaluator:
             if item.audio is None:
                 raise AudioInputError("no generated audio to evaluate")
             samples, _ = load_audio(item.audio, SAMPLE_RATE)
+            require_finite(samples, item.audio)
             if not np.any(samples):
                 raise AudioInputError(f"{item.audio}: the audio is all zeros (silent)")
         except AudioInputError as exc:
@@ -251,8 +296,9 @@ def run_evaluation(
 ) -> dict[str, Any]:
     """Score ``items`` into ``output_dir`` and return the summary.
 
-    Rows already in ``results.jsonl`` (except failed ones) are kept, so a killed
-    run resumes; settings must match the folder's ``eval_config.json``.
+    Rows already in ``results.jsonl`` whose ``input_hash`` still matches
+    (except failed ones) are kept, so a killed run resumes and an edited row
+    is scored again; settings must match the folder's ``eval_config.json``.
     """
     config = evaluator.config if evaluator is not None else (config or EvalConfig())
     out = Path(output_dir)
@@ -263,18 +309,21 @@ def run_evaluation(
             (out / name).unlink(missing_ok=True)
     _check_config(out, config)
     items = list(items)
-    ids = {item.id for item in items}
+    hashes = {item.id: input_hash(item, config) for item in items}
     done: dict[str, dict[str, Any]] = {}
     if results_path.is_file():
         for _, row in read_jsonl(results_path, skip_partial_last_line=True):
-            if row.get("id") in ids and row.get("status") != "failed":
+            unchanged = row.get("input_hash") == hashes.get(row.get("id"))
+            if unchanged and row.get("status") != "failed":
                 done[row["id"]] = row
+            else:
+                done.pop(row.get("id"), None)  # a later line for the same id supersedes it
     resumed = len(done)
     todo = [item for item in items if item.id not in done]
     if todo and evaluator is None:
         evaluator = Evaluator(config)
     for item in todo:
-        row = evaluator.evaluate(item)
+        row = {**evaluator.evaluate(item), "input_hash": hashes[item.id]}
         append_jsonl(results_path, row)
         done[item.id] = row
         if progress is not None:

@@ -9,7 +9,9 @@ is a clear error, never a silent switch to another encoder.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -65,10 +67,17 @@ class WavLMXVectorEncoder:
         import torch
         from transformers import AutoFeatureExtractor, WavLMForXVector
 
+        from natiq.common.hub import fail_fast_when_offline, resolve_model_reference
+
         offline = os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+        source = str(resolve_model_reference(model))  # hf://owner/repo -> cached snapshot
         try:
-            self._extractor = AutoFeatureExtractor.from_pretrained(model, local_files_only=offline)
-            self._model = WavLMForXVector.from_pretrained(model, local_files_only=offline)
+            local = Path(source).is_dir()
+            with contextlib.nullcontext() if local else fail_fast_when_offline():
+                self._extractor = AutoFeatureExtractor.from_pretrained(
+                    source, local_files_only=offline
+                )
+                self._model = WavLMForXVector.from_pretrained(source, local_files_only=offline)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(
                 f"cannot load the WavLM speaker model {model!r} ({exc}). Download it first "

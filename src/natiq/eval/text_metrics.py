@@ -2,7 +2,9 @@
 
 Whisper's own ``BasicTextNormalizer`` turns every Arabic diacritic into a
 space and so splits words; here the text front-end's ``normalize`` strips
-diacritics and tatweel and folds alef/hamza/ya variants, then punctuation and
+diacritics and tatweel and folds alef/hamza/ya variants, every other hamza
+form (ء ؤ ئ) is folded to bare alef too (so the two accepted spellings
+مسؤول / مسئول, or يقرأون / يقرؤون, score the same), then punctuation and
 symbols are removed and whitespace collapsed. Both the reference and the ASR
 hypothesis go through the same function, so diacritic-only differences cost
 nothing. Pure Python: no numpy, no models.
@@ -17,6 +19,9 @@ from dataclasses import dataclass
 
 _TATWEEL = "\u0640"
 _SPACES = re.compile(r"\s+")
+# Hamza on the line and on waw/yeh seats; ``normalize(fold=True)`` already maps
+# hamza on alef (أ إ), alef madda (آ) and alef wasla (ٱ) to bare alef.
+_HAMZA_SEATS = str.maketrans({"\u0621": "\u0627", "\u0624": "\u0627", "\u0626": "\u0627"})
 
 
 def _is_punctuation_or_symbol(char: str) -> bool:
@@ -27,13 +32,14 @@ def normalize_for_scoring(text: str) -> str:
     """Arabic-aware normalization applied to both sides before CER/WER.
 
     Diacritics and tatweel stripped, letter variants folded (alef forms, ta
-    marbuta, alef maqsura as ``natiq.text.normalize(fold=True)`` defines),
+    marbuta, alef maqsura as ``natiq.text.normalize(fold=True)`` defines; then
+    every hamza form ء ؤ ئ to bare alef, so all hamza spellings agree),
     punctuation and symbols replaced by spaces, whitespace collapsed, Latin
     lower-cased.
     """
     from natiq.text import normalize
 
-    folded = normalize(text, diacritics="strip", fold=True)
+    folded = normalize(text, diacritics="strip", fold=True).translate(_HAMZA_SEATS)
     cleaned = "".join(" " if _is_punctuation_or_symbol(c) else c for c in folded)
     cleaned = cleaned.replace(_TATWEEL, "").lower()
     return _SPACES.sub(" ", cleaned).strip()

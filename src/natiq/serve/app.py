@@ -2,9 +2,13 @@
 
 ``create_app(settings, synthesizer=None)`` assembles the voice store, the
 batch job store, the speech engine (model calls on worker threads), the
-limits, the optional API key and the metrics around one ``natiq.Synthesizer``
-(loaded from ``settings`` when not given). Routes only translate between HTTP
-and those parts; none of them runs model code on the event loop.
+limits, the optional API key, the browser protections and the metrics around
+one ``natiq.Synthesizer`` (loaded from ``settings`` when not given). Routes
+only translate between HTTP and those parts; none of them runs model code,
+decodes or encodes audio, or scans the disk on the event loop.
+
+Error bodies are ``{"detail": ...}`` with a message written for the client:
+never a traceback, an object's repr or a path on the server.
 """
 
 from __future__ import annotations
@@ -25,12 +29,11 @@ from fastapi import (
     Request,
     UploadFile,
     WebSocket,
-    WebSocketDisconnect,
 )
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     FileResponse,
     JSONResponse,
-    PlainTextResponse,
     Response,
     StreamingResponse,
 )
@@ -38,16 +41,18 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
 from natiq.backends.base import VoicePrompt
-from natiq.common.errors import NatiqError
+from natiq.common.errors import DataFormatError, NatiqError
 from natiq.data.audio import save_wav
 from natiq.serve import audio_formats
 from natiq.serve.auth import ApiKeyMiddleware
-from natiq.serve.jobs import parse_batch
+from natiq.serve.jobs import JOB_ID, parse_batch
 from natiq.serve.limits import BodySizeLimitMiddleware, ServerBusy
-from natiq.serve.metrics import MetricsMiddleware
+from natiq.serve.metrics import CONTENT_TYPE, MetricsMiddleware
+from natiq.serve.security import HostOriginMiddleware, SecurityHeadersMiddleware
 from natiq.serve.settings import ServeSettings
 from natiq.serve.state import ServerState, error_status
-from natiq.serve.streaming import audio_response, serve_ws_request, start_stream
+from natiq.serve.streaming import audio_response, serve_ws, start_stream
+from natiq.serve.strict_json import StrictJSONRoute
 from natiq.serve.voices import decode_upload
 
 log = logging.getLogger("natiq.serve")
@@ -83,16 +88,18 @@ class SpeechRequest(BaseModel):
 
 def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastAPI:
     """Build the application around ``synthesizer`` (loaded from ``settings`` when ``None``)."""
+    api_key = settings.read_api_key()
+    settings.check_exposure(has_key=api_key is not None)
     if synthesizer is None:
         from natiq import Synthesizer
 
+        log.info("loading the %s model ...", settings.backend)
         synthesizer = Synthesizer.load(
             settings.backend,
             model=settings.model,
             checkpoint=settings.checkpoint,
             device=settings.device,
         )
-    api_key = settings.read_api_key()
     state = ServerState(settings, synthesizer)
 
     @asynccontextmanager
@@ -107,7 +114,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
         try:
             yield
         finally:
-            state.jobs.stop()
+            await asyncio.to_thread(state.jobs.stop)
             state.engine.shutdown()
 
     app = FastAPI(
@@ -118,11 +125,21 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
         docs_url="/docs",
         redoc_url=None,
     )
+    app.router.route_class = StrictJSONRoute
     app.state.natiq = state
+    # the last added runs first: headers on every answer, then metrics, Host/Origin, key, size
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if api_key is not None:
-        app.add_middleware(ApiKeyMiddleware, api_key=api_key)
+        app.add_middleware(
+            ApiKeyMiddleware, api_key=api_key, max_failures=settings.max_auth_failures
+        )
+    app.add_middleware(
+        HostOriginMiddleware,
+        allowed_hosts=settings.host_names,
+        allowed_origins=settings.allowed_origins,
+    )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, router=app.router)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.exception_handler(NatiqError)
     async def natiq_error(request: Request, exc: NatiqError) -> JSONResponse:
@@ -133,29 +150,39 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
         state.metrics.record_busy()
         return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": "1"})
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": [_public_error(e) for e in exc.errors()]}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"detail": "internal server error; see the server log"}, status_code=500
+        )
+
     # ----- page, health, metrics
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
         return {
-            "status": "ok",
+            "status": "ok" if state.jobs.healthy else "degraded",
             "sample_rate": state.engine.sample_rate,
             "auth": api_key is not None,
             "default_voice": state.default_voice_error is None,
             "formats": list(state.formats),
             "max_text_chars": settings.max_text_chars,
+            "batch": state.jobs.health(),
         }
 
-    @app.get("/metrics", response_class=PlainTextResponse)
-    async def metrics() -> PlainTextResponse:
-        return PlainTextResponse(
-            state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+    @app.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+    async def metrics() -> Response:
+        return Response(await asyncio.to_thread(state.metrics.render), media_type=CONTENT_TYPE)
 
     # ----- OpenAI-compatible speech
     @app.post(
@@ -194,7 +221,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
     @app.post(
         "/tts",
         response_class=StreamingResponse,
-        responses={200: {"content": {"audio/wav": {}}}, 422: {}, 429: {}},
+        responses={200: {"content": {"audio/wav": {}}}, 413: {}, 422: {}, 429: {}},
     )
     async def tts(
         text: Annotated[str, Form()],
@@ -213,13 +240,8 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             )
         temp_path = None
         if voice_wav is not None:
-            data = await voice_wav.read(settings.max_upload_bytes + 1)
-            samples, rate = decode_upload(data, state.voices.limits)
-            with tempfile.NamedTemporaryFile(
-                dir=state.tmp_dir, suffix=".wav", delete=False
-            ) as handle:
-                temp_path = Path(handle.name)
-            save_wav(temp_path, samples, rate)
+            data = await _read_upload(voice_wav)
+            temp_path = await asyncio.to_thread(_store_one_off_voice, state, data)
             voice: VoicePrompt | None = VoicePrompt(audio=temp_path)
         else:
             voice = state.resolve_voice(voice_url)
@@ -231,8 +253,17 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
                 temp_path.unlink(missing_ok=True)
         return audio_response(state, stream, first, "wav")
 
+    async def _read_upload(upload: UploadFile) -> bytes:
+        data = await upload.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(
+                status_code=413,
+                detail=f"the uploaded voice file is larger than this server's limit of {settings.max_upload_bytes} bytes",
+            )
+        return data
+
     # ----- voices
-    @app.post("/v1/voices", status_code=201, responses={413: {}, 422: {}})
+    @app.post("/v1/voices", status_code=201, responses={413: {}, 422: {}, 507: {}})
     async def add_voice(
         file: Annotated[
             UploadFile, File(description="Reference clip (wav, flac, ogg, mp3), mono or stereo.")
@@ -241,10 +272,13 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             str | None, Form(description="Transcript of the clip (Higgs voice cloning needs it).")
         ] = None,
         name: Annotated[
-            str | None, Form(description="Unique display name (letters, digits, space, - or _).")
+            str | None,
+            Form(
+                description="Unique display name (letters, digits, space, - or _); not a preset name."
+            ),
         ] = None,
     ) -> dict[str, Any]:
-        data = await file.read(settings.max_upload_bytes + 1)
+        data = await _read_upload(file)
         voice = await asyncio.to_thread(state.voices.add, data, name=name, text=text)
         return voice.public()
 
@@ -257,7 +291,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
 
     @app.delete("/v1/voices/{voice_id}", status_code=204, responses={404: {}})
     async def delete_voice(voice_id: str) -> Response:
-        if not state.voices.delete(voice_id):
+        if not await asyncio.to_thread(state.voices.delete, voice_id):
             raise HTTPException(status_code=404, detail=f"no voice with id {voice_id[:80]!r}")
         return Response(status_code=204)
 
@@ -272,16 +306,17 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
                     "application/x-ndjson": {
                         "schema": {
                             "type": "string",
-                            "description": 'One JSON object per line: {"input": ..., "voice"?: ..., "response_format"?: ..., "id"?: ...}',
+                            "description": 'One JSON object per line: {"text" (or "input"): ..., "voice"?: ..., "response_format"?: ..., "id"?: ...}',
                         }
                     }
                 },
             }
         },
-        responses={413: {}, 422: {}},
+        responses={413: {}, 422: {}, 429: {}, 507: {}},
     )
     async def submit_batch(request: Request) -> dict[str, Any]:
-        items = parse_batch(await request.body(), state.batch_limits)
+        body = await request.body()
+        items = await asyncio.to_thread(_validated_batch, state, body)
         job = await asyncio.to_thread(state.jobs.submit, items)
         return _job_view(job)
 
@@ -291,6 +326,12 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
         if job is None:
             raise HTTPException(status_code=404, detail=f"no batch job {job_id[:80]!r}")
         return _job_view(job)
+
+    @app.delete("/v1/batch/{job_id}", status_code=204, responses={404: {}})
+    async def delete_batch(job_id: str) -> Response:
+        if not JOB_ID.fullmatch(job_id) or not await asyncio.to_thread(state.jobs.delete, job_id):
+            raise HTTPException(status_code=404, detail=f"no batch job {job_id[:80]!r}")
+        return Response(status_code=204)
 
     @app.get("/v1/batch/{job_id}/results/{index}", response_class=FileResponse, responses={404: {}})
     async def batch_result(job_id: str, index: int) -> FileResponse:
@@ -307,16 +348,38 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
     # ----- WebSocket streaming
     @app.websocket("/v1/stream")
     async def stream_ws(websocket: WebSocket) -> None:
-        offered = websocket.scope.get("subprotocols", [])
-        await websocket.accept(subprotocol="natiq" if "natiq" in offered else None)
-        try:
-            while True:
-                message = await websocket.receive_text()
-                await serve_ws_request(state, websocket, message)
-        except WebSocketDisconnect:
-            return
+        await serve_ws(state, websocket)
 
     return app
+
+
+def _public_error(error: dict[str, Any]) -> dict[str, Any]:
+    """A validation error without the fields that may hold anything the client sent ("input", "ctx")."""
+    message = str(error.get("msg", ""))
+    reason = (error.get("ctx") or {}).get("error")
+    if error.get("type") == "json_invalid" and isinstance(reason, str):
+        message = f"{message}: {reason[:200]}"
+    return {"loc": list(error.get("loc", ())), "msg": message, "type": error.get("type", "")}
+
+
+def _store_one_off_voice(state: ServerState, data: bytes) -> Path:
+    """Decode and check an uploaded clip and keep it as a temporary wav (``/tts`` voice_wav)."""
+    samples, rate = decode_upload(data, state.voices.limits)
+    with tempfile.NamedTemporaryFile(dir=state.tmp_dir, suffix=".wav", delete=False) as handle:
+        path = Path(handle.name)
+    save_wav(path, samples, rate)
+    return path
+
+
+def _validated_batch(state: ServerState, body: bytes) -> list[dict[str, Any]]:
+    """Parse a batch and measure each item's cost, so a job is refused whole before it runs."""
+    items = parse_batch(body, state.batch_limits)
+    for item in items:
+        try:
+            state.engine.plan(item["text"])
+        except NatiqError as exc:
+            raise DataFormatError(f"batch item {item['index']}: {exc}") from None
+    return items
 
 
 def _job_view(job: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,20 @@
-"""Runs the synchronous ``Synthesizer`` in worker threads for the async server.
+"""Runs the synchronous ``Synthesizer`` for the async server: bounded, prioritized, stoppable.
 
-The event loop never runs model code: each synthesis runs on a thread of a
-pool with ``max_concurrency`` workers, and its chunks cross back to the loop
-through an asyncio queue as they are produced, so streaming starts with the
-first chunk. Admission is decided up front (``AdmissionGate``): a request
-either gets a running or queued place, or ``ServerBusy`` (429) at once.
-A client that goes away stops its synthesis at the next chunk.
+A request goes through four steps:
+
+1. ``plan``: the model's text front-end prepares the text (on a thread, never
+   the event loop) and the cost is measured after normalization: the
+   characters the model will read (``TextPlan.model_chars``). Above
+   ``max_model_chars`` the request is refused (422) before it costs anything.
+2. admission (``AdmissionGate``): a running or queued place, or ``ServerBusy``
+   (429) at once. Batch items are not admitted here; the job store bounds them.
+3. synthesis on a worker thread (interactive: a pool of ``max_concurrency``;
+   batch: the job worker's own thread). The ``Synthesizer`` hands the model
+   one model-sized piece at a time and each piece waits for its turn in
+   ``ModelLanes``: interactive requests before batch items.
+4. streaming: chunks cross back to the event loop through an asyncio queue as
+   they are produced. A client that goes away stops its ticket: the model's
+   generation loop stops at the next frame.
 """
 
 from __future__ import annotations
@@ -15,14 +24,18 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from natiq.backends.base import SynthesisOptions, VoicePrompt
+from natiq.common.errors import InputTextError
+from natiq.serve.lanes import ModelLanes, ScheduledBackend, SynthesisCancelled, Ticket
 from natiq.serve.limits import AdmissionGate
 from natiq.serve.metrics import Metrics
+from natiq.synthesizer import Synthesizer, TextPlan
 
 
 @dataclass(frozen=True)
@@ -37,22 +50,15 @@ class Timings:
 
 
 class AudioStream:
-    """Async iterator over one synthesis' float32 chunks; ``timings`` is set when it ends."""
+    """Async iterator over one interactive synthesis' float32 chunks; ``timings`` is set when it ends."""
 
-    def __init__(
-        self,
-        engine: SpeechEngine,
-        text: str,
-        voice: VoicePrompt | None,
-        options: SynthesisOptions | None,
-    ):
+    def __init__(self, engine: SpeechEngine, plan: TextPlan, voice: VoicePrompt | None) -> None:
         self._engine = engine
-        self._text = text
+        self._plan = plan
         self._voice = voice
-        self._options = options
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
-        self._stop = threading.Event()
+        self.ticket = Ticket(interactive=True)
         self.timings: Timings | None = None
         self._loop.run_in_executor(engine.executor, self._produce)
 
@@ -60,17 +66,17 @@ class AudioStream:
         try:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
         except RuntimeError:  # the event loop closed while we were synthesizing (shutdown)
-            self._stop.set()
+            self.ticket.stop.set()
 
     def _produce(self) -> None:
         started = False
         try:
-            if self._stop.is_set():
+            if self.ticket.stop.is_set():
                 return
             self._engine.gate.started()
             started = True
             timings = self._engine.run(
-                self._text, self._voice, self._options, self._put, self._stop
+                self._plan, self._voice, lambda chunk: self._put(("chunk", chunk)), self.ticket
             )
             self._put(("end", timings))
         except BaseException as exc:  # delivered to the awaiting request, which maps it to a status
@@ -91,84 +97,97 @@ class AudioStream:
         raise item
 
     def close(self) -> None:
-        """Stop producing (the synthesis thread notices at its next chunk)."""
-        self._stop.set()
+        """Stop producing: the model stops at its next frame (or never starts)."""
+        self._engine.lanes.cancel(self.ticket)
 
 
 class SpeechEngine:
     def __init__(
-        self, synthesizer: Any, *, max_concurrency: int, max_queue: int, metrics: Metrics
+        self,
+        synthesizer: Synthesizer,
+        *,
+        max_concurrency: int,
+        max_queue: int,
+        max_model_chars: int,
+        metrics: Metrics,
+        options: SynthesisOptions | None = None,
     ) -> None:
-        self.synthesizer = synthesizer
+        self.lanes = ModelLanes(slots=max_concurrency)
+        scheduled = ScheduledBackend(synthesizer.backend, self.lanes, metrics.preempted.inc)
+        self.synthesizer = Synthesizer(
+            scheduled, join=synthesizer.join, max_chunk_chars=synthesizer.max_chunk_chars
+        )
         self.sample_rate = int(synthesizer.sample_rate)
+        self.max_model_chars = max_model_chars
+        self.options = options
         self.gate = AdmissionGate(max_concurrency, max_queue)
         self.metrics = metrics
         self.executor = ThreadPoolExecutor(
             max_workers=max_concurrency, thread_name_prefix="natiq-synth"
         )
 
-    def open_stream(
-        self, text: str, voice: VoicePrompt | None, options: SynthesisOptions | None = None
-    ) -> AudioStream:
+    def plan(self, text: str) -> TextPlan:
+        """What the model would read for ``text``; ``InputTextError`` if nothing, or too much."""
+        plan = self.synthesizer.prepare_text(text)
+        if plan.model_chars > self.max_model_chars:
+            raise InputTextError(
+                f"once numbers, dates and abbreviations are spelled out this text is "
+                f"{plan.model_chars} characters for the model; this server's limit is "
+                f"{self.max_model_chars}: send a shorter text"
+            )
+        return plan
+
+    def open_stream(self, plan: TextPlan, voice: VoicePrompt | None) -> AudioStream:
         """Admit (or raise ``ServerBusy``) and start synthesizing; call from the event loop."""
         self.gate.admit()
-        return AudioStream(self, text, voice, options)
+        return AudioStream(self, plan, voice)
 
     def run(
         self,
-        text: str,
+        plan: TextPlan,
         voice: VoicePrompt | None,
-        options: SynthesisOptions | None,
-        emit: Callable[[tuple[str, Any]], None],
-        stop: threading.Event,
+        emit: Callable[[np.ndarray], None],
+        ticket: Ticket,
     ) -> Timings:
-        """Synthesize on the calling thread, handing each chunk to ``emit(("chunk", array))``."""
+        """Synthesize on the calling thread under ``ticket``, handing each chunk to ``emit``.
+
+        Raises ``SynthesisCancelled`` if the ticket is stopped.
+        """
         start = time.perf_counter()
         first = None
         samples = 0
-        chunks = self.synthesizer.stream(text, voice=voice, options=options)
         try:
-            for chunk in chunks:
-                array = np.asarray(chunk, dtype=np.float32).reshape(-1)
-                if first is None:
-                    first = time.perf_counter() - start
-                samples += array.size
-                emit(("chunk", array))
-                if stop.is_set():
-                    break
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            with self.lanes.serving(ticket):
+                chunks = self.synthesizer.stream(plan, voice=voice, options=self.options)
+                with closing(chunks):
+                    for chunk in chunks:
+                        array = np.asarray(chunk, dtype=np.float32).reshape(-1)
+                        if first is None:
+                            first = time.perf_counter() - start
+                        samples += array.size
+                        emit(array)
+                        if ticket.stop.is_set():
+                            raise SynthesisCancelled
+        except SynthesisCancelled:
+            self.metrics.cancelled.inc()
+            raise
         total = time.perf_counter() - start
         audio_s = samples / self.sample_rate
-        timings = Timings(
+        self.metrics.record_synthesis(audio_s=audio_s, total_s=total, first_chunk_s=first)
+        return Timings(
             first_chunk_s=first if first is not None else total,
             total_s=total,
             audio_s=audio_s,
             rtf=total / audio_s if audio_s > 0 else 0.0,
         )
-        self.metrics.record_synthesis(audio_s=audio_s, total_s=total, first_chunk_s=first)
-        return timings
 
-    def synthesize_blocking(
-        self, text: str, voice: VoicePrompt | None, options: SynthesisOptions | None = None
+    def synthesize_batch_item(
+        self, text: str, voice: VoicePrompt | None, stop: threading.Event
     ) -> tuple[np.ndarray, Timings]:
-        """Whole utterance on a pool thread, waited for by the caller (used by the batch worker)."""
+        """A whole utterance on the calling thread (the batch worker), behind interactive requests."""
+        plan = self.plan(text)
         parts: list[np.ndarray] = []
-
-        def task() -> Timings:
-            self.gate.started()
-            try:
-                return self.run(
-                    text, voice, options, lambda item: parts.append(item[1]), threading.Event()
-                )
-            finally:
-                self.gate.finished(started=True)
-
-        self.gate.admit_always()
-
-        timings = self.executor.submit(task).result()
+        timings = self.run(plan, voice, parts.append, Ticket(interactive=False, stop=stop))
         audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return audio, timings
 

@@ -1,31 +1,33 @@
 """What every route shares: settings, the speech engine, the stores, metrics.
 
-``ServerState`` also holds the two decisions several routes make the same
-way: whether a text is acceptable, and which voice a client's voice string
-means (a stored id or name, or the model's default voice).
+``ServerState`` also holds the decisions several routes make the same way:
+whether a text is acceptable, which voice a client's voice string means (a
+stored id or name, or the model's default voice), and how a natiq error maps
+to a status code.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
 
 from natiq.backends.base import SynthesisOptions, VoicePrompt
-from natiq.common.errors import ModelLoadError, NatiqError
+from natiq.common.errors import InputTextError, ModelLoadError, NatiqError
 from natiq.serve import audio_formats
 from natiq.serve.engine import SpeechEngine
-from natiq.serve.jobs import BatchLimits, JobStore
+from natiq.serve.jobs import BatchLimits, JobLimits, JobsBusy, JobsStorageFull, JobStore
 from natiq.serve.metrics import Metrics
 from natiq.serve.settings import ServeSettings
-from natiq.serve.voices import UploadLimits, VoiceStore
+from natiq.serve.voices import UploadLimits, VoiceStore, VoiceStoreFull
 
 log = logging.getLogger("natiq.serve")
 
 # OpenAI's preset voice names: clients send one of them by default, so they
-# select this server's default voice unless a stored voice has that name.
+# select this server's default voice; no stored voice may take these names.
 OPENAI_VOICES = frozenset(
     [
         "alloy",
@@ -47,8 +49,14 @@ DEFAULT_VOICE_NAMES = OPENAI_VOICES | {"default"}
 
 
 def error_status(exc: NatiqError) -> int:
-    """HTTP status of a natiq error: a missing model file is the server's problem (503), the rest the input's (422)."""
-    return 503 if isinstance(exc, ModelLoadError) else 422
+    """HTTP status of a natiq error: the input's fault (422) unless it says otherwise."""
+    if isinstance(exc, ModelLoadError):
+        return 503
+    if isinstance(exc, JobsBusy):
+        return 429
+    if isinstance(exc, JobsStorageFull | VoiceStoreFull):
+        return 507
+    return 422
 
 
 class ServerState:
@@ -57,11 +65,16 @@ class ServerState:
     def __init__(self, settings: ServeSettings, synthesizer: Any) -> None:
         self.settings = settings
         self.metrics = Metrics()
+        options = (
+            SynthesisOptions(max_seconds=settings.max_seconds) if settings.max_seconds else None
+        )
         self.engine = SpeechEngine(
             synthesizer,
             max_concurrency=settings.max_concurrency,
             max_queue=settings.max_queue,
+            max_model_chars=settings.max_model_chars,
             metrics=self.metrics,
+            options=options,
         )
         data_dir = Path(settings.data_dir)
         self.voices = VoiceStore(
@@ -69,6 +82,8 @@ class ServerState:
             UploadLimits(
                 settings.max_upload_bytes, settings.min_upload_seconds, settings.max_upload_seconds
             ),
+            max_voices=settings.max_voices,
+            reserved_names=DEFAULT_VOICE_NAMES,
         )
         self.tmp_dir = data_dir / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -78,26 +93,34 @@ class ServerState:
         self.batch_limits = BatchLimits(
             settings.max_batch_items, settings.max_text_chars, self.formats
         )
-        self.jobs = JobStore(data_dir / "jobs", self._render_batch_item)
-        self.options = (
-            SynthesisOptions(max_seconds=settings.max_seconds) if settings.max_seconds else None
+        self.jobs = JobStore(
+            data_dir / "jobs",
+            self._render_batch_item,
+            JobLimits(
+                max_jobs=settings.max_jobs,
+                max_queued_items=settings.max_queued_items,
+                max_bytes=settings.max_jobs_bytes,
+                retention_s=settings.job_retention_hours * 3600.0,
+            ),
         )
         self.default_voice_error = self._probe_default_voice(synthesizer)
         self.metrics.gauge(
             "natiq_queue_depth",
             "Admitted requests waiting for a synthesis thread.",
-            lambda: {"": self.engine.gate.queued},
+            lambda: self.engine.gate.queued,
         )
         self.metrics.gauge(
-            "natiq_running_syntheses",
-            "Syntheses running now.",
-            lambda: {"": self.engine.gate.running},
+            "natiq_running_syntheses", "Syntheses running now.", lambda: self.engine.gate.running
+        )
+        self.metrics.labelled_gauge(
+            "natiq_batch_jobs", "Batch jobs by status.", "status", self.jobs.counts
         )
         self.metrics.gauge(
-            "natiq_batch_jobs",
-            "Batch jobs on disk by status.",
-            lambda: {f'status="{k}"': v for k, v in self.jobs.counts().items()},
+            "natiq_batch_worker_healthy",
+            "1 while the batch worker runs without errors.",
+            lambda: float(self.jobs.healthy),
         )
+        self.metrics.gauge("natiq_voices", "Stored voices.", lambda: len(self.voices.list()))
 
     @staticmethod
     def _probe_default_voice(synthesizer: Any) -> str | None:
@@ -128,23 +151,21 @@ class ServerState:
             if voice is not None:
                 return self.voices.prompt(voice)
             if ref not in DEFAULT_VOICE_NAMES:
-                raise HTTPException(
-                    status_code=422,
-                    detail=f"unknown voice {ref[:80]!r}: use an id or name from GET /v1/voices, or upload one with POST /v1/voices",
+                raise InputTextError(
+                    f"unknown voice {ref[:80]!r}: use an id or name from GET /v1/voices, or upload one with POST /v1/voices"
                 )
         if self.default_voice_error is not None:
-            raise HTTPException(
-                status_code=422,
-                detail="this server's model has no default voice; choose a voice from GET /v1/voices "
-                f"or upload one with POST /v1/voices ({self.default_voice_error})",
+            raise InputTextError(
+                "this server's model has no default voice; choose a voice from GET /v1/voices "
+                "or upload one with POST /v1/voices"
             )
         return None
 
-    def _render_batch_item(self, item: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
-        try:
-            voice = self.resolve_voice(item.get("voice"))
-        except HTTPException as exc:
-            raise NatiqError(str(exc.detail)) from None
-        audio, timings = self.engine.synthesize_blocking(item["text"], voice, self.options)
+    def _render_batch_item(
+        self, item: dict[str, Any], stop: threading.Event
+    ) -> tuple[bytes, dict[str, Any]]:
+        voice = self.resolve_voice(item.get("voice"))
+        text = item["text"] if "text" in item else item["input"]  # "input": jobs stored before
+        audio, timings = self.engine.synthesize_batch_item(text, voice, stop)
         data = audio_formats.encode(audio, self.engine.sample_rate, item["response_format"])
         return data, {"duration": round(timings.audio_s, 3), "rtf": round(timings.rtf, 4)}

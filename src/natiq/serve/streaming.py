@@ -5,36 +5,43 @@ unspeakable text becomes a status code (or an error message on the socket)
 rather than a stream that breaks after its headers.
 
 WebSocket protocol (``/v1/stream``), any number of requests per connection:
-client sends ``{"text": ..., "voice": ...}``; server sends
+client sends a text message ``{"text": ..., "voice": ...}``; server sends
 ``{"type": "start", "sample_rate": N, "format": "pcm_s16le"}``, binary PCM16
 chunks as they are generated, then ``{"type": "end", "chunks": N, "timings":
-{...}}``, or ``{"type": "error", "status": S, "detail": ...}`` instead.
+{...}}``, or ``{"type": "error", "status": S, "detail": ...}`` instead. A
+binary message from the client closes the socket with code 1003 (only text
+is understood); a message over the size limit is closed by the server (1009).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
 
 import numpy as np
-from fastapi import HTTPException, WebSocket
+from fastapi import HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from natiq.backends.base import VoicePrompt
 from natiq.common.errors import NatiqError
-from natiq.serve import audio_formats
+from natiq.serve import audio_formats, strict_json
 from natiq.serve.engine import AudioStream
 from natiq.serve.limits import ServerBusy
 from natiq.serve.state import ServerState, error_status
+
+UNSUPPORTED_DATA = 1003
 
 
 async def start_stream(
     state: ServerState, text: str, voice: VoicePrompt | None
 ) -> tuple[AudioStream, np.ndarray | None]:
-    """Admit, start, and wait for the first chunk, so that errors become a status code, not a broken stream."""
-    stream = state.engine.open_stream(text, voice, state.options)
+    """Plan (off the event loop), admit, start, and wait for the first chunk, so that
+    errors become a status code, not a broken stream."""
+    plan = await asyncio.to_thread(state.engine.plan, text)
+    stream = state.engine.open_stream(plan, voice)
     try:
         first = await stream.__anext__()
     except StopAsyncIteration:
@@ -63,7 +70,7 @@ def audio_response(
                 parts = [] if first is None else [first]
                 parts += [chunk async for chunk in stream]
                 audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-                yield audio_formats.encode(audio, rate, fmt)
+                yield await asyncio.to_thread(audio_formats.encode, audio, rate, fmt)
         finally:
             stream.close()
 
@@ -79,13 +86,32 @@ async def _ws_error(websocket: WebSocket, status: int, detail: str) -> None:
     )
 
 
+async def serve_ws(state: ServerState, websocket: WebSocket) -> None:
+    """The whole connection: accept, then answer one request per text message."""
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol="natiq" if "natiq" in offered else None)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is None:
+                await websocket.close(
+                    code=UNSUPPORTED_DATA, reason="send JSON text messages, not binary"
+                )
+                return
+            await serve_ws_request(state, websocket, message["text"])
+    except (WebSocketDisconnect, OSError):  # the client went away (mid-answer, too)
+        return
+
+
 async def serve_ws_request(state: ServerState, websocket: WebSocket, message: str) -> None:
     """One request on the socket: JSON in; a start message, binary PCM16 chunks, an end message out."""
     start = time.perf_counter()
     status = 200
     try:
         try:
-            request = json.loads(message)
+            request = strict_json.loads(message)
             text = request["text"]
             voice_ref = request.get("voice")
             if not isinstance(text, str) or (

@@ -1,20 +1,19 @@
-"""Words the verbalizer needs: currencies, units, counted nouns, months,
-abbreviations, Latin letter names and acronyms (all diacritized).
+"""Words the verbalizer needs: currencies, units, abbreviations, Latin letter
+names and acronyms (all diacritized).
 
 Pure data. Keys are written as they appear in text (undiacritized, or Latin);
-values are ``numbers.Noun`` records or diacritized Arabic.
+values are ``numbers.Noun`` records or diacritized Arabic. Currencies written
+with Arabic words after an amount ("3 دنانير كويتية") are found by
+``find_currency``, which knows every form of the currency's noun and of its
+nationality adjective; counted nouns are in ``natiq.text.nouns``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from natiq.text.numbers import Gender, Noun
-
-
-def dual_genitive(dual: str) -> str:
-    """The genitive/accusative of a dual phrase: every word's final ـان becomes ـيْن."""
-    return " ".join(word[:-2] + "يْن" if word.endswith("ان") else word for word in dual.split(" "))
+from natiq.text import nouns
+from natiq.text.numbers import Gender, Noun, dual_genitive
 
 
 def _noun(singular: str, dual: str, plural: str, accusative: str, gender: Gender = "m") -> Noun:
@@ -44,59 +43,67 @@ BAISA = _noun("بَيْسَة", "بَيْسَتَان", "بَيْسَات", "ب�
 PENNY = _noun("بِنْس", "بِنْسَان", "بِنْسَات", "بِنْسًا")
 MILLIME = _noun("مِلِّيم", "مِلِّيمَان", "مِلِّيمَات", "مِلِّيمًا")
 CENTIME = _noun("سَنْتِيم", "سَنْتِيمَان", "سَنْتِيمَات", "سَنْتِيمًا")
-
-
-def _adjectival(noun: str, adj: str, gender: Gender = "m") -> Noun:
-    """A currency named by noun + nisba adjective (ريال سعودي), agreeing in every form."""
-    forms = {
-        "m": {
-            "riyal": ("رِيَال", "رِيَالَان", "رِيَالَات", "رِيَالًا"),
-            "dinar": ("دِينَار", "دِينَارَان", "دَنَانِير", "دِينَارًا"),
-            "pound": ("جُنَيْه", "جُنَيْهَان", "جُنَيْهَات", "جُنَيْهًا"),
-            "dirham": ("دِرْهَم", "دِرْهَمَان", "دَرَاهِم", "دِرْهَمًا"),
-        },
-        "f": {
-            "lira": ("لِيرَة", "لِيرَتَان", "لِيرَات", "لِيرَةً"),
-            "rupee": ("رُوبِيَّة", "رُوبِيَّتَان", "رُوبِيَّات", "رُوبِيَّةً"),
-        },
-    }[gender][noun]
-    # ``adj`` is a masculine nisba ending in ـِيّ (سُعُودِيّ); its forms add endings
-    # after the shadda. Non-human plurals take the feminine singular adjective.
-    base = adj.removesuffix("ّ")
-    if gender == "m":
-        singular_adj, dual_adj, accusative_adj = adj, base + "َّان", base + "ًّا"
-    else:
-        singular_adj, dual_adj, accusative_adj = base + "َّة", base + "َّتَان", base + "َّةً"
-    plural_adj = base + "َّة"
-    dual = f"{forms[1]} {dual_adj}"
-    return Noun(
-        f"{forms[0]} {singular_adj}",
-        dual,
-        dual_genitive(dual),
-        f"{forms[2]} {plural_adj}",
-        f"{forms[3]} {accusative_adj}",
-        gender,
-    )
-
-
-SAUDI_RIYAL = _adjectival("riyal", "سُعُودِيّ")
-QATARI_RIYAL = _adjectival("riyal", "قَطَرِيّ")
-OMANI_RIYAL = _adjectival("riyal", "عُمَانِيّ")
-KUWAITI_DINAR = _adjectival("dinar", "كُوَيْتِيّ")
-BAHRAINI_DINAR = _adjectival("dinar", "بَحْرَيْنِيّ")
-JORDANIAN_DINAR = _adjectival("dinar", "أُرْدُنِيّ")
-TUNISIAN_DINAR = _adjectival("dinar", "تُونِسِيّ")
-IRAQI_DINAR = _adjectival("dinar", "عِرَاقِيّ")
-EGYPTIAN_POUND = _adjectival("pound", "مِصْرِيّ")
-STERLING = _adjectival("pound", "إِسْتِرْلِينِيّ")
-EMIRATI_DIRHAM = _adjectival("dirham", "إِمَارَاتِيّ")
-MOROCCAN_DIRHAM = _adjectival("dirham", "مَغْرِبِيّ")
-LEBANESE_LIRA = _adjectival("lira", "لُبْنَانِيّ", "f")
-TURKISH_LIRA = _adjectival("lira", "تُرْكِيّ", "f")
-INDIAN_RUPEE = _adjectival("rupee", "هِنْدِيّ", "f")
+RIYAL = _noun("رِيَال", "رِيَالَان", "رِيَالَات", "رِيَالًا")
+DINAR = _noun("دِينَار", "دِينَارَان", "دَنَانِير", "دِينَارًا")
+POUND = _noun("جُنَيْه", "جُنَيْهَان", "جُنَيْهَات", "جُنَيْهًا")
+LIRA = _noun("لِيرَة", "لِيرَتَان", "لِيرَات", "لِيرَةً", "f")
+RUPEE = _noun("رُوبِيَّة", "رُوبِيَّتَان", "رُوبِيَّات", "رُوبِيَّةً", "f")
+FRANC = _noun("فَرَنْك", "فَرَنْكَان", "فَرَنْكَات", "فَرَنْكًا")
 YEN = _noun("يِن", "يِنَّان", "يِنَّات", "يِنًّا")
 YUAN = _noun("يُوَان", "يُوَانَان", "يُوَانَات", "يُوَانًا")
 
+
+def _adjectival(base: Noun, adj: str) -> Noun:
+    """A currency named by noun + nisba adjective (ريال سعودي), agreeing in every form.
+
+    ``adj`` is the masculine nisba ending in ـِيّ (سُعُودِيّ); its forms add endings
+    after the shadda. Non-human plurals take the feminine singular adjective.
+    """
+    stem = adj.removesuffix("ّ")
+    if base.gender == "m":
+        singular_adj, dual_adj, accusative_adj = adj, stem + "َّان", stem + "ًّا"
+    else:
+        singular_adj, dual_adj, accusative_adj = stem + "َّة", stem + "َّتَان", stem + "َّةً"
+    dual = f"{base.dual} {dual_adj}"
+    return Noun(
+        f"{base.singular} {singular_adj}",
+        dual,
+        dual_genitive(dual),
+        f"{base.plural} {stem}َّة",
+        f"{base.accusative} {accusative_adj}",
+        base.gender,
+    )
+
+
+SAUDI_RIYAL = _adjectival(RIYAL, "سُعُودِيّ")
+QATARI_RIYAL = _adjectival(RIYAL, "قَطَرِيّ")
+OMANI_RIYAL = _adjectival(RIYAL, "عُمَانِيّ")
+YEMENI_RIYAL = _adjectival(RIYAL, "يَمَنِيّ")
+KUWAITI_DINAR = _adjectival(DINAR, "كُوَيْتِيّ")
+BAHRAINI_DINAR = _adjectival(DINAR, "بَحْرَيْنِيّ")
+JORDANIAN_DINAR = _adjectival(DINAR, "أُرْدُنِيّ")
+TUNISIAN_DINAR = _adjectival(DINAR, "تُونِسِيّ")
+IRAQI_DINAR = _adjectival(DINAR, "عِرَاقِيّ")
+LIBYAN_DINAR = _adjectival(DINAR, "لِيبِيّ")
+ALGERIAN_DINAR = _adjectival(DINAR, "جَزَائِرِيّ")
+EGYPTIAN_POUND = _adjectival(POUND, "مِصْرِيّ")
+SUDANESE_POUND = _adjectival(POUND, "سُودَانِيّ")
+STERLING = _adjectival(POUND, "إِسْتِرْلِينِيّ")
+EMIRATI_DIRHAM = _adjectival(DIRHAM, "إِمَارَاتِيّ")
+MOROCCAN_DIRHAM = _adjectival(DIRHAM, "مَغْرِبِيّ")
+LEBANESE_LIRA = _adjectival(LIRA, "لُبْنَانِيّ")
+SYRIAN_LIRA = _adjectival(LIRA, "سُورِيّ")
+TURKISH_LIRA = _adjectival(LIRA, "تُرْكِيّ")
+INDIAN_RUPEE = _adjectival(RUPEE, "هِنْدِيّ")
+US_DOLLAR = _adjectival(DOLLAR, "أَمْرِيكِيّ")
+CANADIAN_DOLLAR = _adjectival(DOLLAR, "كَنَدِيّ")
+AUSTRALIAN_DOLLAR = _adjectival(DOLLAR, "أُسْتُرَالِيّ")
+SWISS_FRANC = _adjectival(FRANC, "سُوِيسْرِيّ")
+
+USD = Currency(DOLLAR, CENT, 2)
+SAR = Currency(SAUDI_RIYAL, HALALA, 2)
+
+#: Symbols, ISO codes and Arabic abbreviations, written before or after an amount.
 CURRENCIES: dict[str, Currency] = {}
 
 
@@ -105,37 +112,129 @@ def _register(keys: tuple[str, ...], currency: Currency) -> None:
         CURRENCIES[key] = currency
 
 
-_register(("$", "USD", "US$", "دولار"), Currency(DOLLAR, CENT, 2))
-_register(("€", "EUR", "يورو"), Currency(EURO, CENT, 2))
-_register(("£", "GBP", "جنيه إسترليني"), Currency(STERLING, PENNY, 2))
-_register(("¥", "JPY", "ين"), Currency(YEN, None, 0))
-_register(("CNY", "RMB", "يوان"), Currency(YUAN, None, 2))
-_register(("AED", "د.إ", "درهم إماراتي"), Currency(EMIRATI_DIRHAM, FILS, 2))
-_register(("درهم",), Currency(DIRHAM, FILS, 2))
-_register(("SAR", "ر.س", "ريال سعودي", "ريال"), Currency(SAUDI_RIYAL, HALALA, 2))
-_register(("QAR", "ر.ق", "ريال قطري"), Currency(QATARI_RIYAL, DIRHAM, 2))
-_register(("OMR", "ر.ع", "ريال عماني"), Currency(OMANI_RIYAL, BAISA, 3))
-_register(("KWD", "د.ك", "دينار كويتي"), Currency(KUWAITI_DINAR, FILS, 3))
-_register(("BHD", "د.ب", "دينار بحريني"), Currency(BAHRAINI_DINAR, FILS, 3))
-_register(("JOD", "د.أ", "دينار أردني"), Currency(JORDANIAN_DINAR, FILS, 3))
-_register(("TND", "د.ت", "دينار تونسي"), Currency(TUNISIAN_DINAR, MILLIME, 3))
-_register(("IQD", "د.ع", "دينار عراقي"), Currency(IRAQI_DINAR, FILS, 3))
-_register(("EGP", "ج.م", "جنيه مصري", "جنيه"), Currency(EGYPTIAN_POUND, PIASTRE, 2))
-_register(("MAD", "د.م", "درهم مغربي"), Currency(MOROCCAN_DIRHAM, CENTIME, 2))
-_register(("LBP", "ل.ل", "ليرة لبنانية"), Currency(LEBANESE_LIRA, PIASTRE, 2))
-_register(("TRY", "ليرة تركية", "₺"), Currency(TURKISH_LIRA, PIASTRE, 2))
-_register(("INR", "₹", "روبية"), Currency(INDIAN_RUPEE, BAISA, 2))
+_register(("$", "USD", "US$"), USD)
+_register(("€", "EUR"), Currency(EURO, CENT, 2))
+_register(("£", "GBP"), Currency(STERLING, PENNY, 2))
+_register(("¥", "JPY"), Currency(YEN, None, 0))
+_register(("CNY", "RMB"), Currency(YUAN, None, 2))
+_register(("AED", "د.إ"), Currency(EMIRATI_DIRHAM, FILS, 2))
+_register(("SAR", "ر.س"), SAR)
+_register(("QAR", "ر.ق"), Currency(QATARI_RIYAL, DIRHAM, 2))
+_register(("OMR", "ر.ع"), Currency(OMANI_RIYAL, BAISA, 3))
+_register(("KWD", "د.ك"), Currency(KUWAITI_DINAR, FILS, 3))
+_register(("BHD", "د.ب"), Currency(BAHRAINI_DINAR, FILS, 3))
+_register(("JOD", "د.أ"), Currency(JORDANIAN_DINAR, FILS, 3))
+_register(("TND", "د.ت"), Currency(TUNISIAN_DINAR, MILLIME, 3))
+_register(("IQD", "د.ع"), Currency(IRAQI_DINAR, FILS, 3))
+_register(("LYD", "د.ل"), Currency(LIBYAN_DINAR, DIRHAM, 3))
+_register(("DZD", "د.ج"), Currency(ALGERIAN_DINAR, CENTIME, 2))
+_register(("EGP", "ج.م"), Currency(EGYPTIAN_POUND, PIASTRE, 2))
+_register(("SDG",), Currency(SUDANESE_POUND, PIASTRE, 2))
+_register(("MAD", "د.م"), Currency(MOROCCAN_DIRHAM, CENTIME, 2))
+_register(("LBP", "ل.ل"), Currency(LEBANESE_LIRA, PIASTRE, 2))
+_register(("SYP", "ل.س"), Currency(SYRIAN_LIRA, PIASTRE, 2))
+_register(("TRY", "₺"), Currency(TURKISH_LIRA, PIASTRE, 2))
+_register(("INR", "₹"), Currency(INDIAN_RUPEE, BAISA, 2))
+_register(("YER",), Currency(YEMENI_RIYAL, FILS, 2))
+_register(("CAD",), Currency(CANADIAN_DOLLAR, CENT, 2))
+_register(("AUD",), Currency(AUSTRALIAN_DOLLAR, CENT, 2))
+_register(("CHF",), Currency(SWISS_FRANC, CENTIME, 2))
+
+# Currencies written with Arabic words: the noun (any form) + an optional
+# nationality adjective (any form). A noun without an adjective is read as
+# written (ريال stays ريال; no country is added).
+_NAMED: dict[tuple[Noun, str | None], Currency] = {
+    (DOLLAR, None): USD,
+    (DOLLAR, "أمريكي"): Currency(US_DOLLAR, CENT, 2),
+    (DOLLAR, "أميركي"): Currency(US_DOLLAR, CENT, 2),
+    (DOLLAR, "كندي"): CURRENCIES["CAD"],
+    (DOLLAR, "أسترالي"): CURRENCIES["AUD"],
+    (EURO, None): CURRENCIES["EUR"],
+    (YEN, None): CURRENCIES["JPY"],
+    (YUAN, None): CURRENCIES["CNY"],
+    (RIYAL, None): Currency(RIYAL, None, 2),
+    (RIYAL, "سعودي"): SAR,
+    (RIYAL, "قطري"): CURRENCIES["QAR"],
+    (RIYAL, "عماني"): CURRENCIES["OMR"],
+    (RIYAL, "يمني"): CURRENCIES["YER"],
+    (DINAR, None): Currency(DINAR, None, 3),
+    (DINAR, "كويتي"): CURRENCIES["KWD"],
+    (DINAR, "بحريني"): CURRENCIES["BHD"],
+    (DINAR, "أردني"): CURRENCIES["JOD"],
+    (DINAR, "تونسي"): CURRENCIES["TND"],
+    (DINAR, "عراقي"): CURRENCIES["IQD"],
+    (DINAR, "ليبي"): CURRENCIES["LYD"],
+    (DINAR, "جزائري"): CURRENCIES["DZD"],
+    (POUND, None): Currency(POUND, PIASTRE, 2),
+    (POUND, "مصري"): CURRENCIES["EGP"],
+    (POUND, "سوداني"): CURRENCIES["SDG"],
+    (POUND, "إسترليني"): CURRENCIES["GBP"],
+    (POUND, "استرليني"): CURRENCIES["GBP"],
+    (DIRHAM, None): Currency(DIRHAM, None, 2),
+    (DIRHAM, "إماراتي"): CURRENCIES["AED"],
+    (DIRHAM, "مغربي"): CURRENCIES["MAD"],
+    (LIRA, None): Currency(LIRA, PIASTRE, 2),
+    (LIRA, "لبناني"): CURRENCIES["LBP"],
+    (LIRA, "سوري"): CURRENCIES["SYP"],
+    (LIRA, "تركي"): CURRENCIES["TRY"],
+    (RUPEE, None): Currency(RUPEE, None, 2),
+    (RUPEE, "هندي"): CURRENCIES["INR"],
+    (FRANC, None): Currency(FRANC, CENTIME, 2),
+    (FRANC, "سويسري"): CURRENCIES["CHF"],
+}
+
+
+def _forms(noun: Noun) -> set[str]:
+    return {
+        nouns.fold(form)
+        for form in (noun.singular, noun.dual, noun.dual_gen, noun.plural, noun.accusative)
+    }
+
+
+_CURRENCY_NOUNS: dict[str, Noun] = {
+    form: noun for noun, _ in _NAMED for form in _forms(noun) if " " not in form
+}
+# Every written form of a nationality adjective -> its masculine singular.
+_NATIONALITIES: dict[str, str] = {
+    nouns.fold(stem + ending): stem
+    for _, stem in _NAMED
+    if stem is not None
+    for ending in ("", "ة", "ا", "ان", "ين", "تان", "تين")
+}
+
+
+def is_currency_word(word: str) -> bool:
+    """True if ``word`` is a form of a currency's name (ريالات, دينارا, يورو)."""
+    return nouns.fold(word) in _CURRENCY_NOUNS
+
+
+def find_currency(first: str, second: str | None) -> tuple[Currency, int] | None:
+    """The currency named by the word(s) after an amount and how many words name it.
+
+    "ريالا سعوديا" -> (Saudi riyal, 2); "دنانير" -> (dinar, 1); "كتاب" -> None.
+    """
+    noun = _CURRENCY_NOUNS.get(nouns.fold(first))
+    if noun is None:
+        return None
+    if second is not None:
+        stem = _NATIONALITIES.get(nouns.fold(second))
+        if stem is not None and (noun, stem) in _NAMED:
+            return _NAMED[(noun, stem)], 2
+    return _NAMED[(noun, None)], 1
+
 
 #: Units written after a number, Latin or Arabic abbreviations.
 UNITS: dict[str, Noun] = {}
-_KM = _noun("كِيلُومِتْر", "كِيلُومِتْرَان", "كِيلُومِتْرَات", "كِيلُومِتْرًا")
-_M = _noun("مِتْر", "مِتْرَان", "أَمْتَار", "مِتْرًا")
-_CM = _noun("سَنْتِيمِتْر", "سَنْتِيمِتْرَان", "سَنْتِيمِتْرَات", "سَنْتِيمِتْرًا")
-_MM = _noun("مِلِّيمِتْر", "مِلِّيمِتْرَان", "مِلِّيمِتْرَات", "مِلِّيمِتْرًا")
-_KG = _noun("كِيلُوغْرَام", "كِيلُوغْرَامَان", "كِيلُوغْرَامَات", "كِيلُوغْرَامًا")
-_G = _noun("غْرَام", "غْرَامَان", "غْرَامَات", "غْرَامًا")
-_L = _noun("لِتْر", "لِتْرَان", "لِتْرَات", "لِتْرًا")
-_ML = _noun("مِلِّيلِتْر", "مِلِّيلِتْرَان", "مِلِّيلِتْرَات", "مِلِّيلِتْرًا")
+_KM = nouns.entry("كيلومتر")
+_M = nouns.entry("متر")
+_CM = nouns.entry("سنتيمتر")
+_MM = nouns.entry("مليمتر")
+_KG = nouns.entry("كيلوغرام")
+_G = nouns.entry("غرام")
+_MG = nouns.entry("مليغرام")
+_L = nouns.entry("لتر")
+_ML = nouns.entry("مليلتر")
+_HA = nouns.entry("هكتار")
 _GB = _invariant("غِيغَابَايْت")
 _MB = _invariant("مِيغَابَايْت")
 _KB = _invariant("كِيلُوبَايْت")
@@ -143,108 +242,63 @@ _TB = _invariant("تِيرَابَايْت")
 _KMH = _noun(
     "كِيلُومِتْر فِي السَّاعَة", "كِيلُومِتْرَان فِي السَّاعَة", "كِيلُومِتْرَات فِي السَّاعَة", "كِيلُومِتْرًا فِي السَّاعَة"
 )
-_DEGREE = _noun("دَرَجَة", "دَرَجَتَان", "دَرَجَات", "دَرَجَةً", "f")
+_MPS = _noun("مِتْر فِي الثَّانِيَة", "مِتْرَان فِي الثَّانِيَة", "أَمْتَار فِي الثَّانِيَة", "مِتْرًا فِي الثَّانِيَة")
+_DEGREE = nouns.entry("درجة")
 _FAHRENHEIT = _noun("دَرَجَة فَهْرَنْهَايْت", "دَرَجَتَا فَهْرَنْهَايْت", "دَرَجَات فَهْرَنْهَايْت", "دَرَجَةً فَهْرَنْهَايْت", "f")
 _CELSIUS = _noun("دَرَجَة مِئَوِيَّة", "دَرَجَتَان مِئَوِيَّتَان", "دَرَجَات مِئَوِيَّة", "دَرَجَةً مِئَوِيَّةً", "f")
 _KM2 = _noun("كِيلُومِتْر مُرَبَّع", "كِيلُومِتْرَان مُرَبَّعَان", "كِيلُومِتْرَات مُرَبَّعَة", "كِيلُومِتْرًا مُرَبَّعًا")
 _M2 = _noun("مِتْر مُرَبَّع", "مِتْرَان مُرَبَّعَان", "أَمْتَار مُرَبَّعَة", "مِتْرًا مُرَبَّعًا")
+_M3 = _noun("مِتْر مُكَعَّب", "مِتْرَان مُكَعَّبَان", "أَمْتَار مُكَعَّبَة", "مِتْرًا مُكَعَّبًا")
+_W = _invariant("وَاط")
 _KW = _invariant("كِيلُووَاط")
 _MW = _invariant("مِيغَاوَاط")
+_KWH = _invariant("كِيلُووَاط سَاعَة")
+_V = _invariant("فُولْت")
+_MAH = _invariant("مِلِّي أَمْبِير سَاعَة")
 _HZ = _invariant("هِرْتْز")
+_MHZ = _invariant("مِيغَاهِرْتْز")
+_GHZ = _invariant("غِيغَاهِرْتْز")
+_MBPS = _invariant("مِيغَابِت فِي الثَّانِيَة")
+_DB = _invariant("دِيسِيبِل")
+_KCAL = _noun("سُعْرَة حَرَارِيَّة", "سُعْرَتَان حَرَارِيَّتَان", "سُعُرَات حَرَارِيَّة", "سُعْرَةً حَرَارِيَّةً", "f")
 for keys, unit in (
-    (("km", "كم"), _KM),
+    (("km", "كم", "كلم"), _KM),
     (("m", "م"), _M),
     (("cm", "سم"), _CM),
     (("mm", "مم", "ملم"), _MM),
-    (("kg", "كغ", "كجم"), _KG),
-    (("g", "غ", "جم"), _G),
+    (("kg", "كغ", "كجم", "كلغ"), _KG),
+    (("g", "غ", "جم", "غم"), _G),
+    (("mg", "ملغ", "مغ", "ملجم"), _MG),
     (("l", "L", "ل"), _L),
-    (("ml", "مل"), _ML),
+    (("ml", "mL", "مل"), _ML),
+    (("ha",), _HA),
     (("GB",), _GB),
     (("MB",), _MB),
     (("KB",), _KB),
     (("TB",), _TB),
-    (("km/h", "كم/س"), _KMH),
-    (("°C", "°", "ºC"), _CELSIUS),
+    (("km/h", "كم/س", "كم/ساعة", "كم/سا"), _KMH),
+    (("m/s", "م/ث"), _MPS),
+    (("°C", "ºC", "°م", "م°"), _CELSIUS),
+    (("°", "º"), _DEGREE),
     (("°F", "ºF"), _FAHRENHEIT),
     (("km²", "km2", "كم²", "كم2"), _KM2),
     (("m²", "m2", "م²", "م2"), _M2),
+    (("m³", "m3", "م³", "م3"), _M3),
+    (("W",), _W),
     (("kW",), _KW),
     (("MW",), _MW),
+    (("kWh",), _KWH),
+    (("V",), _V),
+    (("mAh",), _MAH),
     (("Hz",), _HZ),
+    (("MHz",), _MHZ),
+    (("GHz",), _GHZ),
+    (("Mbps", "Mb/s"), _MBPS),
+    (("dB",), _DB),
+    (("kcal",), _KCAL),
 ):
     for key in keys:
         UNITS[key] = unit
-DEGREE = _DEGREE
-
-#: Counted nouns recognised after a number (any listed form), to choose the
-#: number's gender and the noun's form: "3 كتاب" -> ثَلَاثَة كُتُب.
-NOUNS: dict[str, Noun] = {}
-for forms, noun in (
-    (("كتاب", "كتب", "كتابا"), _noun("كِتَاب", "كِتَابَان", "كُتُب", "كِتَابًا")),
-    (("سيارة", "سيارات"), _noun("سَيَّارَة", "سَيَّارَتَان", "سَيَّارَات", "سَيَّارَةً", "f")),
-    (("طالب", "طلاب", "طالبا"), _noun("طَالِب", "طَالِبَان", "طُلَّاب", "طَالِبًا")),
-    (("طالبة", "طالبات"), _noun("طَالِبَة", "طَالِبَتَان", "طَالِبَات", "طَالِبَةً", "f")),
-    (("يوم", "أيام", "يوما"), _noun("يَوْم", "يَوْمَان", "أَيَّام", "يَوْمًا")),
-    (("ساعة", "ساعات"), _noun("سَاعَة", "سَاعَتَان", "سَاعَات", "سَاعَةً", "f")),
-    (("دقيقة", "دقائق"), _noun("دَقِيقَة", "دَقِيقَتَان", "دَقَائِق", "دَقِيقَةً", "f")),
-    (("ثانية", "ثوان", "ثواني"), _noun("ثَانِيَة", "ثَانِيَتَان", "ثَوَانٍ", "ثَانِيَةً", "f")),
-    (("سنة", "سنوات", "سنين"), _noun("سَنَة", "سَنَتَان", "سَنَوَات", "سَنَةً", "f")),
-    (("عام", "أعوام", "عاما"), _noun("عَام", "عَامَان", "أَعْوَام", "عَامًا")),
-    (("شهر", "أشهر", "شهور", "شهرا"), _noun("شَهْر", "شَهْرَان", "أَشْهُر", "شَهْرًا")),
-    (("أسبوع", "أسابيع", "أسبوعا"), _noun("أُسْبُوع", "أُسْبُوعَان", "أَسَابِيع", "أُسْبُوعًا")),
-    (("مرة", "مرات"), _noun("مَرَّة", "مَرَّتَان", "مَرَّات", "مَرَّةً", "f")),
-    (("رجل", "رجال", "رجلا"), _noun("رَجُل", "رَجُلَان", "رِجَال", "رَجُلًا")),
-    (("امرأة", "نساء"), _noun("امْرَأَة", "امْرَأَتَان", "نِسَاء", "امْرَأَةً", "f")),
-    (("ولد", "أولاد", "ولدا"), _noun("وَلَد", "وَلَدَان", "أَوْلَاد", "وَلَدًا")),
-    (("بنت", "بنات"), _noun("بِنْت", "بِنْتَان", "بَنَات", "بِنْتًا", "f")),
-    (("شخص", "أشخاص", "شخصا"), _noun("شَخْص", "شَخْصَان", "أَشْخَاص", "شَخْصًا")),
-    (("صفحة", "صفحات"), _noun("صَفْحَة", "صَفْحَتَان", "صَفَحَات", "صَفْحَةً", "f")),
-    (("مدينة", "مدن"), _noun("مَدِينَة", "مَدِينَتَان", "مُدُن", "مَدِينَةً", "f")),
-    (("دولة", "دول"), _noun("دَوْلَة", "دَوْلَتَان", "دُوَل", "دَوْلَةً", "f")),
-    (("مليون",), _noun("مِلْيُون", "مِلْيُونَان", "مَلَايِين", "مِلْيُونًا")),
-    (("مليار",), _noun("مِلْيَار", "مِلْيَارَان", "مِلْيَارَات", "مِلْيَارًا")),
-    (("ألف", "آلاف", "ألفا"), _noun("أَلْف", "أَلْفَان", "آلَاف", "أَلْفًا")),
-):
-    for form in forms:
-        NOUNS[form] = noun
-
-MONTHS = [
-    "",
-    "يَنَايِر",
-    "فِبْرَايِر",
-    "مَارِس",
-    "أَبْرِيل",
-    "مَايُو",
-    "يُونْيُو",
-    "يُولْيُو",
-    "أُغُسْطُس",
-    "سِبْتَمْبِر",
-    "أُكْتُوبَر",
-    "نُوفَمْبِر",
-    "دِيسَمْبِر",
-]
-MONTH_NAMES: dict[str, int] = {
-    name: index
-    for index, names in enumerate(
-        [
-            (),
-            ("يناير", "كانون الثاني"),
-            ("فبراير", "شباط"),
-            ("مارس", "آذار"),
-            ("أبريل", "إبريل", "نيسان"),
-            ("مايو", "أيار"),
-            ("يونيو", "حزيران"),
-            ("يوليو", "تموز"),
-            ("أغسطس", "آب"),
-            ("سبتمبر", "أيلول"),
-            ("أكتوبر", "تشرين الأول"),
-            ("نوفمبر", "تشرين الثاني"),
-            ("ديسمبر", "كانون الأول"),
-        ]
-    )
-    for name in names
-}
 
 #: Abbreviations read as words wherever they stand alone.
 ABBREVIATIONS: dict[str, str] = {

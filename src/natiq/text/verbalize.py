@@ -3,12 +3,19 @@
 The text is scanned once, left to right, by one regex whose alternatives are
 ordered so that the most specific reading wins where several could start at
 the same place: a phone number before a quantity, a date before a range, a
-currency before a plain number. Each match is replaced by diacritized words
-(``numbers`` spells them, ``lexicon`` names the things counted) and recorded as
-a ``Span`` so that subtitles can show the original digits beside the speech.
+currency before a plain number. Each match is then read with the words around
+it: the noun after a number decides its gender and the noun's form
+(``quantities``: "3 حسابات" -> ثَلَاثَة حِسَابَات, "2 مفتاح" -> مِفْتَاحَان, "200 كم"
+-> مِئَتَا كِيلُومِتْر), the noun before an ordinal decides the ordinal's gender
+(``context``: "الطبعة الـ2" -> الطبعة الثَّانِيَة), a preposition or verb before it
+the case; dates are spelled by ``dates``, number words by ``numbers``.
+Each reading is recorded as a ``Span`` (which may cover the counted noun too)
+so that subtitles can show the original beside the speech.
 
 Arabic-Indic and Persian digits are folded character for character, so the
-spans' offsets are offsets into the caller's own string.
+spans' offsets are offsets into the caller's own string. Digit strings longer
+than ``numbers.MAX_DIGITS`` are read digit by digit (never converted to int),
+so any input is read in time linear in its length.
 """
 
 from __future__ import annotations
@@ -16,10 +23,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
+from natiq.text import context as C
+from natiq.text import dates as D
 from natiq.text import lexicon as L
+from natiq.text import nouns
 from natiq.text import numbers as N
+from natiq.text import quantities as Q
 from natiq.text.normalize import fold_digits, shadda_first, strip_diacritics
 
 
@@ -51,14 +63,29 @@ _INT = r"\d{1,3}(?:,\d{3})+(?!\d)|\d+"
 _NUM = rf"(?:{_INT})(?:\.\d+)?"
 _CUR = _alternation(list(L.CURRENCIES))
 _UNIT = _alternation(list(L.UNITS))
-_NOUN = _alternation(list(L.NOUNS))
-_MONTH = _alternation(list(L.MONTH_NAMES))
 _AMPM = _alternation(sorted(L.AM | L.PM))
 _PHONE_WORDS = (
     "رقم|الرقم|رقمي|هاتف|الهاتف|هاتفي|جوال|الجوال|جوالي|موبايل|الموبايل|فاكس|الفاكس"
     "|تلفون|التلفون|واتساب|اتصل على|اتصلوا على|اتصل ب|الاتصال على"
 )
 _ABBR = _alternation(list(L.ABBREVIATIONS))
+_VULGAR = {
+    "½": (1, 2),
+    "⅓": (1, 3),
+    "⅔": (2, 3),
+    "¼": (1, 4),
+    "¾": (3, 4),
+    "⅕": (1, 5),
+    "⅖": (2, 5),
+    "⅗": (3, 5),
+    "⅘": (4, 5),
+    "⅙": (1, 6),
+    "⅚": (5, 6),
+    "⅛": (1, 8),
+    "⅜": (3, 8),
+    "⅝": (5, 8),
+    "⅞": (7, 8),
+}
 
 
 def _after_any(prefixes: list[str]) -> str:
@@ -69,18 +96,23 @@ def _after_any(prefixes: list[str]) -> str:
 _PHONE_PREFIXES = [
     w + sep for w in _PHONE_WORDS.split("|") for sep in (" ", ":", ": ", " : ", " هو ")
 ]
-_ORDINAL_PREFIXES = ["الـ ", "الـ", "ال"]
+# "الـ2" (normalization leaves "ال2"), "الـ 2", "للـ3"; "ال" must begin a word (checked in Python).
+_ORDINAL_PREFIXES = ["الـ ", "الـ", "ال ", "ال", "لل"]
 _ARABIC_CURRENCY_PREFIXES = sorted(
     (key + sep for key in L.CURRENCIES if "." in key and not key.isascii() for sep in (" ", "")),
     key=len,
     reverse=True,
 )
-# Every alternative starts at a digit, a sign, a currency symbol, a capital or
-# "v"; words that come before a number (phone context, the article of an
-# ordinal, ر.س) are checked with lookbehinds. With the gate in front, the
-# engine rejects every other position after one character test, which keeps
-# the scan near 1 µs per character slower than pure C instead of 2 µs.
-_GATE = "(?=[0-9+\\-−$€£¥₺₹A-Zv&=×÷@])"
+# Every alternative starts at a digit, a sign, a currency symbol, a capital,
+# "v" or a fraction sign; words that come before a number (phone context, the
+# article of an ordinal, ر.س) are checked with lookbehinds. With the gate in
+# front, the engine rejects every other position after one character test.
+_NUMBER = (
+    rf"(?P<neg>(?<![\w)])[-−](?=\d))?(?<![\d])(?P<num>{_NUM})"
+    rf"(?:\s?(?P<suf>%|{_CUR}|{_UNIT}){_WORD_END})?"
+)
+_NUMBER_PATTERN = re.compile(_NUMBER)
+_GATE = "(?=[0-9+\\-−$€£¥₺₹A-Zv&=×÷@" + "".join(_VULGAR) + "])"
 _PATTERN = re.compile(
     _GATE
     + "(?:"
@@ -88,18 +120,22 @@ _PATTERN = re.compile(
         [
             rf"{_after_any(_PHONE_PREFIXES)}(?P<pnum>\+?\d[\d \-]{{3,20}}\d)(?!\d)",
             r"(?<![\d+])(?P<phone>(?:\+|00)\d[\d \-()]{6,18}\d|0\d{1,2}[ \-]?\d{3}[ \-]?\d{4})(?!\d)",
-            r"(?<!\d)(?P<d1>\d{1,2})(?P<sep>[/.\-])(?P<m1>\d{1,2})(?P=sep)(?P<y1>\d{4})(?!\d)",
-            r"(?<!\d)(?P<y2>\d{4})-(?P<m2>\d{1,2})-(?P<d2>\d{1,2})(?!\d)",
-            rf"(?<!\d)(?P<d3>\d{{1,2}})\s+(?P<mname>{_MONTH}){_WORD_END}(?:\s+(?P<y3>\d{{4}})(?!\d))?",
+            r"(?<![\d.])(?P<d1>\d{1,2})(?P<sep>[/.\-])(?P<m1>\d{1,2})(?P=sep)(?P<y1>\d{4})(?![\d])(?!\.\d)",
+            r"(?<![\d.])(?P<y2>\d{4})(?P<sep2>[/.\-])(?P<m2>\d{1,2})(?P=sep2)(?P<d2>\d{1,2})(?![\d])(?!\.\d)",
+            rf"(?<![\d.,])(?<!ال)(?<!ال )(?P<d3>\d{{1,2}})\s+(?:من\s+)?(?P<mname>{D.NAME_PATTERN}){_WORD_END}"
+            r"(?:\s+(?P<y3>\d{3,4})(?![\d.,]\d))?",
             rf"(?<!\d)(?P<hh>\d{{1,2}}):(?P<mm>\d{{2}})(?::(?P<ss>\d{{2}}))?(?!\d)(?:\s?(?P<ampm>{_AMPM})(?![\w\u064b-\u0652]))?",
             r"(?<![\w.])(?P<ver>v\d+(?:\.\d+)+|\d+(?:\.\d+){2,})(?![\d.]\d)",
+            r"(?<![\d/.,])(?P<fn>\d+(?:\.\d+)?)/(?P<fd>\d+)(?![\d/]|[.,]\d)",
+            rf"(?<![\d.,])(?:(?P<vw>\d+)\s?)?(?P<vf>[{''.join(_VULGAR)}])",
             rf"(?P<cpre>{_CUR})\s?(?P<camt>{_NUM})",
             rf"{_after_any(_ARABIC_CURRENCY_PREFIXES)}(?P<camt2>{_NUM})",
-            rf"{_after_any(_ORDINAL_PREFIXES)}(?P<ordn>\d+)(?!\d)",
+            rf"{_after_any(_ORDINAL_PREFIXES)}(?P<ordn>\d+)(?![\d.,]\d|\d)",
+            r"(?<![\d.,/])(?P<hy>\d{1,4})\s?(?:هـ|ه)(?![\w\u064b-\u0652])",
+            r"(?<![\d.,/])(?P<gy>\d{3,4})\s?م(?![\w\u064b-\u0652])",
             rf"(?<!\d)(?P<r1>{_NUM})\s?[-–]\s?(?P<r2>{_NUM})(?:\s?(?P<rsuf>%|{_CUR}|{_UNIT}){_WORD_END})?",
-            rf"(?P<neg>(?<![\w)])[-−](?=\d))?(?<![\d])(?P<num>{_NUM})"
-            rf"(?:\s?(?P<suf>%|{_CUR}|{_UNIT}|هـ){_WORD_END}|\s(?P<noun>{_NOUN}){_WORD_END})?",
-            r"(?P<acr>[A-Z](?<![A-Za-z].)[A-Z]{1,5})(?![A-Za-z])",
+            _NUMBER,
+            r"(?P<acr>[A-Z](?<![A-Za-z].)(?:[A-Z]{1,5}(?![A-Za-z])|(?=\d)))(?:-(?=\d))?",
             r"(?P<sym>[&+=×÷@])(?<=\s.)(?=\s)",
         ]
     )
@@ -108,103 +144,147 @@ _PATTERN = re.compile(
 # Abbreviations start with letters, so they get their own (literal-prefixed) scan.
 _ABBR_PATTERN = re.compile(rf"(?P<abbr>{_ABBR})(?![\w\u064b-\u0652])")
 # Cheap test for "is there anything to verbalize at all".
-_TRIGGER = re.compile(r"[0-9A-Z&+=×÷@$€£¥₺₹]")
-_NEXT_WORD = re.compile(r"\s*([\u0621-\u064a\u0671-\u06d3][\u0621-\u0652\u0670-\u06d3]*)")
-_PREPOSITIONS = frozenset(
-    [
-        "في",
-        "من",
-        "إلى",
-        "الى",
-        "على",
-        "عن",
-        "منذ",
-        "حتى",
-        "بعد",
-        "قبل",
-        "حوالي",
-        "نحو",
-        "عام",
-        "سنة",
-        "لمدة",
-        "خلال",
-        "بين",
-        "مع",
-        "ب",
-        "ل",
-    ]
-)
-_GENITIVE_TAIL = re.compile(r"(?:^|\s)([\u0621-\u064a]+)\s*$")
+_TRIGGER = re.compile("[0-9A-Z&+=×÷@$€£¥₺₹" + "".join(_VULGAR) + "]")
+
+_LENGTH_WORDS = C.WORDS["length_words"]
+_FUNCTION_WORDS = C.WORDS["function_words"]
+_YEAR_WORDS = C.WORDS["year_words"]
+
+_Reading = tuple[str, int, int]  # spoken words, start, end (the span may grow around the match)
 
 
-def _case_before(text: str, start: int) -> N.Case:
-    """Genitive after a preposition or عام/سنة ("منذ 20 عامًا", "عام 2024"), else nominative."""
-    match = _GENITIVE_TAIL.search(text[max(0, start - 12) : start])
-    if match and match.group(1) in _PREPOSITIONS:
-        return "gen"
-    return "nom"
+def _plain_gender(text: str, end: int) -> N.Gender:
+    """Gender of a bare number: that of the word after it (the fallback rules)."""
+    following = Q.next_word(text, end)
+    return nouns.guess_gender(following[0]) if following else "m"
 
 
-def _gender_after(text: str, end: int) -> N.Gender:
-    """Feminine if the next word looks feminine (ends in ة or ات), else masculine."""
-    match = _NEXT_WORD.match(text, end)
-    if match:
-        word = strip_diacritics(match.group(1))
-        noun = L.NOUNS.get(word)
-        if noun is not None:
-            return noun.gender
-        if word.endswith(("ة", "ات")) and len(word) > 2:
-            return "f"
-    return "m"
+def _month_before(words: list[str]) -> bool:
+    if not words:
+        return False
+    if D.find_month(words[0]) is not None:
+        return True
+    return len(words) > 1 and D.find_month(words[1] + " " + words[0]) is not None
 
 
-def _parse_number(raw: str) -> tuple[str, str]:
-    integer, _, fraction = raw.replace(",", "").partition(".")
-    return integer, fraction
+def _ordinal_reading(value: int, text: str, start: int, end: int) -> _Reading:
+    """ "الـN": an ordinal agreeing with the noun before it, or - before a counted
+    noun ("خلال الـ24 ساعة") - a definite cardinal agreeing with that noun."""
+    following = Q.next_word(text, end)
+    noun = nouns.find(following[0]) if following else None
+    if noun is not None and value > 1:
+        case = C.case_before(text, start)
+        return N.definite_cardinal(value, gender=noun.gender, case=case), start, end
+    words = C.words_before(text, start, limit=1)
+    gender = C.head_gender(words[0]) if words else "m"
+    return N.ordinal(value, gender=gender, case=C.head_case(text, start)), start, end
 
 
-def _spell(raw: str, *, gender: N.Gender = "m", case: N.Case = "nom") -> str:
-    integer, fraction = _parse_number(raw)
-    if len(integer) > 15:
-        spoken = N.digits(integer)
-        return spoken + (" فَاصِلَة " + N.digits(fraction) if fraction else "")
-    return N.decimal(integer, fraction, gender=gender, case=case)
-
-
-def _counted(raw: str, noun: N.Noun, *, case: N.Case = "nom") -> str:
-    integer, fraction = _parse_number(raw)
-    if fraction or len(integer) > 15:
-        return _spell(raw, gender=noun.gender, case=case) + " " + noun.singular
-    return N.count(int(integer), noun, case=case)
-
-
-def _money(raw: str, currency: L.Currency, *, case: N.Case = "nom") -> str:
-    integer, fraction = _parse_number(raw)
-    if len(integer) > 15 or (
-        fraction and (currency.minor is None or len(fraction) > currency.minor_digits)
+def _fraction_reading(match: re.Match[str]) -> _Reading | None:
+    text, start, end = match.string, match.start(), match.end()
+    top, bottom = match["fn"], match["fd"]
+    words = C.words_before(text, start)
+    numerator, denominator = Q.small_int(top), Q.small_int(bottom)
+    if denominator == 0:
+        return None
+    if numerator is not None and denominator is not None:
+        date_like = 1 <= numerator <= 31 and 1 <= denominator <= 12
+        if date_like and (C.any_of(words[:1], C.DATE_WORDS) or numerator > denominator):
+            spoken = D.spell_date(numerator, D.GREGORIAN_MONTHS[denominator])
+            return (spoken, start, end) if spoken else None
+    case = C.case_of(words)
+    following = Q.next_word(text, end)
+    definite_after = following is not None and strip_diacritics(following[0]).startswith("ال")
+    if (
+        numerator is not None
+        and denominator in N.FRACTION_DENOMINATORS
+        and 0 < numerator < denominator
+        and not C.any_of(words, C.RATING_WORDS)
+        and (denominator < 10 or numerator == 1 or definite_after)
     ):
-        return _spell(raw, gender=currency.major.gender, case=case) + " " + currency.major.singular
-    major = int(integer)
-    minor = int(fraction.ljust(currency.minor_digits, "0")) if fraction else 0
-    parts = []
-    if major or not minor:
-        parts.append(N.count(major, currency.major, case=case))
-    if minor and currency.minor is not None:
-        parts.append(N.count(minor, currency.minor, case=case))
-    return (" " + N.AND).join(parts)
+        construct = following is not None and not (
+            following[0] in C.PREPOSITIONS or following[0] in _FUNCTION_WORDS
+        )
+        return N.fraction(numerator, denominator, case=case, construct=construct), start, end
+    rating = (
+        C.any_of(words, C.RATING_WORDS)
+        or numerator is None
+        or denominator in (10, 20, 100)
+        or (numerator is not None and denominator is not None and numerator <= denominator)
+    )
+    link = " مِنْ " if rating else " عَلَى "
+    return Q.spell(top, case=case) + link + Q.spell(bottom, case="gen"), start, end
 
 
-def _with_suffix(raw: str, suffix: str, *, case: N.Case, negative: bool = False) -> str:
+def _vulgar_reading(match: re.Match[str]) -> _Reading:
+    text, start, end = match.string, match.start(), match.end()
+    numerator, denominator = _VULGAR[match["vf"]]
+    case = C.case_before(text, start)
+    following = Q.next_word(text, end)
+    whole = match["vw"]
+    if whole is None:
+        construct = following is not None and following[0] not in C.PREPOSITIONS
+        return N.fraction(numerator, denominator, case=case, construct=construct), start, end
+    part = N.AND + N.fraction(numerator, denominator, case=case)
+    noun = nouns.find(following[0]) if following else None
+    value = Q.small_int(whole)
+    if noun is not None and value:
+        return N.count(value, noun, case=case, with_one=False) + " " + part, start, following[1]  # type: ignore[index]
+    return Q.spell(whole, case=case) + " " + part, start, end
+
+
+def _number_reading(match: re.Match[str]) -> _Reading | None:
+    """A number with no pattern of its own: read with the words around it."""
+    text, start, end = match.string, match.start(), match.end()
+    raw = match["num"]
+    negative = match["neg"] is not None
     sign = "سَالِب " if negative else ""
-    if suffix == "%":
-        return sign + _spell(raw, case=case) + " بِالْمِئَة"
-    if suffix in L.CURRENCIES:
-        return sign + _money(raw, L.CURRENCIES[suffix], case=case)
-    if suffix == "هـ":
-        return sign + _spell(raw, case="gen") + " هِجْرِيًّا"
-    if suffix == "م" and re.fullmatch(r"1\d{3}|20\d{2}", raw):
-        return sign + _spell(raw, case="gen") + " مِيلَادِيًّا"
-    return sign + _counted(raw, L.UNITS[suffix], case=case)
+    words = C.words_before(text, start)
+    case = C.case_before(text, start, words)
+    value = Q.small_int(raw)
+    suffix = match["suf"]
+    if suffix is not None:
+        suffix = suffix.strip()
+        if (
+            suffix in ("م", "ص")
+            and value is not None
+            and _after_hour_word(words)
+            and 1 <= value <= 12
+        ):
+            period = "مَسَاءً" if suffix == "م" else "صَبَاحًا"
+            return _HOUR[value] + " " + period, start, end
+        return sign + Q.with_suffix(match["num"], suffix, case=case), start, end
+    if not negative and value is not None:
+        if 1 <= value <= 12 and _after_hour_word(words):
+            return _HOUR[value], start, end  # "الساعة 5" is the fifth hour: الْخَامِسَة
+        head = C.ordinal_head(words[0]) if words and 1 <= value <= 99 else None
+        if head is not None and not Q.counted_noun_after(text, end):
+            return N.ordinal(value, gender=head, case=C.case_of(words[1:])), start, end
+        if words and len(raw) >= 3 and (words[0] in _YEAR_WORDS or _month_before(words)):
+            return Q.spell(raw, case="gen"), start, end
+    following = Q.next_word(text, end)
+    if following is None:
+        return sign + Q.spell(raw, case=case), start, end
+    reading = Q.with_following_word(raw, value, following, text, case)
+    if reading is not None:
+        spoken, new_end = reading
+        return sign + spoken, start, new_end
+    gender = nouns.guess_gender(following[0])
+    return sign + Q.spell(raw, gender=gender, case=case), start, end
+
+
+def _year_with_era(match: re.Match[str]) -> _Reading:
+    """ "1445هـ" -> ... هِجْرِيًّا; "1990م" -> ... مِيلَادِيًّا unless the م is metres."""
+    text, start, end = match.string, match.start(), match.end()
+    if match["hy"] is not None:
+        return D.year_words(int(match["hy"])) + " " + D.HIJRI, start, end
+    raw = match["gy"]
+    words = C.words_before(text, start)
+    after_year_word = bool(words) and words[0] in _YEAR_WORDS
+    plausible = after_year_word or 1000 <= int(raw) <= 2100
+    if plausible and not C.any_of(words[:2], _LENGTH_WORDS):
+        return D.year_words(int(raw)) + " " + D.GREGORIAN, start, end
+    return Q.counted(raw, L.UNITS["م"], case=C.case_of(words)), start, end
 
 
 _HOUR = ["", *[N.ordinal(h, gender="f") for h in range(1, 13)]]
@@ -224,101 +304,170 @@ def _time(match: re.Match[str]) -> str | None:
     elif hour in (0, 24):
         period = "لَيْلًا"
     words = _HOUR[hour % 12 or 12]
-    minutes_noun = L.NOUNS["دقيقة"]
     if minute == 15:
         words += " " + N.AND + "الرُّبْع"
     elif minute == 30:
         words += " " + N.AND + "النِّصْف"
     elif minute:
-        words += " " + N.AND + N.count(minute, minutes_noun)
+        words += " " + N.AND + N.count(minute, nouns.entry("دقيقة"))
     if second:
-        words += " " + N.AND + N.count(second, L.NOUNS["ثانية"])
-    prefix = "" if _after_hour_word(match.string, match.start()) else "السَّاعَة "
+        words += " " + N.AND + N.count(second, nouns.entry("ثانية"))
+    before = C.words_before(match.string, match.start(), limit=1)
+    prefix = "" if _after_hour_word(before) else "السَّاعَة "
     return prefix + words + (" " + period if period else "")
 
 
-def _after_hour_word(text: str, start: int) -> bool:
-    return strip_diacritics(text[max(0, start - 12) : start]).rstrip().endswith("الساعة")
+def _after_hour_word(words: list[str]) -> bool:
+    return bool(words) and words[0].endswith("الساعة")
 
 
-def _date(day: int, month: int, year: str | None) -> str | None:
-    if not (1 <= day <= 31 and 1 <= month <= 12):
+_ERA = re.compile(r"\s?(هـ|ه|م)(?![\w\u064b-\u0652])")
+
+
+def _era_after(text: str, end: int) -> tuple[str | None, int]:
+    """A هـ/ه/م right after a date's year: its era and where the date then ends."""
+    suffix = _ERA.match(text, end)
+    if suffix is None:
+        return None, end
+    return (D.GREGORIAN if suffix.group(1) == "م" else D.HIJRI), suffix.end()
+
+
+def _numeric_date(match: re.Match[str]) -> _Reading | None:
+    if match["d1"] is not None:
+        day, month, year = int(match["d1"]), int(match["m1"]), int(match["y1"])
+    else:
+        day, month, year = int(match["d2"]), int(match["m2"]), int(match["y2"])
+    era, end = _era_after(match.string, match.end())
+    found = D.numeric_month(month, year, era)
+    spoken = D.spell_date(day, found, year, era) if found else None
+    return (spoken, match.start(), end) if spoken else None
+
+
+def _named_date(match: re.Match[str]) -> _Reading | None:
+    month = D.find_month(match["mname"])
+    if month is None:
         return None
-    words = N.ordinal(day) + " مِنْ " + L.MONTHS[month]
-    if year:
-        words += " عَام " + N.cardinal(int(year), case="gen")
-    return words
+    year = int(match["y3"]) if match["y3"] else None
+    era, end = _era_after(match.string, match.end()) if year is not None else (None, match.end())
+    spoken = D.spell_date(int(match["d3"]), month, year, era)
+    return (spoken, match.start(), end) if spoken else None
 
 
 def _fallback(text: str) -> str:
     """Numbers that matched a pattern but not its meaning (32/13/2024): read each."""
-    return " ".join(_spell(number) for number in re.findall(r"\d+", text))
+    return " ".join(Q.spell(number) for number in re.findall(r"\d+", text))
 
 
-def _replacement(match: re.Match[str]) -> str | None:
-    text = match.string
-    group = match.lastgroup
-    if match["pnum"] is not None:
-        number = match["pnum"]
-        if sum(ch.isdigit() for ch in number) < 5:
-            return _spell(number.replace(" ", "").replace("-", ""))
-        return _phone(number)
-    if match["phone"] is not None:
-        return _phone(match["phone"])
-    if match["d1"] is not None:
-        return _date(int(match["d1"]), int(match["m1"]), match["y1"])
-    if match["y2"] is not None:
-        return _date(int(match["d2"]), int(match["m2"]), match["y2"])
-    if match["d3"] is not None:
-        return _date(int(match["d3"]), L.MONTH_NAMES[match["mname"]], match["y3"])
-    if match["hh"] is not None:
-        return _time(match)
-    if match["ver"] is not None:
-        return " نُقْطَة ".join(_spell(part) for part in match["ver"].lstrip("v").split("."))
-    if match["camt2"] is not None:
-        key = _prefix_before(text, match.start(), _ARABIC_CURRENCY_PREFIXES).strip()
-        return _money(match["camt2"], L.CURRENCIES[key], case=_case_before(text, match.start()))
-    if match["cpre"] is not None:
-        return _money(
-            match["camt"], L.CURRENCIES[match["cpre"]], case=_case_before(text, match.start())
-        )
-    if match["ordn"] is not None:
-        value = int(match["ordn"])
-        if value == 0:
-            return None
-        return N.ordinal(value, gender=_gender_after(text, match.end()))
-    if match["r1"] is not None:
-        case = _case_before(text, match.start())
-        first = _spell(match["r1"], case=case)
-        suffix = match["rsuf"]
-        second = (
-            _with_suffix(match["r2"], suffix, case="gen")
-            if suffix
-            else _spell(match["r2"], case="gen")
-        )
-        return first + " إِلَى " + second
-    if match["num"] is not None:
-        case = _case_before(text, match.start())
-        negative = match["neg"] is not None
-        if match["suf"] is not None:
-            return _with_suffix(match["num"], match["suf"].strip(), case=case, negative=negative)
-        sign = "سَالِب " if negative else ""
-        if match["noun"] is not None:
-            return sign + _counted(match["num"], L.NOUNS[match["noun"]], case=case)
-        if (
-            not negative
-            and match["num"].isdigit()
-            and 1 <= int(match["num"]) <= 12
-            and _after_hour_word(text, match.start())
+def _phone_after_word(match: re.Match[str]) -> _Reading:
+    number = match["pnum"]
+    if sum(ch.isdigit() for ch in number) < 5:  # "رقم 33" is a quantity
+        return Q.spell(number.replace(" ", "").replace("-", "")), *match.span()
+    return _phone(number), *match.span()
+
+
+def _version(match: re.Match[str]) -> _Reading:
+    parts = match["ver"].lstrip("v").split(".")
+    return " نُقْطَة ".join(Q.spell(part) for part in parts), *match.span()
+
+
+def _currency_abbreviation_first(match: re.Match[str]) -> _Reading:
+    """ "ر.س 50": the Arabic abbreviation before the amount joins the span."""
+    text, start = match.string, match.start()
+    key = _prefix_before(text, start, _ARABIC_CURRENCY_PREFIXES)
+    spoken = Q.money(match["camt2"], L.CURRENCIES[key.strip()], case=C.case_before(text, start))
+    return spoken, start - len(key), match.end()
+
+
+def _acronym(match: re.Match[str]) -> _Reading:
+    acronym = match["acr"].rstrip("-")
+    spoken = L.ACRONYM_WORDS.get(acronym) or " ".join(L.LETTER_NAMES[ch] for ch in acronym)
+    return spoken, *match.span()
+
+
+def _clock(match: re.Match[str]) -> _Reading | None:
+    spoken = _time(match)
+    return (spoken, *match.span()) if spoken else None
+
+
+# The last group each alternative of ``_PATTERN`` closes -> the function that reads it.
+_HANDLERS: dict[str, Callable[[re.Match[str]], _Reading | None]] = {
+    "pnum": _phone_after_word,
+    "phone": lambda match: (_phone(match["phone"]), *match.span()),
+    "y1": lambda match: _numeric_date(match),
+    "d2": lambda match: _numeric_date(match),
+    "mname": lambda match: _named_date(match),
+    "y3": lambda match: _named_date(match),
+    "mm": _clock,
+    "ss": _clock,
+    "ampm": _clock,
+    "ver": _version,
+    "fd": lambda match: _fraction_reading(match),
+    "vf": lambda match: _vulgar_reading(match),
+    "camt": lambda match: _currency_first(match),
+    "camt2": _currency_abbreviation_first,
+    "ordn": lambda match: _ordinal_match(match),
+    "hy": lambda match: _year_with_era(match),
+    "gy": lambda match: _year_with_era(match),
+    "r2": lambda match: _range(match),
+    "rsuf": lambda match: _range(match),
+    "num": lambda match: _number_reading(match),
+    "suf": lambda match: _number_reading(match),
+    "acr": _acronym,
+    "sym": lambda match: (L.SYMBOLS[match["sym"]], *match.span()),
+}
+
+
+def _currency_first(match: re.Match[str]) -> _Reading:
+    """ "$5", "USD 100", "$5 مليون" (the scale word comes before the currency's name)."""
+    text, start, end = match.string, match.start(), match.end()
+    currency = L.CURRENCIES[match["cpre"]]
+    case = C.case_before(text, start)
+    following = Q.next_word(text, end)
+    scale = nouns.find(following[0]) if following else None
+    if scale is not None and scale.scale:
+        spoken = Q.counted(match["camt"], scale, case=case, construct=True)
+        return spoken + " " + currency.major.singular, start, following[1]  # type: ignore[index]
+    return Q.money(match["camt"], currency, case=case), start, end
+
+
+def _ordinal_match(match: re.Match[str]) -> _Reading | None:
+    text, start, end = match.string, match.start(), match.end()
+    prefix = _prefix_before(text, start, _ORDINAL_PREFIXES)
+    article = start - len(prefix)
+    if article > 0 and text[article - 1].isalpha():
+        # "سؤال 5", "مال5": the letters are the end of a word, not the article;
+        # only a one-letter clitic (بال, وال) may stand before it.
+        clitic_start = article - 1
+        if text[clitic_start] not in "وفبك" or (
+            clitic_start > 0 and text[clitic_start - 1].isalpha()
         ):
-            return _HOUR[int(match["num"])]  # "الساعة 5" is the fifth hour: الْخَامِسَة
-        return sign + _spell(match["num"], gender=_gender_after(text, match.end()), case=case)
-    if match["acr"] is not None:
-        acronym = match["acr"]
-        return L.ACRONYM_WORDS.get(acronym) or " ".join(L.LETTER_NAMES[ch] for ch in acronym)
-    if match["sym"] is not None:
-        return L.SYMBOLS[match["sym"]]
-    raise AssertionError(f"unhandled verbalizer alternative {group!r}")
+            return _number_reading(_NUMBER_PATTERN.match(text, start))  # type: ignore[arg-type]
+    value = Q.small_int(match["ordn"])
+    if not value:
+        return None
+    spoken, _, _ = _ordinal_reading(value, text, article, end)
+    if prefix == "لل":  # ل + الـ: keep the written lam, drop the article's alef
+        return spoken[1:], start - 1, end
+    return spoken, article, end
+
+
+def _range(match: re.Match[str]) -> _Reading:
+    text, start, end = match.string, match.start(), match.end()
+    case = C.case_before(text, start)
+    suffix = match["rsuf"]
+    if suffix:
+        gender = (
+            (L.UNITS[suffix] if suffix in L.UNITS else L.CURRENCIES[suffix].major).gender
+            if suffix != "%"
+            else "m"
+        )
+        first = Q.spell(match["r1"], gender=gender, case=case)
+        return first + " إِلَى " + Q.with_suffix(match["r2"], suffix, case="gen"), start, end
+    following = Q.next_word(text, end)
+    noun = nouns.find(following[0]) if following else None
+    gender = noun.gender if noun else _plain_gender(text, end)
+    first = Q.spell(match["r1"], gender=gender, case=case)
+    return first + " إِلَى " + Q.spell(match["r2"], gender=gender, case="gen"), start, end
 
 
 def _phone(number: str) -> str:
@@ -340,6 +489,16 @@ def _is_clitic(text: str, start: int) -> bool:
     return start == 1 or not text[start - 2].isalpha()
 
 
+def _detached_clitic(before: str) -> bool:
+    """True if ``before`` ends in a lone ب/ل/ك/و/ف and a space ("ل 45", from "لـ 45")."""
+    return (
+        len(before) >= 2
+        and before[-1] == " "
+        and before[-2] in _CLITICS
+        and (len(before) == 2 or not before[-3].isalpha())
+    )
+
+
 def verbalize(text: str, *, diacritics: Literal["keep", "strip"] = "keep") -> VerbalizedText:
     """Spell out numbers, dates, times, currencies, units, acronyms and abbreviations.
 
@@ -357,27 +516,30 @@ def verbalize(text: str, *, diacritics: Literal["keep", "strip"] = "keep") -> Ve
         matches.sort(key=lambda m: m.start())
     if not matches:
         return VerbalizedText(text, text)
-    finish: Callable[[str], str] = strip_diacritics if diacritics == "strip" else shadda_first
+    finish: Callable[[str], str] = strip_diacritics if diacritics == "strip" else _shadda_first
     pieces: list[str] = []
     spans: list[Span] = []
     position = 0
     for match in matches:
-        start, end = match.span()
         if match.re is _ABBR_PATTERN:
-            spoken = L.ABBREVIATIONS[match["abbr"]]
+            reading: _Reading | None = (L.ABBREVIATIONS[match["abbr"]], *match.span())
         else:
-            spoken = _replacement(match)
-            if spoken is None:
-                spoken = _fallback(match.group(0))
-            if match["camt2"] is not None:
-                start -= len(_prefix_before(work, start, _ARABIC_CURRENCY_PREFIXES))
-            elif match["ordn"] is not None:
-                start -= len(_prefix_before(work, start, _ORDINAL_PREFIXES))
+            reading = _HANDLERS[match.lastgroup](match)  # type: ignore[index]
+            if reading is None:
+                reading = (_fallback(match.group(0)), *match.span())
+        spoken, start, end = reading
         if start < position:  # overlaps the previous replacement
             continue
         spoken = finish(spoken)
         before = text[position:start]
-        if before and not before[-1].isspace() and not _is_clitic(text, start):
+        if _detached_clitic(before):
+            before = before[:-1]
+        elif (
+            start
+            and not text[start - 1].isspace()
+            and not _is_clitic(text, start)
+            and (before or not (pieces and pieces[-1].endswith(" ")))
+        ):
             spoken = " " + spoken
         if end < len(text) and not text[end].isspace() and text[end] not in ".,،؛;:!?؟)»\"'":
             spoken = spoken + " "
@@ -389,9 +551,13 @@ def verbalize(text: str, *, diacritics: Literal["keep", "strip"] = "keep") -> Ve
     return VerbalizedText(text, "".join(pieces), tuple(spans))
 
 
+# Readings repeat (the same years, the same counts): order their marks once.
+_shadda_first = lru_cache(maxsize=4096)(shadda_first)
+
+
 def _prefix_before(text: str, start: int, prefixes: list[str]) -> str:
-    """The longest of ``prefixes`` that ends at ``start`` ('' if none)."""
-    for prefix in sorted(prefixes, key=len, reverse=True):
-        if text.startswith(prefix, max(0, start - len(prefix))) and start >= len(prefix):
+    """The longest of ``prefixes`` (listed longest first) that ends at ``start`` ('' if none)."""
+    for prefix in prefixes:
+        if start >= len(prefix) and text.startswith(prefix, start - len(prefix)):
             return prefix
     return ""

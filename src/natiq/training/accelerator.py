@@ -40,7 +40,7 @@ def make_accelerator(
         if find_unused_parameters
         else []
     )
-    return Accelerator(
+    accelerator = Accelerator(
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         mixed_precision=MIXED_PRECISION[precision],
         cpu=device.type == "cpu",
@@ -50,6 +50,14 @@ def make_accelerator(
         ),
         kwargs_handlers=handlers,
     )
+    plugin = getattr(accelerator.state, "deepspeed_plugin", None)
+    if plugin is not None:
+        # natiq batches its data itself (no prepared data loader), so DeepSpeed learns the
+        # micro-batch size here instead of from a loader.
+        settings = plugin.deepspeed_config
+        if settings.get("train_micro_batch_size_per_gpu", "auto") == "auto":
+            settings["train_micro_batch_size_per_gpu"] = config.per_device_train_batch_size
+    return accelerator
 
 
 def processes(accelerator: Any) -> tuple[int, int]:
@@ -108,4 +116,9 @@ def full_state_dict(accelerator: Any, prepared: Any) -> dict[str, Any]:
 
     Complete on the main process (other processes may get an empty dict).
     """
-    return accelerator.get_state_dict(prepared) or {}
+    from torch.distributed.tensor import DTensor
+
+    state = accelerator.get_state_dict(prepared) or {}
+    # Accelerate's FSDP2 path can hand back shards (seen on CPU): gather them, on every
+    # process alike (each one got the same kind of state dict from the same code path).
+    return {k: v.full_tensor() if isinstance(v, DTensor) else v for k, v in state.items()}

@@ -86,20 +86,3 @@ def local_batches(
 def global_batches(order: Sequence[Key], size: int) -> list[list[Key]]:
     """Consecutive batches of ``size`` keys (the last one may be short)."""
     return [list(order[start : start + size]) for start in range(0, len(order), size)]
-
-
-def rescale_position(state: TrainerState, global_batch_size: int) -> str | None:
-    """Convert a resumed position to another global batch size; a note when it is not exact."""
-    saved = state.global_batch_size
-    if saved in (0, global_batch_size):
-        state.global_batch_size = global_batch_size
-        return None
-    examples = state.batches_in_epoch * saved
-    state.batches_in_epoch = examples // global_batch_size
-    state.global_batch_size = global_batch_size
-    exact = examples % global_batch_size == 0
-    return (
-        f"the checkpoint used global batches of {saved} examples, this run {global_batch_size}: "
-        f"continuing at example {state.batches_in_epoch * global_batch_size} of epoch {state.epoch}"
-        + ("" if exact else f" (not {examples}: the order of this epoch's rest differs)")
-    )

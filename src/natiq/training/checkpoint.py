@@ -58,6 +58,21 @@ class TrainerState:
     def save(self, directory: Path) -> None:
         atomic_write_json(Path(directory) / TRAINER_STATE_FILE, asdict(self))
 
+    def rescale(self, global_batch_size: int) -> str | None:
+        """Convert the position to another global batch size; a note when that changes it."""
+        saved = self.global_batch_size
+        self.global_batch_size = global_batch_size
+        if saved in (0, global_batch_size):
+            return None
+        examples = self.batches_in_epoch * saved
+        self.batches_in_epoch = examples // global_batch_size
+        exact = examples % global_batch_size == 0
+        return (
+            f"the checkpoint used global batches of {saved} examples, this run {global_batch_size}: "
+            f"continuing at example {self.batches_in_epoch * global_batch_size} of epoch {self.epoch}"
+            + ("" if exact else f" (not {examples}: the rest of this epoch is ordered differently)")
+        )
+
     @classmethod
     def load(cls, directory: Path) -> TrainerState:
         path = Path(directory) / TRAINER_STATE_FILE
@@ -257,6 +272,40 @@ def keep_in_run_dir(source: Path, run_dir: Path, name: str | None = None) -> Pat
         with atomic_path(target) as tmp:  # several processes may copy it at once
             shutil.copyfile(source, tmp)
     return target
+
+
+def restore(
+    accelerator: Any,
+    resume_dir: Path,
+    *,
+    global_batch_size: int,
+    load_weights: Callable[[Path], None],
+    ema: Any = None,
+    note: Callable[[str], None] = print,
+) -> TrainerState:
+    """Put a checkpoint back into a prepared run; every process must call this.
+
+    Accelerate's state (optimizer, registered schedule, RNG; the model itself
+    under FSDP/DeepSpeed), then ``load_weights(resume_dir)`` (the trained
+    weights in natiq's files, when parameters are not sharded), EMA and the
+    data position, converted if the global batch size changed.
+    """
+    from natiq.training.accelerator import parameters_sharded
+
+    accelerator.load_state(str(resume_dir))
+    if not parameters_sharded(accelerator):
+        load_weights(resume_dir)
+    state = TrainerState.load(resume_dir)
+    message = state.rescale(global_batch_size)
+    if message:
+        note(f"note: {message}")
+    if ema is not None:
+        ema.load(resume_dir)
+    note(
+        f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, "
+        f"batch {state.batches_in_epoch})"
+    )
+    return state
 
 
 def save_checkpoint(

@@ -64,18 +64,12 @@ def describe_errors(error: ValidationError) -> str:
 
 
 class ConfigSection(BaseModel):
-    """Base of every config model: unknown keys are errors, errors name the flag."""
+    """Base of every config model and section: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise DataFormatError(f"invalid training config: {describe_errors(exc)}") from None
 
-
-class LoraFields(ConfigSection):
+class LoraFields(BaseModel):
     """PEFT LoRA settings, the same names in both trainers (``peft.LoraConfig``'s ``r``...)."""
 
     lora_r: int = Field(16, ge=1, description="LoRA rank")
@@ -84,7 +78,16 @@ class LoraFields(ConfigSection):
 
 
 class TrainConfig(ConfigSection):
-    """Settings common to every trainer; subclasses change defaults by redeclaring a field."""
+    """Settings common to every trainer; subclasses change defaults by redeclaring a field.
+
+    Invalid settings raise ``DataFormatError`` naming the flags (sections included).
+    """
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise DataFormatError(f"invalid training config: {describe_errors(exc)}") from None
 
     output_dir: Path = Field(
         Path("runs/train"), description="run directory: step_N/ checkpoints, logs, samples"
@@ -138,13 +141,15 @@ class TrainConfig(ConfigSection):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str | Path = "config") -> Self:
-        """Build from a mapping; errors are prefixed with ``source`` (a file name)."""
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | Path | None = None) -> Self:
+        """Build from a mapping; errors are prefixed with ``source`` (a file name) when given."""
         if not isinstance(data, Mapping):
             raise DataFormatError(f"{source}: a training config must be a mapping of settings")
         try:
             return cls(**dict(data))
         except DataFormatError as exc:
+            if source is None:
+                raise
             raise DataFormatError(f"{source}: {exc}") from None
 
     @classmethod
@@ -155,7 +160,7 @@ class TrainConfig(ConfigSection):
         then ``overrides`` (command-line values; nested dicts for sections) on top."""
         data = read_config_file(Path(path)) if path is not None else {}
         merged = deep_merge(data, dict(overrides or {}))
-        return cls.from_dict(merged, source=path if path is not None else "command line")
+        return cls.from_dict(merged, source=path)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ steps. Names: ``train/<term>``, ``train/lr``, ``val/<term>``, ``eval/<metric>``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,22 @@ class RunLog:
         self.run_dir = Path(run_dir)
         self.console = console
         self.main = bool(accelerator.is_main_process)
+        self.first_step, self.started = 0, time.monotonic()
+
+    def start(self, step: int) -> None:
+        """The loop begins at ``step`` now (for steps/s)."""
+        self.first_step, self.started = step, time.monotonic()
+
+    def train_step(self, running: RunningTerms, step: int, lr: float) -> dict[str, float]:
+        """Reduce the terms since the last log line (a collective: every process calls it)
+        and log them as ``train/<term>`` with ``train/lr`` and ``train/steps_per_s``."""
+        losses = running.reduce(self.accelerator)
+        logged = {f"train/{k}": v for k, v in losses.items()}
+        logged["train/lr"] = lr
+        elapsed = max(1e-9, time.monotonic() - self.started)
+        logged["train/steps_per_s"] = (step - self.first_step) / elapsed
+        self.scalars(logged, step)
+        return losses
 
     def print(self, line: str) -> None:
         if self.main:
@@ -66,6 +83,21 @@ class RunLog:
             return
         self.accelerator.log(dict(values), step=step)
         append_jsonl(self.run_dir / log_file, {"step": step, **values})
+
+    def scores(self, finished: list[tuple[int, dict[str, float]]]) -> dict[str, float]:
+        """Log sample scores at the step of their samples; the newest as ``eval/<metric>``."""
+        latest: dict[str, float] = {}
+        for step, scores in finished:
+            latest = {f"eval/{k}": v for k, v in scores.items()}
+            self.scalars(latest, step, log_file=EVAL_LOG)
+            self.print(f"step {step} eval: {format_scores(scores)}")
+        return latest
+
+    def close(self) -> None:
+        """Flush and close the trackers. Unlike ``Accelerator.end_training`` this keeps the
+        process group, so a process can run another training after this one."""
+        for tracker in self.accelerator.trackers:
+            tracker.finish()
 
     def forget_after(self, step: int) -> None:
         """Drop JSONL lines past ``step`` (a resumed run logs those steps again)."""

@@ -12,6 +12,7 @@ the same on 1 or N processes and a checkpoint resumes under any process count.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,6 +49,14 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_
         num_training_steps=total_steps,
         scheduler_specific_kwargs=specific,
     )
+
+
+def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
+    """``--max-steps``, else the optimizer steps of ``--num-train-epochs`` epochs."""
+    if config.max_steps is not None:
+        return config.max_steps
+    micro = config.num_train_epochs * batches_per_epoch
+    return max(1, math.ceil(micro / config.gradient_accumulation_steps))
 
 
 def step_schedule(optimizer: Any, scheduler: Any) -> None:

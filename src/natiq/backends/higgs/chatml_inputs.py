@@ -11,10 +11,16 @@ and ``<|audio_eos|>``; the frames themselves go in ``audio_frames``. The
 prompt is tokenized piece by piece at special-token boundaries, so the
 position of every turn is known exactly and the labels can be built from it:
 
-* audio labels: only the target clip's frames; stream BOS (forced at
-  generation) is ignored, stream EOS is kept so the model learns to stop;
+* audio labels: only the target clip's frames; the stream BOS staircase
+  (forced at generation) and the padding after each codebook's stream EOS
+  are ignored, each codebook's stream EOS is kept so the model learns to stop
+  (the layout of Boson's reference collator);
 * text labels: only the target user turn and the target assistant turn's text
   tokens (audio placeholders excluded); the reference turns are never labels.
+
+Texts are stripped as the reference chat template's ``trim`` does, so the
+prompt equals, token for token, what transformers' ``HiggsAudioV2Processor``
+renders with that template (a test pins it).
 
 Labels are *unshifted*: position ``p`` holds the token at ``p``. The loss
 shifts once (``natiq.backends.higgs.losses``), as transformers' loss does.
@@ -37,7 +43,7 @@ from natiq.backends.higgs.config import (
     START_HEADER,
     AudioIds,
 )
-from natiq.backends.higgs.delay import delayed_clip
+from natiq.backends.higgs.delay import add_stream_markers, apply_delay, delayed_clip
 from natiq.common.errors import InputTextError
 
 IGNORE_INDEX = -100
@@ -66,6 +72,19 @@ class EncodedSample:
     audio_frames: torch.Tensor
     audio_labels: torch.Tensor
     num_prompt_frames: int
+
+
+def delayed_labels(codes: torch.Tensor, stream_eos: int) -> torch.Tensor:
+    """Audio labels of one target clip, frame-aligned with ``delayed_clip``: ``(T + K + 1, K)``.
+
+    The layout is Boson's reference collator's: the clip is marked
+    ``[ignored] + codes + [stream EOS]`` per codebook and delayed with the
+    ignore index on both sides, so the BOS staircase and the ``K (K - 1) / 2``
+    padding cells after each codebook's EOS are ignored, while every
+    codebook's own stream EOS stays a target (the model learns to stop).
+    """
+    marked = add_stream_markers(codes, IGNORE_INDEX, stream_eos)
+    return apply_delay(marked, IGNORE_INDEX, IGNORE_INDEX).transpose(0, 1).contiguous()
 
 
 def _header(role: str) -> str:
@@ -102,8 +121,7 @@ class _Builder:
         self.labels.extend([IGNORE_INDEX] * len(placeholders))
         self.frames.append(frames)
         if train:
-            labels = frames.clone()
-            labels[labels == ids.stream_bos] = IGNORE_INDEX
+            labels = delayed_labels(codes.long(), ids.stream_eos)
         else:
             labels = torch.full_like(frames, IGNORE_INDEX)
         self.frame_labels.append(labels)
@@ -136,15 +154,16 @@ def encode_conversation(
             "the reference transcript is empty: Higgs voice cloning needs the words of the reference clip"
         )
     builder = _Builder(tokenizer, ids)
-    builder.text(f"{BEGIN_OF_TEXT}{_header('system')}{texts.system}{END_OF_TURN}", train=False)
-    builder.text(f"{_header('user')}{texts.ref_text}{END_OF_TURN}", train=False)
+    system = texts.system.strip()
+    builder.text(f"{BEGIN_OF_TEXT}{_header('system')}{system}{END_OF_TURN}", train=False)
+    builder.text(f"{_header('user')}{texts.ref_text.strip()}{END_OF_TURN}", train=False)
     builder.text(f"{_header('assistant')}{AUDIO_OUT_BOS}", train=False)
     builder.clip(ref_codes, train=False)
     builder.text(f"{AUDIO_EOS}{END_OF_TURN}", train=False)
     num_prompt_frames = sum(f.shape[0] for f in builder.frames)
     training = target_codes is not None
     builder.text(_header("user"), train=False)
-    builder.text(f"{texts.target_text}{END_OF_TURN}", train=training)
+    builder.text(f"{texts.target_text.strip()}{END_OF_TURN}", train=training)
     builder.text(_header("assistant"), train=training)
     builder.text(AUDIO_OUT_BOS, train=training)
     if training:

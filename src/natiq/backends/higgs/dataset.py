@@ -4,6 +4,10 @@ A sample is skipped (never silently) when its reference or target audio
 could not be encoded, the reference is longer than the limit, or a text is
 empty after the front-end; each skip is returned with its reason so the
 trainer can write it to ``skipped.jsonl``.
+
+The system prompt is each line's own (``natiq data chatml --scene`` sets it)
+unless training overrides it for all lines; ``system_prompt_used`` is what
+the adapter records so that inference builds the same prompt.
 """
 
 from __future__ import annotations
@@ -27,10 +31,23 @@ class Skipped:
         return {"id": self.id, "reason": self.reason}
 
 
-def prepared_texts(sample: Any, frontend: Any) -> CloningTexts:
-    """System prompt kept as written; reference and target text through the front-end."""
+def system_prompt_of(sample: Any, override: str | None = None) -> str:
+    """``override`` if given, else the line's own system prompt, else the default one."""
+    if override is not None:
+        return override
+    return sample.system or DEFAULT_SYSTEM_PROMPT
+
+
+def system_prompt_used(samples: Sequence[Any], override: str | None = None) -> str | None:
+    """The one system prompt training saw, to record with the adapter; ``None`` if lines differ."""
+    prompts = {system_prompt_of(sample, override).strip() for sample in samples}
+    return prompts.pop() if len(prompts) == 1 else None
+
+
+def prepared_texts(sample: Any, frontend: Any, system_prompt: str | None = None) -> CloningTexts:
+    """System prompt (see ``system_prompt_of``) kept as written; reference and target text through the front-end."""
     return CloningTexts(
-        system=sample.system or DEFAULT_SYSTEM_PROMPT,
+        system=system_prompt_of(sample, system_prompt),
         ref_text=frontend.prepare(sample.ref_text).model_text if sample.ref_text.strip() else "",
         target_text=frontend.prepare(sample.target_text).model_text
         if sample.target_text.strip()
@@ -47,6 +64,7 @@ def encode_training_samples(
     store: CodeStore,
     max_ref_seconds: float,
     max_target_seconds: float,
+    system_prompt: str | None = None,
 ) -> tuple[list[EncodedSample], list[Skipped]]:
     encoded: list[EncodedSample] = []
     skipped: list[Skipped] = []
@@ -67,7 +85,7 @@ def encode_training_samples(
                     raise NatiqError(
                         f"the {label} clip is {seconds:.1f} s, over the {limit:g} s limit"
                     )
-            texts = prepared_texts(sample, frontend)
+            texts = prepared_texts(sample, frontend, system_prompt)
             encoded.append(encode_conversation(tokenizer, ids, texts, ref_codes, target_codes))
         except NatiqError as exc:
             skipped.append(Skipped(id=str(sample.id), reason=str(exc)))

@@ -69,8 +69,36 @@ def load_audio_tokenizer(source: str, device: torch.device | str = "cpu"):
     return model.to(device).eval()
 
 
+# Linear modules that stay in full precision under --quantize. transformers'
+# default keeps only the module owning the model's last parameter, which is
+# the text head whenever one is loaded: the audio head would then be
+# quantized. Naming the skips replaces that default, so both heads are listed.
+UNQUANTIZED_MODULES = ("audio_lm_head", "text_lm_head")
+
+
+def bitsandbytes_config(quantize: Quantize, compute_dtype: torch.dtype):
+    """The ``BitsAndBytesConfig`` for an 8/4-bit base (no CUDA check), or ``None`` for ``none``."""
+    if quantize == "none":
+        return None
+    from transformers import BitsAndBytesConfig
+
+    if quantize == "8bit":
+        return BitsAndBytesConfig(
+            load_in_8bit=True, llm_int8_skip_modules=list(UNQUANTIZED_MODULES)
+        )
+    if quantize == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute_dtype,
+            llm_int8_skip_modules=list(UNQUANTIZED_MODULES),
+        )
+    raise NatiqError(f"--quantize must be none, 8bit or 4bit, not {quantize!r}")
+
+
 def quantization_config(quantize: Quantize, compute_dtype: torch.dtype):
-    """A ``BitsAndBytesConfig`` for an 8/4-bit base, or ``None``; clear errors when impossible."""
+    """``bitsandbytes_config`` after checking that CUDA and bitsandbytes are there; clear errors otherwise."""
     if quantize == "none":
         return None
     if not torch.cuda.is_available():
@@ -81,16 +109,7 @@ def quantization_config(quantize: Quantize, compute_dtype: torch.dtype):
         raise NatiqError(
             f"--quantize {quantize} needs bitsandbytes: pip install 'natiq[quant]' (or pip install bitsandbytes)"
         ) from None
-    from transformers import BitsAndBytesConfig
-
-    if quantize == "8bit":
-        return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type="nf4",
-        bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=compute_dtype,
-    )
+    return bitsandbytes_config(quantize, compute_dtype)
 
 
 def load_model(

@@ -6,12 +6,16 @@ there is no default voice, because Higgs cloning needs one. When a caller
 passes only a clip (``natiq speak --voice ref.wav``), the transcript is read
 from ``ref.txt`` beside it. The
 ``checkpoint`` option is an adapter dir from ``natiq higgs train`` (its
-front-end settings are used) or ``None`` for the base model.
+front-end settings and system prompt are used) or ``None`` for the base
+model; the ``system_prompt`` load option overrides the recorded prompt. A
+runaway generation (the frame cap reached before the stream EOS) is logged
+as a warning.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +27,8 @@ from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt, ma
 from natiq.backends.higgs.audio_codes import decode_codes
 from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
 from natiq.common.errors import AudioInputError, InputTextError
+
+log = logging.getLogger(__name__)
 
 
 def reference_transcript(audio: Path) -> str:
@@ -38,7 +44,7 @@ def reference_transcript(audio: Path) -> str:
 
 class HiggsBackend(SpeechBackend):
     name: ClassVar[str] = "higgs"
-    load_options: ClassVar[tuple[str, ...]] = ("audio_tokenizer",)
+    load_options: ClassVar[tuple[str, ...]] = ("audio_tokenizer", "system_prompt")
     sampling_options: ClassVar[tuple[str, ...]] = (
         "temperature",
         "top_p",
@@ -60,10 +66,12 @@ class HiggsBackend(SpeechBackend):
         device: str = "auto",
         quantize: bool | str = False,
         audio_tokenizer: str | None = None,
+        system_prompt: str | None = None,
     ) -> HiggsBackend:
         """The base model (or the one an adapter records) with the adapter ``checkpoint``.
 
         ``quantize``: ``True`` or ``"8bit"``, ``"4bit"`` (bitsandbytes, GPU) or off.
+        ``system_prompt``: instead of the one recorded with the adapter.
         """
         mode = quantize if isinstance(quantize, str) else ("8bit" if quantize else "none")
         cloner = HiggsCloner.load(
@@ -72,6 +80,7 @@ class HiggsBackend(SpeechBackend):
             audio_tokenizer=audio_tokenizer,
             device=device,
             quantize=mode,
+            system_prompt=system_prompt,
         )
         return cls(cloner)
 
@@ -120,7 +129,13 @@ class HiggsBackend(SpeechBackend):
     def generate(
         self, model_text: str, voice: Any, options: SynthesisOptions
     ) -> Iterator[np.ndarray]:
-        generated = self.cloner.generate_codes(voice, model_text, self._clone_options(options))
+        settings = self._clone_options(options)
+        generated = self.cloner.generate_codes(voice, model_text, settings)
+        if not generated.stopped:
+            log.warning(
+                "Higgs generation hit its cap of %d steps without the stream EOS (runaway)",
+                settings.max_new_tokens,
+            )
         audio = decode_codes(self.cloner.audio_tokenizer, generated.codes)
         limit = max_samples(options, self.sample_rate)
         if limit is not None:

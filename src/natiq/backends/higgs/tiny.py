@@ -3,8 +3,9 @@
 The released weights cannot be downloaded in CI, so tests and smoke runs use
 a 2-layer, hidden-64 ``HiggsAudioV2ForConditionalGeneration``, a small
 ``HiggsAudioV2TokenizerModel`` (DAC + HuBERT branches shrunk, still 24 kHz,
-25 frames/s, 8 codebooks) and a byte-level text tokenizer that knows the
-Llama-3 / Higgs special tokens at their real ids. ``write_tiny_model`` saves
+25 frames/s, 8 codebooks) and a small byte-level BPE text tokenizer built
+like Llama-3's that knows the Llama-3 / Higgs special tokens at their real
+ids. ``write_tiny_model`` saves
 them in the same layout a downloaded model has, so every command runs on it.
 """
 
@@ -66,17 +67,61 @@ def tiny_audio_tokenizer_config():
     )
 
 
+# Llama-3's pre-tokenizer split (from its public tokenizer.json): contractions,
+# letter runs, 1-3 digit groups, punctuation runs, newline runs and spaces.
+LLAMA3_SPLIT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+
+# What the tiny tokenizer learns its merges from: the default system prompt and
+# Arabic / romanized phrases, so prompts take tens of tokens instead of hundreds.
+_MERGE_CORPUS = (
+    "Generate audio following instruction.\n\nAudio is recorded from a quiet room.\n\n",
+    "مرحبا بكم في ناطق، السلام عليكم ورحمة الله. نعم، شكرا جزيلا؛ كلا. اثْنَا عَشَرَ\n\n",
+    "marhaban bikum fi natiq, 123 kalima wa 45 jumla. qaala: na'am!\n\n",
+    "al-salaamu 3alaykum wa ra7matu allaah... 2024-11-30\n\n",
+)
+
+
 def tiny_text_tokenizer():
-    """A byte-level ``PreTrainedTokenizerFast`` with Higgs special tokens at their real ids."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    """A byte-level BPE like Llama-3's (its pre-tokenizer, real merges, BOS added) with the Higgs specials at their real ids.
+
+    Any text encodes (the 256 byte symbols are in the vocabulary); merges make
+    tokenization depend on where a prompt is cut, as with the real tokenizer.
+    """
+    import json
+
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+
+    pre = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(LLAMA3_SPLIT), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    learner = Tokenizer(models.BPE())
+    learner.pre_tokenizer = pre
+    trainer = trainers.BpeTrainer(
+        vocab_size=600, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+    )
+    learner.train_from_iterator(list(_MERGE_CORPUS) * 4, trainer=trainer)
+    learned = json.loads(learner.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in learned["merges"]]
+    backend = Tokenizer(models.BPE(vocab={**learned["vocab"], **SPECIAL_TOKENS}, merges=merges))
+    backend.pre_tokenizer = pre
+    backend.decoder = decoders.ByteLevel()
+    backend.post_processor = processors.TemplateProcessing(
+        single="<|begin_of_text|> $A",
+        special_tokens=[("<|begin_of_text|>", SPECIAL_TOKENS["<|begin_of_text|>"])],
+    )
+    return higgs_text_tokenizer(backend)
+
+
+def higgs_text_tokenizer(backend):
+    """A ``PreTrainedTokenizerFast`` over a ``tokenizers.Tokenizer``, with Llama-3's BOS/EOS/pad and the Higgs specials."""
     from transformers import PreTrainedTokenizerFast
 
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    vocab = {symbol: index for index, symbol in enumerate(sorted(alphabet))}
-    vocab.update(SPECIAL_TOKENS)
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    backend.decoder = decoders.ByteLevel()
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=backend,
         bos_token="<|begin_of_text|>",

@@ -1,104 +1,100 @@
-"""Every setting of a Higgs LoRA training run, in one dataclass.
+"""Every setting of a Higgs LoRA training run, in one typed model.
 
-Defaults are the seed's recipe (10 epochs, batch 2 x accumulation 8, lr 1e-4,
-100 warmup steps, log every 10, save every 500; LoRA r16 / alpha 32 /
-dropout 0.1 on the attention, ``mlp`` and ``audio_mlp`` projections). Each
-``natiq higgs train`` flag sets exactly one field. The config is saved as
-``training_config.json`` in every checkpoint and in the final adapter dir.
+``HiggsTrainConfig`` extends the shared ``natiq.training.config.TrainConfig``
+(the same names as the Pocket trainer: ``learning_rate``, ``save_steps``,
+``lora_r``, ``--resume latest``...) with Higgs's own: the ChatML data, the base
+model, LoRA targets, heads, quantization, the system prompt. Defaults are the
+seed's recipe (10 epochs, batch 2 x accumulation 8, lr 1e-4, 100 warmup steps,
+linear decay, log every 10, save every 500; LoRA r16 / alpha 32 / dropout 0.1
+on the attention, ``mlp`` and ``audio_mlp`` projections). ``natiq higgs
+train`` derives one flag per field from this model. The effective config is
+saved in ``training_config.json`` in every checkpoint and in the final adapter
+dir, with the system prompt the adapter was trained with.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from natiq.backends.higgs.config import DEFAULT_MODEL
-from natiq.common.errors import DataFormatError
+from natiq.training.config import CommaList, LoraFields, TrainConfig
 
 DEFAULT_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+TRAINER = "higgs"
+# Settings a resumed run must share with its checkpoint.
+STRUCTURAL_FIELDS: tuple[str, ...] = (
+    "model",
+    "lora_r",
+    "lora_alpha",
+    "lora_target_modules",
+    "train_audio_head",
+)
 
 
-@dataclass
-class HiggsTrainConfig:
-    chatml: Path
-    output_dir: Path
-    codes_dir: Path | None = None
-    model: str = DEFAULT_MODEL
-    audio_tokenizer: str | None = None
-    frontend_config: Path | None = None
-    epochs: int = 10
-    max_steps: int | None = None
-    per_device_batch_size: int = 2
-    grad_accum: int = 8
-    learning_rate: float = 1e-4
-    warmup_steps: int = 100
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    logging_steps: int = 10
-    save_steps: int = 500
-    seed: int = 42
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.1
-    lora_targets: tuple[str, ...] = field(default=DEFAULT_LORA_TARGETS)
-    train_audio_head: bool = False
-    text_loss_weight: float = 0.0
-    quantize: str = "none"
-    precision: str = "auto"
-    gradient_checkpointing: bool | None = None
-    device: str = "auto"
-    max_ref_seconds: float = 30.0
-    max_target_seconds: float = 30.0
-    resume: bool = True
-    eval_every: int = 0
-    eval_samples: int = 2
+class HiggsTrainConfig(TrainConfig, LoraFields):
+    """The settings of one Higgs run; each field is the flag ``--<name-with-dashes>``."""
 
-    def validate(self) -> None:
-        if self.quantize not in ("none", "8bit", "4bit"):
-            raise DataFormatError(f"quantize must be none, 8bit or 4bit, not {self.quantize!r}")
-        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
-            raise DataFormatError(
-                f"precision must be auto, fp32, bf16 or fp16, not {self.precision!r}"
-            )
-        for name in (
-            "epochs",
-            "per_device_batch_size",
-            "grad_accum",
-            "lora_r",
-            "logging_steps",
-            "save_steps",
-        ):
-            if getattr(self, name) < 1:
-                raise DataFormatError(f"{name} must be at least 1")
-        if self.eval_every < 0:
-            raise DataFormatError("eval_every must be >= 0 (0 = never)")
-        if self.eval_samples < 1:
-            raise DataFormatError("eval_samples must be at least 1")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise DataFormatError("max_steps must be at least 1")
-        if not self.lora_targets:
-            raise DataFormatError("lora_targets is empty: name at least one module, e.g. q_proj")
+    chatml: Path = Field(description="training ChatML JSONL (`natiq data chatml`)")
+    output_dir: Path = Field(
+        description="the final adapter, step_N/ checkpoints, logs, samples, cached codes"
+    )
+    codes_dir: Path | None = Field(
+        None, description="cached audio codes (`natiq higgs tokenize`; default OUTPUT_DIR/codes)"
+    )
+    model: str = Field(DEFAULT_MODEL, description="base model: hub id or local folder")
+    audio_tokenizer: str | None = Field(
+        None,
+        description="audio tokenizer id/folder (default: <model>/audio_tokenizer or the released one)",
+    )
+    frontend_config: Path | None = Field(
+        None, description="natiq_frontend.json of the text front-end (default settings if omitted)"
+    )
+    system_prompt: str | None = Field(
+        None,
+        description="system message for every training sample (default: each ChatML line's own)",
+    )
+    lora_target_modules: CommaList = Field(
+        DEFAULT_LORA_TARGETS, min_length=1, description="comma-separated module names LoRA adapts"
+    )
+    train_audio_head: bool = Field(False, description="also train a full copy of audio_lm_head")
+    text_loss_weight: float = Field(0.0, ge=0, description="weight of the text loss, 0 = off")
+    quantize: Literal["none", "8bit", "4bit"] = Field(
+        "none", description="quantize the frozen base (bitsandbytes, CUDA): QLoRA"
+    )
+    gradient_checkpointing: bool | None = Field(
+        None, description="recompute activations in backward (default: on for GPU)"
+    )
+    max_ref_seconds: float = Field(30.0, gt=0, description="skip samples whose reference is longer")
+    max_target_seconds: float = Field(30.0, gt=0, description="skip samples whose target is longer")
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key, value in data.items():
-            if isinstance(value, Path):
-                data[key] = str(value)
-            elif isinstance(value, tuple):
-                data[key] = list(value)
-        return data
+    # Shared settings with the seed recipe's defaults.
+    seed: int = Field(42, description="seed of every random choice (data order, dropout, init)")
+    num_train_epochs: int = Field(
+        10, ge=1, description="epochs to train when --max-steps is not given"
+    )
+    per_device_train_batch_size: int = Field(
+        2, ge=1, description="samples per process per micro-batch"
+    )
+    gradient_accumulation_steps: int = Field(
+        8, ge=1, description="micro-batches per optimizer step"
+    )
+    learning_rate: float = Field(1e-4, gt=0, description="peak learning rate (AdamW)")
+    warmup_steps: int = Field(100, ge=0, description="optimizer steps of linear warmup")
+    lora_dropout: float = Field(0.1, ge=0, lt=1, description="dropout on the LoRA input")
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HiggsTrainConfig:
-        known = {f.name: f for f in fields(cls)}
-        unknown = set(data) - set(known)
-        if unknown:
-            raise DataFormatError(f"unknown training config keys: {', '.join(sorted(unknown))}")
-        values = dict(data)
-        for key in ("chatml", "output_dir", "codes_dir", "frontend_config"):
-            if values.get(key) is not None:
-                values[key] = Path(values[key])
-        if "lora_targets" in values:
-            values["lora_targets"] = tuple(values["lora_targets"])
-        return cls(**values)
+
+def recorded_training(adapter_dir: str | Path) -> dict[str, Any]:
+    """The settings an adapter dir (or checkpoint) was trained with, plus ``system_prompt``.
+
+    Reads ``training_config.json`` through ``natiq.training.checkpoint``; the
+    result maps config names (``model``, ``audio_tokenizer``...) to values, and
+    ``system_prompt`` to the prompt every training sample had (None when the
+    ChatML lines had different ones and no ``--system-prompt`` was given).
+    """
+    from natiq.training.checkpoint import read_record
+
+    record = read_record(adapter_dir, trainer=TRAINER)
+    return {**record.config, "system_prompt": record.extra.get("system_prompt")}

@@ -3,13 +3,20 @@
 A base is named three ways: a pocket-tts language (``english``, ``french_24l``,
 ...), a local YAML config (or a directory holding exactly one, such as a natiq
 export), or an ``hf://owner/repo/file.yaml[@rev]`` config. Loading goes through
-``TTSModel.load_model`` unchanged, so ``HF_HUB_OFFLINE`` is honoured by
-huggingface_hub; what this module adds is turning a missing file, a gated
-repository or an offline cache miss into a ``ModelLoadError`` that says what to do.
+``TTSModel.load_model``; a YAML config is first localized (``config_paths``):
+paths relative to the YAML are read from its folder (pocket-tts alone would
+read them from the working directory) and ``hf://`` files come from the
+Hugging Face cache when the Hub cannot be reached, so an offline machine
+fails in seconds instead of retrying for minutes. What this module adds is
+turning a missing file, a gated repository or an offline cache miss into a
+``ModelLoadError`` that says what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +66,35 @@ def resolve_base(base: str | Path) -> dict[str, str]:
     )
 
 
+def _names_urls(config_file: str) -> bool:
+    if config_file.startswith(("hf://", "http://", "https://")):
+        return True
+    from natiq.backends.pocket.config_paths import config_paths, is_url, read_config
+
+    return any(is_url(value) for _, value in config_paths(read_config(config_file)[0]))
+
+
+@contextlib.contextmanager
+def _loadable(target: dict[str, str]) -> Iterator[dict[str, str]]:
+    """``load_model`` keywords whose YAML (if any) no longer depends on the working directory.
+
+    A local or ``hf://`` YAML is rewritten (``canonical_config``) into a
+    temporary file for the block's duration, its ``hf://`` files fetched
+    first so that a missing one is a clear error.
+    """
+    source = target.get("config")
+    if source is None or source.startswith(("http://", "https://")):
+        yield target
+        return
+    from natiq.backends.pocket.config_paths import canonical_config, dump_config
+
+    config = canonical_config(source, fetch=True)
+    with tempfile.TemporaryDirectory(prefix="natiq-config-") as folder:
+        local = Path(folder) / Path(source.split("@")[0]).name
+        local.write_text(dump_config(config), encoding="utf-8")
+        yield {"config": str(local)}
+
+
 def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwargs: Any):
     """Load a ``TTSModel`` (FlowLM + Mimi) for ``base`` on ``device`` (``auto``, ``cpu``, ``cuda``).
 
@@ -75,11 +111,16 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
     )
     from pocket_tts import TTSModel
 
+    from natiq.common.hub import fail_fast_when_offline
     from natiq.common.runtime import select_device
 
     target = resolve_base(base)
     try:
-        model = TTSModel.load_model(**target, **load_kwargs)
+        with _loadable(target) as loadable:
+            # pocket-tts downloads hf:// and http(s) files itself (a language config names some)
+            downloads = "language" in loadable or _names_urls(loadable["config"])
+            with fail_fast_when_offline() if downloads else contextlib.nullcontext():
+                model = TTSModel.load_model(**loadable, **load_kwargs)
     except GatedRepoError as exc:
         raise ModelLoadError(
             f"base {base!s}: access to a gated repository was refused ({exc}). {HOW_TO_GET_WEIGHTS}"
@@ -124,12 +165,19 @@ def load_base(base: str | Path = "english", *, device: str = "cpu", **load_kwarg
 
 def load_base_config(base: str | Path) -> Any:
     """Parse a base's pocket-tts config without loading weights (an hf:// YAML is fetched unless offline)."""
-    from pocket_tts.utils.config import CONFIGS_DIR, load_config
+    from pocket_tts.utils.config import CONFIGS_DIR, Config, load_config
+
+    from natiq.backends.pocket.config_paths import canonical_config
 
     target = resolve_base(base)
     source = target.get("config") or str(CONFIGS_DIR / f"{target['language']}.yaml")
     try:
+        if "config" in target and not source.startswith(("http://", "https://")):
+            # relative paths resolved as ``load_base`` resolves them, so fingerprints agree
+            return Config(**canonical_config(source))
         return load_config(source)
+    except ModelLoadError:
+        raise
     except FileNotFoundError as exc:
         raise ModelLoadError(f"{base}: {exc}") from None
     except Exception as exc:

@@ -2,16 +2,20 @@
 
 ``export_checkpoint`` rebuilds the trained model (base + adapter or weights,
 EMA if present), merges LoRA into plain weights and writes a directory that
-``pocket-tts generate --config D/<name>.yaml`` loads unchanged and offline:
+``pocket-tts generate --config <name>.yaml``, run in it, loads unchanged and offline:
 
 - ``<name>.safetensors``: the ``TTSModel`` state_dict (FlowLM + Mimi);
-- ``<name>.yaml``: the base config with a top-level local ``weights_path``,
-  the local tokenizer, ``capitalize_first_letter: false`` and the Arabic
-  punctuation in ``replace_characters``;
+- ``<name>.yaml``: the base config with a top-level ``weights_path``, the
+  tokenizer, ``capitalize_first_letter: false`` and, in
+  ``replace_characters``, the Arabic punctuation plus whatever of the text
+  front-end a character map can express (Buckwalter: every letter and mark);
 - ``<name>_tokenizer.model`` (or ``.json``) and ``natiq_frontend.json``.
 
-Paths inside the YAML are absolute (pocket-tts resolves relative paths from
-the working directory, not the YAML's folder): export again after moving it.
+Paths inside the YAML are relative to its folder and nothing in it names
+this machine, so the folder can be moved, renamed or published: natiq
+resolves them against the YAML's folder; stock pocket-tts resolves them from
+the working directory (run it from the export folder) until ``natiq hub
+push`` rewrites them to ``hf://REPO/FILE@REVISION`` (``config_paths``).
 
 ``load_checkpoint_model`` returns ``(TTSModel, FrontendConfig)`` for a training
 checkpoint or an export directory; the speech backend uses it.
@@ -150,10 +154,24 @@ def export_checkpoint(
     use_ema: bool = True,
 ) -> Path:
     """Merge and write ``<name>.safetensors`` + ``<name>.yaml`` + tokenizer + front-end; return the YAML."""
-    import yaml
+    tts, frontend_config = load_checkpoint_model(checkpoint_dir, use_ema=use_ema)
+    return write_export(
+        tts, frontend_config, output_dir, name=name, origin=Path(checkpoint_dir).name
+    )
+
+
+def write_export(
+    tts: Any, frontend_config: Any, output_dir: str | Path, *, name: str, origin: str
+) -> Path:
+    """Write a loaded model as a portable export folder (see the module docstring); return the YAML.
+
+    ``origin`` is a short label for the header comment (the checkpoint's
+    folder name, never a path).
+    """
     from safetensors.torch import save_file
 
-    tts, frontend_config = load_checkpoint_model(checkpoint_dir, use_ema=use_ema)
+    from natiq.backends.pocket import config_paths
+
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
 
@@ -164,6 +182,10 @@ def export_checkpoint(
 
     lookup = tts.config.flow_lm.lookup_table
     tokenizer_src = Path(lookup.tokenizer_path)
+    if lookup.tokenizer_path.startswith("hf://"):  # a model loaded from the Hub
+        from natiq.common.hub import download_file
+
+        tokenizer_src = download_file(lookup.tokenizer_path)
     tokenizer_file = out / f"{name}_tokenizer{tokenizer_src.suffix}"
     with atomic_path(tokenizer_file) as tmp:
         shutil.copyfile(tokenizer_src, tmp)
@@ -172,17 +194,28 @@ def export_checkpoint(
     config.pop("weights_path_without_voice_cloning", None)
     config["flow_lm"].pop("weights_path", None)
     config["mimi"].pop("weights_path", None)
-    config["weights_path"] = str(weights_file)
-    config["flow_lm"]["lookup_table"]["tokenizer_path"] = str(tokenizer_file)
+    config["weights_path"] = weights_file.name
+    config["flow_lm"]["lookup_table"]["tokenizer_path"] = tokenizer_file.name
     config["capitalize_first_letter"] = tts.capitalize_first_letter
-    config["replace_characters"] = dict(tts.replace_characters)
-    header = f"# Exported by natiq from {Path(checkpoint_dir).resolve()}\n"
-    yaml_path = out / f"{name}.yaml"
-    atomic_write_text(
-        yaml_path, header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    text_map, _ = config_paths.stock_text_map(frontend_config)
+    config["replace_characters"] = {**dict(tts.replace_characters), **text_map}
+    header = (
+        f"# Exported by natiq from checkpoint {origin}. Paths are relative to this file's folder:\n"
+        "# natiq reads them there; stock pocket-tts reads them from the working directory\n"
+        "# (run it from this folder) until `natiq hub push` pins them to hf:// URLs.\n"
     )
+    yaml_path = out / f"{name}.yaml"
+    atomic_write_text(yaml_path, config_paths.dump_config(config, header))
     frontend_config.save(out)
     return yaml_path
+
+
+def stock_tool_warnings(export_dir: str | Path) -> list[str]:
+    """What stock pocket-tts tools will not do of this export's text front-end (empty: nothing)."""
+    from natiq.backends.pocket.config_paths import stock_text_map
+    from natiq.text import FrontendConfig
+
+    return stock_text_map(FrontendConfig.load(Path(export_dir)))[1]
 
 
 def checkpoint_size_bytes(directory: str | Path, *, weights_only: bool = True) -> int:

@@ -15,8 +15,6 @@ number of processes for the same global batch.
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +28,10 @@ from natiq.backends.pocket.dataset import (
     EpochBatchSampler,
     PocketTrainData,
     make_collate,
-    prompt_frames_for,
     read_utterances,
 )
 from natiq.backends.pocket.lora import count_parameters
+from natiq.backends.pocket.objectives import LossModule, distill_on_step
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.common.errors import DataFormatError
 from natiq.training import checkpoint as run_folder
@@ -41,11 +39,10 @@ from natiq.training.accelerator import (
     check_ema_supported,
     full_state_dict,
     make_accelerator,
-    parameters_sharded,
     processes,
     skip_full_model_files,
 )
-from natiq.training.batches import local_batches, rescale_position
+from natiq.training.batches import local_batches
 from natiq.training.ema import EMA
 from natiq.training.evaluation import (
     BackgroundScoring,
@@ -53,10 +50,17 @@ from natiq.training.evaluation import (
     generate_on_main,
     validation_terms,
 )
-from natiq.training.runlog import EVAL_LOG, RunLog, RunningTerms, format_scores, hparams
-from natiq.training.schedule import current_lr, make_optimizer, make_scheduler, step_schedule
+from natiq.training.runlog import EVAL_LOG, RunLog, RunningTerms, hparams
+from natiq.training.schedule import (
+    current_lr,
+    make_optimizer,
+    make_scheduler,
+    step_schedule,
+    total_steps,
+)
 
 EVAL_MAX_UTTERANCES = 8
+SKIPPED_FILE = "skipped_utterances.jsonl"
 
 
 @dataclass
@@ -71,38 +75,9 @@ class TrainResult:
     processes: int = 1
 
 
-class LossModule(torch.nn.Module):
-    """The FlowLM plus its objective as one module, so ``accelerator.prepare`` wraps the forward.
-
-    The trained model is ``flow_lm``; any other trainable parameter belongs to
-    the objective and is optimized and checkpointed with it.
-    """
-
-    def __init__(self, flow_lm: torch.nn.Module, objective: str, eos_weight: float) -> None:
-        super().__init__()
-        self.flow_lm = flow_lm
-        self.objective = objective
-        self.eos_weight = eos_weight
-
-    def forward(self, batch):
-        from natiq.backends.pocket.objectives import compute_losses
-
-        return compute_losses(
-            self.flow_lm, batch, objective=self.objective, eos_weight=self.eos_weight
-        )
-
-
-def make_loss_module(trainable: torch.nn.Module, config: PocketTrainConfig) -> torch.nn.Module:
+def make_loss_module(trainable: torch.nn.Module, config: PocketTrainConfig) -> LossModule:
     """The module whose forward returns the losses of a batch (``.total``, ``.terms``)."""
-    return LossModule(trainable, config.objective, config.eos_weight)
-
-
-def total_steps(config: PocketTrainConfig, batches_per_epoch: int) -> int:
-    """``--max-steps``, else the optimizer steps of ``--num-train-epochs`` epochs."""
-    if config.max_steps is not None:
-        return config.max_steps
-    micro = config.num_train_epochs * batches_per_epoch
-    return max(1, math.ceil(micro / config.gradient_accumulation_steps))
+    return LossModule(trainable, config.objective)
 
 
 def train(
@@ -150,20 +125,35 @@ def train(
         skipped.append("no 'val' split in the manifest: validation uses the first train utterances")
         runlog.print(skipped[-1])
     encode = None if config.use_precomputed_latents else setup.encode
-    prompt_frames = prompt_frames_for(config.prompt_seconds)
     train_data = PocketTrainData(
-        train_utts, setup.tokenize, encode=encode, prompt_frames=prompt_frames, seed=config.seed
+        train_utts,
+        setup.text,
+        encode=encode,
+        settings=config.examples,
+        max_text_tokens=config.max_text_tokens,
+        seed=config.seed,
     )
     val_data = PocketTrainData(
         val_utts[:EVAL_MAX_UTTERANCES],
-        setup.tokenize,
+        setup.text,
         encode=encode,
-        prompt_frames=prompt_frames,
+        settings=config.examples.for_validation(),
+        max_text_tokens=config.max_text_tokens,
         seed=config.seed,
+        prompt_pool=train_utts,
+    )
+    skipped += report_examples(
+        train_data, val_data, run_dir, runlog.print, write=accelerator.is_main_process
     )
     setup.set_stats_if_random(train_data)
     global_batch = config.per_device_train_batch_size * world
-    sampler = EpochBatchSampler(len(train_data), global_batch, seed=config.seed)
+    sampler = EpochBatchSampler(
+        len(train_data),
+        global_batch,
+        seed=config.seed,
+        lengths=train_data.lengths(),
+        bucket_batches=config.examples.bucket_batches,
+    )
 
     def epoch_batches(epoch: int) -> list[list[tuple[int, int]]]:
         sampler.set_epoch(epoch)
@@ -187,20 +177,15 @@ def train(
 
     state = run_folder.TrainerState(global_batch_size=global_batch)
     if resume_dir is not None:
-        accelerator.load_state(str(resume_dir))
-        if not parameters_sharded(accelerator):
-            ckpt.load_loss_module(trained, resume_dir)
-        state = run_folder.TrainerState.load(resume_dir)
-        note = rescale_position(state, global_batch)
-        if note:
-            runlog.print(f"note: {note}")
-        if ema is not None:
-            ema.load(resume_dir)
-        runlog.forget_after(state.step)
-        runlog.print(
-            f"resumed from {resume_dir} at step {state.step} (epoch {state.epoch}, "
-            f"batch {state.batches_in_epoch})"
+        state = run_folder.restore(
+            accelerator,
+            resume_dir,
+            global_batch_size=global_batch,
+            load_weights=lambda directory: ckpt.load_loss_module(trained, directory),
+            ema=ema,
+            note=runlog.print,
         )
+        runlog.forget_after(state.step)
     runlog.print(
         f"{world} process(es) x {config.per_device_train_batch_size} utterances x "
         f"{config.gradient_accumulation_steps} accumulation = {global_batch * config.gradient_accumulation_steps} "
@@ -218,7 +203,7 @@ def train(
     scoring = BackgroundScoring(sample_scorer, main=accelerator.is_main_process)
     result = TrainResult(step=state.step, checkpoint=resume_dir, skipped=skipped, processes=world)
     running = RunningTerms()
-    first_step, started = state.step, time.monotonic()
+    runlog.start(state.step)
 
     # ---- the loop ----------------------------------------------------------------------
     batches = local_batches(
@@ -229,11 +214,14 @@ def train(
         index=rank,
     )
     loss_module.train()
+    micro = 0  # micro-batch within the optimizer step
     while state.step < last_step:
         local = next(batches)
         batch = collate([train_data[key] for key in local.keys]).to(accelerator.device)
+        # the same choice on every process and after a resume
+        distill = distill_on_step(config.objective, config.seed, state.step, micro)
         with accelerator.accumulate(loss_module):
-            out = loss_module(batch)
+            out = loss_module(batch, distill=distill)
             accelerator.backward(out.total * local.weight)
             if accelerator.sync_gradients and config.max_grad_norm > 0:
                 accelerator.clip_grad_norm_(loss_module.parameters(), config.max_grad_norm)
@@ -241,7 +229,9 @@ def train(
             optimizer.zero_grad(set_to_none=True)
         running.add(out.terms, local.weight)
         if not accelerator.sync_gradients:
+            micro += 1
             continue
+        micro = 0
 
         lr = current_lr(scheduler)  # the rate this step was taken with
         step_schedule(optimizer, scheduler)
@@ -250,13 +240,7 @@ def train(
             ema.update()
         progress.update(1)
         if state.step % config.logging_steps == 0 or state.step == last_step:
-            result.losses = running.reduce(accelerator)
-            logged = {f"train/{k}": v for k, v in result.losses.items()}
-            logged["train/lr"] = lr
-            logged["train/steps_per_s"] = (state.step - first_step) / max(
-                1e-9, time.monotonic() - started
-            )
-            runlog.scalars(logged, state.step)
+            result.losses = runlog.train_step(running, state.step, lr)
             progress.set_postfix(loss=f"{result.losses.get('total', float('nan')):.4f}")
 
         if config.eval_steps and state.step % config.eval_steps == 0:
@@ -273,10 +257,11 @@ def train(
                     runlog,
                 )
             )
-            if accelerator.is_main_process and config.eval_samples > 0:
-                scoring.submit(state.step, sample_dir(run_dir, state.step))
+            written = sample_dir(run_dir, state.step) / "generated.jsonl"
+            if accelerator.is_main_process and written.is_file():
+                scoring.submit(state.step, written.parent)
             loss_module.train()
-        result.eval_losses.update(log_scores(scoring.finished(), runlog))
+        result.eval_losses.update(runlog.scores(scoring.finished()))
 
         if state.step % config.save_steps == 0 or state.step == last_step:
             result.checkpoint = save_checkpoint(
@@ -284,11 +269,48 @@ def train(
             )
 
     progress.close()
-    result.eval_losses.update(log_scores(scoring.finished(wait=True), runlog))
+    result.eval_losses.update(runlog.scores(scoring.finished(wait=True)))
     scoring.close()
-    accelerator.end_training()
+    runlog.close()
     result.step = state.step
     return result
+
+
+def report_examples(
+    train_data: PocketTrainData,
+    val_data: PocketTrainData,
+    run_dir: Path,
+    log: Callable[[str], None],
+    *,
+    write: bool = True,
+) -> list[str]:
+    """Say which utterances are skipped (and why) and which train without a paused prompt.
+
+    The skipped ones are also written to ``<run dir>/skipped_utterances.jsonl``.
+    """
+    from natiq.common.files import write_jsonl
+
+    notes = []
+    skipped = train_data.skipped + val_data.skipped
+    if skipped and write:
+        write_jsonl(run_dir / SKIPPED_FILE, [vars(item) for item in skipped])
+    if skipped:
+        for item in skipped:
+            notes.append(f"skipped {item.where} ({item.id}): {item.reason}")
+        notes.append(f"{len(skipped)} utterance(s) skipped, listed in {run_dir / SKIPPED_FILE}")
+    if train_data.without_prompt:
+        notes.append(
+            f"{len(train_data.without_prompt)} train utterance(s) have no other utterance of "
+            "their speaker to take a voice prompt from; they train without a voice"
+        )
+    if train_data.without_paused_prompt:
+        notes.append(
+            f"{len(train_data.without_paused_prompt)} train utterance(s): no other utterance of "
+            "their speaker pauses within the prompt window; their prompts are cut mid-speech"
+        )
+    for note in notes:
+        log(note)
+    return notes
 
 
 def save_checkpoint(
@@ -363,13 +385,3 @@ def evaluate(
             runlog.print,
         )
     return losses
-
-
-def log_scores(finished: list[tuple[int, dict[str, float]]], runlog: RunLog) -> dict[str, float]:
-    """Log scores that are ready at the step of their samples; return them as ``samples/<metric>``."""
-    latest: dict[str, float] = {}
-    for step, scores in finished:
-        runlog.scalars({f"eval/{k}": v for k, v in scores.items()}, step, log_file=EVAL_LOG)
-        runlog.print(f"step {step} eval: {format_scores(scores)}")
-        latest = {f"samples/{k}": v for k, v in scores.items()}
-    return latest
