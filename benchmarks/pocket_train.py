@@ -68,7 +68,7 @@ def objective_settings(kind: str):
         return ObjectiveSettings()
     return ObjectiveSettings(
         time_sampling="uniform", p_equal=0.5, learned_weighting=False, distill_every_prob=1.0,
-        noise_draws=1, teacher_gradient="none", text_dropout=0.0, voice_dropout=0.0,
+        noise_draws=1, teacher_gradient="none",
     )  # fmt: skip
 
 
@@ -79,15 +79,15 @@ def example_settings(kind: str):
         return ExampleSettings()
     return ExampleSettings(
         prompt_max_seconds=3.0, prompt_trim_max_seconds=0.0, final_punctuation_dropout=0.0,
-        vary_diacritics=False, bucket_batches=1,
+        vary_diacritics=False, bucket_batches=1, text_dropout=0.0, voice_dropout=0.0,
     )  # fmt: skip
 
 
 def generated_text(lines: int, seed: int = 0) -> list[str]:
     """Pseudo-words from Buckwalter letters: enough variety for 4000 BPE pieces."""
     rng = random.Random(seed)
-    consonants = "btvjHxd*rzs$SDTZEgfqklmnhwy'>A"
-    vowels = "aiuAyw"
+    consonants = "btvjHxd*rzs$SDTZEgfqklmnhwy'><&}|{pA"  # every Buckwalter letter
+    vowels = "aiuAywoFNK~Y"  # short vowels, sukun, tanween, shadda, alef maqsura
     words = [
         "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(1, 4)))
         for _ in range(3000)

@@ -41,7 +41,7 @@ def check_derivation(device: torch.device) -> bool:
     from pocket_tts.modules.mlp import SimpleMLPAdaLN
 
     from natiq.backends.pocket.objectives import LsdDraws, lsd_rows
-    from pocket_core.test_pocket_core_lsd_gaussian import _independent_lsd_rows
+    from support.lsd_reference import independent_lsd_rows
 
     torch.manual_seed(0)
     head = SimpleMLPAdaLN(32, 128, 32, 64, 3, num_time_conds=2).to(device)
@@ -58,7 +58,7 @@ def check_derivation(device: torch.device) -> bool:
         t_distill=pair[:, 1:],
     )
     ours = lsd_rows(head, cond, x1, draws, "input")
-    theirs = _independent_lsd_rows(head, cond, x1, draws)
+    theirs = independent_lsd_rows(head, cond, x1, draws)
     worst_value = max(float((a - b).abs().max()) for a, b in zip(ours, theirs, strict=True))
     params = list(head.parameters())
     worst_grad = 0.0
@@ -142,7 +142,9 @@ def full_size_runs(device: torch.device, steps: int) -> bool:
                 train_scope="full", use_lora=False, per_device_train_batch_size=16, device="cuda",
             )  # fmt: skip
             utterances = read_utterances(latents, precomputed=True)
-            setup = setup_run(config, utterances, run_dir=work / name, resume_dir=None, log=print)
+            run_dir = work / name.replace(" ", "_")
+            run_dir.mkdir()
+            setup = setup_run(config, utterances, run_dir=run_dir, resume_dir=None, log=print)
             setup.tts.to(device)
             examples = bench.example_settings(data)
             dataset = PocketTrainData(

@@ -17,6 +17,8 @@ from functools import partial
 import pytest
 import torch
 
+from support.lsd_reference import independent_lsd_rows
+
 DIM, COND, WIDTH, N_CONDITIONS = 8, 8, 64, 4
 STEPS, BATCH, LR = 300, 256, 3e-3
 
@@ -36,25 +38,6 @@ def _head():
     return SimpleMLPAdaLN(DIM, WIDTH, DIM, COND, 2, num_time_conds=2)
 
 
-def _independent_lsd_rows(head, cond, x1, draws) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two LSD terms written out again, with torch.func instead of forward_ad."""
-    from torch.func import functional_call, jvp
-
-    params = dict(head.named_parameters())
-    frozen = {name: value.detach() for name, value in params.items()}
-    s, t = draws.s, draws.t_distill
-    x_t = (1 - draws.t) * draws.x0 + draws.t * x1
-    diag = (functional_call(head, params, (cond, draws.t, draws.t, x_t)) - (x1 - draws.x0)) ** 2
-    x_s = (1 - s) * draws.x0_distill + s * x1
-    velocity, d_velocity = jvp(
-        lambda end: functional_call(head, params, (cond, s, end, x_s)), (t,), (torch.ones_like(t),)
-    )
-    mapped = x_s + (t - s) * velocity
-    teacher = functional_call(head, frozen, (cond, t, t, mapped))  # weights frozen, input live
-    distill = (velocity + (t - s) * d_velocity - teacher) ** 2
-    return diag.sum(-1), distill.sum(-1)
-
-
 def _check_against_independent_derivation(head, conds, mu, sigma) -> None:
     from natiq.backends.pocket.objectives import LsdDraws, lsd_rows
 
@@ -71,7 +54,7 @@ def _check_against_independent_derivation(head, conds, mu, sigma) -> None:
         t_distill=pair[:, 1:],
     )
     ours = lsd_rows(head, conds[which], x1, draws, "input")
-    reference = _independent_lsd_rows(head, conds[which], x1, draws)
+    reference = independent_lsd_rows(head, conds[which], x1, draws)
     for mine, theirs in zip(ours, reference, strict=True):
         assert torch.allclose(mine, theirs, rtol=1e-4, atol=1e-5)
         grads = torch.autograd.grad(

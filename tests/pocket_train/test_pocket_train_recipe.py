@@ -44,3 +44,31 @@ def test_an_utterance_over_the_token_limit_is_skipped_and_the_run_completes(
     record = json.loads((run_dir / "step_2" / "training_config.json").read_text("utf-8"))
     assert record["config"]["objective"]["p_equal"] == 0.75
     assert record["config"]["examples"]["bucket_batches"] == 20
+
+
+def test_encoding_on_the_fly_refuses_an_all_zero_mimi_encoder(
+    tmp_path: Path, small_manifest: Path
+) -> None:
+    """The ungated release's encoder is all zero: on-the-fly training must stop before step 1."""
+    import pytest
+    import torch
+    from safetensors.torch import save_file
+
+    from natiq.backends.pocket.tiny import load_tiny_tts, write_tiny_model
+    from natiq.common.errors import ModelLoadError
+
+    base = write_tiny_model(tmp_path / "zeroed", d_model=32, flow_dim=32, num_heads=2)
+    model = load_tiny_tts(base)
+    with torch.no_grad():
+        for module in (model.mimi.encoder, model.mimi.encoder_transformer, model.mimi.downsample):
+            for parameter in module.parameters():
+                parameter.zero_()
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(base.with_suffix(".safetensors")))
+    config = PocketTrainConfig(
+        metadata=str(small_manifest), output_dir=str(tmp_path / "run"), base=str(base),
+        use_precomputed_latents=False, max_steps=1, device="cpu", precision="fp32",
+    )  # fmt: skip
+    with pytest.raises(ModelLoadError, match="all-zero Mimi encoder"):
+        train(config, log=lambda line: None)
+    assert not list((tmp_path / "run").glob("step_*"))

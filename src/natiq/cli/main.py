@@ -43,6 +43,10 @@ def _register() -> None:
 
     demo_cli.register(app)
 
+    from natiq.cli import recipe as recipe_cli
+
+    recipe_cli.register(app)
+
     from natiq.cli import higgs as higgs_cli
 
     app.add_typer(higgs_cli.app, name="higgs")

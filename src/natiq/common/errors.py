@@ -40,3 +40,7 @@ class ModelLoadError(NatiqError, RuntimeError):
 
 class CheckpointMismatchError(ModelLoadError):
     """A checkpoint was made for another base model or text front-end."""
+
+
+class RecipeError(NatiqError):
+    """A recipe cannot run as asked (a stage out of order, an earlier stage missing or stale)."""

@@ -33,16 +33,17 @@ LEVELS: tuple[Level, ...] = ("plain", "partial", "full")
 # Sentence-final marks pocket-tts' text preparation knows, plus weak ones it would turn into "."
 _FINAL_PUNCTUATION = re.compile(r"[\s.!?\u2026,;:\u060c\u061b\u061f\u06d4]+$")
 _WORD = re.compile(r"\S+")
+_MARK = re.compile("[" + "".join(sorted(DIACRITIC_SET)) + "]")
 
 
 def has_marks(text: str) -> bool:
     """True when ``text`` carries at least one Arabic diacritic."""
-    return any(char in DIACRITIC_SET for char in text)
+    return _MARK.search(text) is not None
 
 
 def strip_marks(text: str) -> str:
     """``text`` without its Arabic diacritics."""
-    return "".join(char for char in text if char not in DIACRITIC_SET)
+    return _MARK.sub("", text)
 
 
 def draw_level(mix: DiacritizationMix, rng: random.Random) -> Level:
