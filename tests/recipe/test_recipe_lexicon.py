@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 
 from natiq.recipe.config import load_recipe
-from natiq.recipe.stages import RunContext, TrainStage
+from natiq.recipe.pocket_stages import TrainStage
+from natiq.recipe.stages import RunContext
 
 
 def test_a_recipe_lexicon_is_a_path_beside_the_recipe_and_an_input_of_training(
