@@ -121,9 +121,11 @@ class CardSection(RecipeSection):
     license: str = Field("cc-by-4.0", description="license id of the model (or 'other')")
     license_name: str | None = Field(None, description="with license 'other': its name")
     base_model: str | None = Field(
-        "kyutai/pocket-tts", description="Hugging Face id of the base model"
+        None, description="Hugging Face id of the base model (e.g. kyutai/pocket-tts)"
     )
-    datasets: list[str] = Field(default_factory=lambda: ["MBZUAI/ClArTTS"])
+    datasets: list[str] = Field(
+        default_factory=list, description="Hugging Face ids of the training datasets"
+    )
     tags: list[str] = Field(default_factory=list)
     intended_use: str | None = Field(None, description="extra text for 'Intended use'")
     limitations: str | None = Field(None, description="extra text for 'Limitations'")
