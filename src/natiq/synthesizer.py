@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
-from natiq.common.errors import InputTextError, OptionError
+from natiq.common.errors import InputTextError, OptionError, SsmlError
 from natiq.data.tempo import change_tempo
 from natiq.text.chunking import split_for_model
 from natiq.text.pauses import CLAUSE_BOUNDARIES, Boundary, Break, Sentence, split_at_pauses
@@ -56,6 +56,8 @@ DEFAULT_MAX_CHUNK_CHARS = 200
 
 
 MAX_PAUSE_S = 10.0
+# explicit silence (SSML breaks) one text may ask for in all: bounds what a request costs
+MAX_BREAKS_S = 60.0
 # the pause names users give (``natiq speak --pause comma=0.2``) -> JoinPolicy fields
 PAUSE_NAMES = {
     "sentence": "pause_s",
@@ -182,11 +184,6 @@ class TextPlan:
     def model_chars(self) -> int:
         """Characters the model reads, after normalization and verbalization."""
         return sum(len(sentence.model_text) for sentence in self.sentences)
-
-    @property
-    def silence_s(self) -> float:
-        """Seconds of silence the plan puts between (and around) the sentences."""
-        return sum(self.silences)
 
 
 @dataclass
@@ -341,6 +338,12 @@ class Synthesizer:
         if not plan.sentences:
             raise InputTextError(_nothing_speakable(text))
         plan.silences.append(breaks or 0.0)
+        asked = sum(item.seconds for item in items if isinstance(item, Break))
+        if asked > MAX_BREAKS_S:
+            raise SsmlError(
+                f"the <break>s of this text add up to {asked:.1f} s; at most "
+                f"{MAX_BREAKS_S:g} s per text"
+            )
         return plan
 
     def speak(

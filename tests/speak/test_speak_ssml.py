@@ -79,6 +79,9 @@ def test_text_with_angle_brackets_is_plain_text_unless_it_starts_with_speak(synt
         synth.prepare_text("<speak>مرحبا</p>")
     with pytest.raises(InputTextError, match="nothing speakable"):
         synth.prepare_text("<speak><break/></speak>")
+    seven_breaks = "".join('نعم <break time="9s"/>' for _ in range(7))
+    with pytest.raises(SsmlError, match=r"add up to 63\.0 s; at most 60 s per text"):
+        synth.prepare_text(f"<speak>{seven_breaks}</speak>")
 
 
 def test_clause_pauses_cut_the_sentence_and_put_their_silence_in(synth, voice_wav: Path) -> None:

@@ -102,6 +102,11 @@ def test_a_language_span_is_foreign_as_a_whole() -> None:
         [Piece("قال "), Piece("bonjour 2", lang="fr")]
     )
     assert french.model_text == "qaal bonjour deux."
+    # a "foreign" span that holds Arabic letters is read as Arabic
+    template = TextFrontend(FrontendConfig(scheme="latin")).prepare_pieces(
+        [Piece("مَرْحَبًا بِكُمْ", lang="en-US")]
+    )
+    assert template.model_text == "marhaban bikum."
 
 
 @pytest.mark.parametrize(

@@ -137,7 +137,13 @@ class TextFrontend:
                 units.append(_Unit(text, None, before, after))
                 continue
             text = self.lexicon.apply(text)
-            foreign = piece.lang is not None and not code_switch.is_arabic_language(piece.lang)
+            # a span marked as another language that holds Arabic letters is read as
+            # Arabic (an xml:lang="en-US" copied from a template must not make it English)
+            foreign = (
+                piece.lang is not None
+                and not code_switch.is_arabic_language(piece.lang)
+                and not _ARABIC_LETTER.search(text)
+            )
             if foreign:
                 units.append(self._foreign(text, piece.lang or "en", before, after))
             elif arabic and self.latin_mode == "pass":
