@@ -47,6 +47,7 @@ PATH_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("prepare", "dataset", False),
     ("train", "base", False),
     ("train", "model", False),
+    ("train", "lexicon", True),
     ("export", "default_voice", True),
     ("evaluate", "test_sentences", True),
 )

@@ -21,6 +21,7 @@ from natiq.recipe.stages import (
     RunContext,
     Stage,
     base_input,
+    lexicon_input,
     resumable,
     setting_path,
     train_settings,
@@ -95,7 +96,7 @@ class HiggsTrainStage(Stage):
         return {**train_settings(config), "model": setting_path(ctx, config.model)}
 
     def external_inputs(self, ctx: RunContext) -> dict[str, str]:
-        return base_input(ctx, ctx.recipe.train.model)
+        return {**base_input(ctx, ctx.recipe.train.model), **lexicon_input(ctx.recipe.train)}
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
         from natiq.backends.higgs.trainer import run_training

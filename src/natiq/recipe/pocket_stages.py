@@ -14,6 +14,7 @@ from natiq.recipe.stages import (
     RunContext,
     Stage,
     base_input,
+    lexicon_input,
     local_fingerprint,
     resumable,
     setting_path,
@@ -62,7 +63,7 @@ class TrainStage(Stage):
         }
 
     def external_inputs(self, ctx: RunContext) -> dict[str, str]:
-        return base_input(ctx, ctx.recipe.train.base)
+        return {**base_input(ctx, ctx.recipe.train.base), **lexicon_input(ctx.recipe.train)}
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
         from natiq.backends.pocket.trainer import train

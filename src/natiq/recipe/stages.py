@@ -118,6 +118,11 @@ def base_input(ctx: RunContext, base: str | Path) -> dict[str, str]:
     return {} if ctx.recipe.tiny.enabled else {"base": local_fingerprint(base)}
 
 
+def lexicon_input(config: Any) -> dict[str, str]:
+    """The train config's pronunciation lexicon file, whose entries the checkpoint records."""
+    return {"lexicon": fingerprint(config.lexicon)} if config.lexicon else {}
+
+
 def train_settings(config: Any) -> dict[str, Any]:
     """A train config's settings that decide the trained weights (``TRAIN_SETTINGS_IGNORED`` out)."""
     return {k: v for k, v in config.to_dict().items() if k not in TRAIN_SETTINGS_IGNORED}

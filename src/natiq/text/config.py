@@ -21,6 +21,7 @@ from natiq.common.files import atomic_write_json
 
 FRONTEND_FILENAME = "natiq_frontend.json"
 SCHEME_NAMES = ("buckwalter", "arabizi", "latin", "ipa")
+LATIN_MODES = ("auto", "pass", "transliterate")
 
 
 class FrontendConfigError(NatiqError, ValueError):
@@ -64,6 +65,14 @@ class FrontendConfig:
     - ``reading_rules``: the version of the reading rules the phonetic schemes
       used (``READING_RULES``); recorded so that a model trained with other
       rules is reported instead of silently fed differently read text.
+    - ``latin``: what happens to Latin-script words inside Arabic text
+      (``natiq.text.code_switch``): "pass" hands them to the model as written
+      (a model that reads English), "transliterate" writes them in Arabic
+      letters; "auto" passes them for the ``latin``/``arabizi``/``ipa`` schemes
+      and transliterates for Arabic script and ``buckwalter``.
+    - ``lexicon``: the user pronunciation lexicon (``natiq.text.user_lexicon``),
+      as (written form, diacritized Arabic) pairs; recorded here so that a model
+      trained with a lexicon applies it at inference without being told again.
     """
 
     diacritics: Literal["keep", "strip"] = "keep"
@@ -74,6 +83,8 @@ class FrontendConfig:
     fold: bool = False
     pausal: bool = True
     reading_rules: int = READING_RULES
+    latin: Literal["auto", "pass", "transliterate"] = "auto"
+    lexicon: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.diacritics not in ("keep", "strip"):
@@ -102,6 +113,19 @@ class FrontendConfig:
             raise FrontendConfigError(
                 "fold=true needs diacritics='strip' (folding corrupts diacritized words)"
             )
+        if self.latin not in LATIN_MODES:
+            raise FrontendConfigError(
+                f"latin must be one of {', '.join(LATIN_MODES)}, not {self.latin!r}"
+            )
+        if not isinstance(self.lexicon, tuple) or not all(
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and all(isinstance(side, str) and side.strip() for side in pair)
+            for pair in self.lexicon
+        ):
+            raise FrontendConfigError(
+                "lexicon must be a list of [written form, pronunciation] pairs of non-empty strings"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -123,7 +147,12 @@ class FrontendConfig:
             raise FrontendConfigError(
                 f"unknown front-end config key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
             )
-        config = cls(**{**LEGACY_DEFAULTS, **data})
+        values = {**LEGACY_DEFAULTS, **data}
+        if isinstance(values.get("lexicon"), list):
+            values["lexicon"] = tuple(
+                tuple(pair) if isinstance(pair, list) else pair for pair in values["lexicon"]
+            )
+        config = cls(**values)
         if config.scheme in PHONETIC_SCHEMES and config.reading_rules != READING_RULES:
             warnings.warn(
                 f"this model's front-end ({config.scheme}) was trained with reading rules "
