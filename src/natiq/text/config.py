@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,20 @@ class FrontendConfigError(NatiqError, ValueError):
 
 #: Settings added after checkpoints were already trained: a saved config that
 #: lacks one was trained without it, so it loads with the old behaviour.
-LEGACY_DEFAULTS: dict[str, Any] = {"pausal": False}
+LEGACY_DEFAULTS: dict[str, Any] = {"pausal": False, "reading_rules": 1}
+
+#: Version of the reading rules of the phonetic schemes (``natiq.text.reading``):
+#: 1 = letters and marks as written; 2 = hamzat al-wasl elision, the spelling
+#: rules (ى with a vowel, marks on the alef of لا, dagger and long alef, Uthmani
+#: shadda). Only the current version is implemented; a checkpoint recorded
+#: with another one is loaded with a warning, because its model never heard
+#: text read this way.
+READING_RULES = 2
+PHONETIC_SCHEMES = ("arabizi", "latin", "ipa")
+
+
+class ReadingRulesWarning(UserWarning):
+    """A checkpoint's phonetic scheme was trained with older reading rules."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,9 @@ class FrontendConfig:
       and the end) in its pausal form, as Arabic is read aloud (مَدْرَسَةٌ. ->
       madrasah). A saved config without this key predates it and loads as
       ``False``, the behaviour it was trained with; new configs default to ``True``.
+    - ``reading_rules``: the version of the reading rules the phonetic schemes
+      used (``READING_RULES``); recorded so that a model trained with other
+      rules is reported instead of silently fed differently read text.
     - ``latin``: what happens to Latin-script words inside Arabic text
       (``natiq.text.code_switch``): "pass" hands them to the model as written
       (a model that reads English), "transliterate" writes them in Arabic
@@ -65,6 +82,7 @@ class FrontendConfig:
     map_punctuation: bool = True
     fold: bool = False
     pausal: bool = True
+    reading_rules: int = READING_RULES
     latin: Literal["auto", "pass", "transliterate"] = "auto"
     lexicon: tuple[tuple[str, str], ...] = ()
 
@@ -86,6 +104,11 @@ class FrontendConfig:
                 raise FrontendConfigError(
                     f"{name} must be true or false, not {getattr(self, name)!r}"
                 )
+        if not isinstance(self.reading_rules, int) or not 1 <= self.reading_rules <= READING_RULES:
+            raise FrontendConfigError(
+                f"reading_rules must be an integer from 1 to {READING_RULES}, "
+                f"not {self.reading_rules!r} (a newer natiq wrote this config?)"
+            )
         if self.fold and self.diacritics == "keep":
             raise FrontendConfigError(
                 "fold=true needs diacritics='strip' (folding corrupts diacritized words)"
@@ -129,7 +152,17 @@ class FrontendConfig:
             values["lexicon"] = tuple(
                 tuple(pair) if isinstance(pair, list) else pair for pair in values["lexicon"]
             )
-        return cls(**values)
+        config = cls(**values)
+        if config.scheme in PHONETIC_SCHEMES and config.reading_rules != READING_RULES:
+            warnings.warn(
+                f"this model's front-end ({config.scheme}) was trained with reading rules "
+                f"v{config.reading_rules}; natiq now reads text with v{READING_RULES} (hamzat "
+                "al-wasl elision and spelling rules), which the model never heard: expect "
+                "small pronunciation differences, or fine-tune again to match",
+                ReadingRulesWarning,
+                stacklevel=2,
+            )
+        return config
 
     def save(self, directory: str | Path) -> Path:
         """Write ``natiq_frontend.json`` into ``directory`` (atomically)."""
