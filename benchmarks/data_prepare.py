@@ -17,7 +17,10 @@ imports and starts the forkserver. The best wall time of each is reported,
 with the CPU seconds of the main process and of each process that
 processed items: on a busy machine the wall-clock speed-up says little, and
 the CPU split says what two free cores would give (``cpu-bound`` = the
-one-worker run's CPU over the busiest process of this run).
+one-worker run's CPU over the busiest process of this run). Each new worker
+process pays its first batch 2-3x (page faults, lazy initialization) while
+the one-worker run reuses this warm process, so the speed-up is also given
+without each fresh process's first batch: the rate of a long run.
 
     .venv/bin/python benchmarks/data_prepare.py --items 240 --seconds 6 --workers 1 2 --repeats 3
 """
@@ -30,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -98,10 +102,19 @@ def build_wavs(folder: Path, parquet: Path) -> Path:
     return folder / "manifest.jsonl"
 
 
-def run_once(
-    source: Path, output: Path, workers: int, limit: int | None = None
-) -> tuple[float, float, list[float]]:
-    """``(wall seconds, main-process CPU seconds, CPU seconds of each processing process)``."""
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    main_cpu: float  # the main process, item processing excluded
+    cpu: list[float]  # CPU seconds of each process that processed items
+    steady_cpu: list[float]  # the same without each fresh process's first batch
+
+    @property
+    def warmup(self) -> float:
+        return sum(self.cpu) - sum(self.steady_cpu)
+
+
+def run_once(source: Path, output: Path, workers: int, limit: int | None = None) -> Run:
     from natiq.data.prepare import PrepareConfig, run_prepare
     from natiq.data.processing import AudioOptions
 
@@ -119,10 +132,42 @@ def run_once(
     elapsed, main_cpu = time.perf_counter() - start, time.process_time() - cpu_start
     if summary.rejected:
         raise SystemExit(f"unexpected rejects: {dict(summary.reasons)}")
-    workers_cpu = sorted(summary.processing_cpu_s.values(), reverse=True)
+    pids = sorted(summary.processing_cpu_s, key=summary.processing_cpu_s.get, reverse=True)
+    cpu = [summary.processing_cpu_s[pid] for pid in pids]
+    steady = [
+        summary.processing_cpu_s[pid] - summary.first_batch_cpu_s.get(pid, 0.0) for pid in pids
+    ]
     if workers == 1:  # the items were processed in this process: not main-process overhead
-        main_cpu -= sum(workers_cpu)
-    return elapsed, main_cpu, workers_cpu
+        main_cpu -= sum(cpu)
+    return Run(elapsed, main_cpu, cpu, steady)
+
+
+def report(kind: str, runs: dict[int, list[Run]], total: float, loads: list[float]) -> None:
+    repeats = len(next(iter(runs.values())))
+    print(
+        f"{kind}: cpus {os.cpu_count()}, load average {min(loads):.1f}-{max(loads):.1f} "
+        f"during the runs (shared machine), best wall of {repeats}, CPU medians"
+    )
+    base: Run | None = None
+    base_cpu = base_steady = 0.0
+    for workers, measured in runs.items():
+        best = min(measured, key=lambda run: run.wall)
+        cpu = statistics.median(sum(run.cpu) for run in measured)
+        steady = statistics.median(sum(run.steady_cpu) for run in measured)
+        busiest = statistics.median(max(run.cpu) for run in measured)
+        busiest_steady = statistics.median(max(run.steady_cpu) for run in measured)
+        if base is None:
+            base, base_cpu, base_steady = best, cpu, steady
+        print(
+            f"  workers={workers}: {best.wall:6.2f} s wall, {total / best.wall:7.1f}x real time, "
+            f"speed-up {base.wall / best.wall:.2f}x | CPU s: main {best.main_cpu:.2f}, processing "
+            f"{' + '.join(f'{c:.2f}' for c in best.cpu)} (total {cpu:.2f}, of which first batch "
+            f"of a fresh process {cpu - steady:.2f})"
+        )
+        print(
+            f"      cpu-bound speed-up {base_cpu / busiest:.2f}x; "
+            f"after each process's first batch {base_steady / busiest_steady:.2f}x"
+        )
 
 
 def main() -> None:
@@ -148,30 +193,15 @@ def main() -> None:
             for workers in args.workers:
                 # One-time costs are not throughput: imports and the forkserver's preloading.
                 run_once(source, root / f"warmup_{kind}_{workers}", workers, limit=2)
-            runs: dict[int, list[tuple[float, float, list[float]]]] = {w: [] for w in args.workers}
+            runs: dict[int, list[Run]] = {w: [] for w in args.workers}
             loads = []
             for repeat in range(args.repeats):
                 for workers in args.workers:
                     loads.append(os.getloadavg()[0])
-                    output = root / f"out_{kind}_{workers}_{repeat}"
-                    runs[workers].append(run_once(source, output, workers))
-            print(
-                f"{kind}: cpus {os.cpu_count()}, load average {min(loads):.1f}-{max(loads):.1f} "
-                f"during the runs (shared machine), best of {args.repeats}"
-            )
-            base_wall = base_cpu = None
-            for workers in args.workers:
-                wall, main_cpu, workers_cpu = min(runs[workers], key=lambda run: run[0])
-                work_cpu = statistics.median(sum(run[2]) for run in runs[workers])
-                busiest = statistics.median(max(run[2]) for run in runs[workers])
-                base_wall = base_wall or wall
-                base_cpu = base_cpu or work_cpu
-                print(
-                    f"  workers={workers}: {wall:6.2f} s wall, {total / wall:7.1f}x real time, "
-                    f"speed-up {base_wall / wall:.2f}x | CPU s: main {main_cpu:.2f}, "
-                    f"processing {' + '.join(f'{c:.2f}' for c in workers_cpu)} "
-                    f"(median total {work_cpu:.2f}); cpu-bound speed-up {base_cpu / busiest:.2f}x"
-                )
+                    runs[workers].append(
+                        run_once(source, root / f"out_{kind}_{workers}_{repeat}", workers)
+                    )
+            report(kind, runs, total, loads)
 
 
 if __name__ == "__main__":

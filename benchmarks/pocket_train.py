@@ -3,16 +3,23 @@
 The weights are random (the shipped ``english.yaml`` with its weights keys
 removed, plus a local 4000-piece tokenizer trained on generated text), so no
 download is needed; speed and memory do not depend on the weight values. The
-data is the bundled mini-corpus (espeak-ng Arabic, ~3 s per utterance),
-romanized with Buckwalter.
+data is the bundled mini-corpus (espeak-ng Arabic, ~3 s per utterance), its
+latents made by ``natiq pocket latents`` (targets trimmed after speech, prompt
+cut points measured).
 
 Compares, each case in a fresh process (so peak RSS is the case's own):
-precomputed latents vs on-the-fly Mimi encoding, LoRA vs full fine-tuning,
-batch size 1/2/4. A step is what ``natiq pocket train`` does per optimizer
-step: load a batch (and encode it when on the fly), teacher-forced forward,
-LSD + EOS loss, backward, AdamW step. Fixed step counts, one torch thread.
+today's defaults (romanized text, LoRA, uniform-time LSD, no text variation,
+no bucketing) against the new defaults (native text, full fine-tuning, the
+reference recipe: logit-normal times, learned weighting, distillation on a
+quarter of the steps, 4 noise draws, condition dropout, prompts cut at pauses,
+per-epoch text variation, length buckets), and the new data rules alone against
+today's on the same model and objective (the data rules must cost < 15%); plus
+on-the-fly Mimi encoding and LoRA vs full. A step is what ``natiq pocket
+train`` does per optimizer step: load a batch (and encode it when on the fly),
+teacher-forced forward, loss, backward, AdamW step. Fixed step counts, one
+torch thread. Each case also times its data loader alone (ms per batch).
 
-    python benchmarks/pocket_train.py [--steps 3] [--warmup 1] [--threads 1]
+    python benchmarks/pocket_train.py [--steps 3] [--warmup 1] [--threads 1] [--cases ...]
 """
 
 from __future__ import annotations
@@ -28,20 +35,59 @@ import tempfile
 import time
 from pathlib import Path
 
+# objective / data: "today" = the settings natiq trained with before the reference recipe.
 CASES: dict[str, dict] = {
-    "precomputed lora b1": {"precomputed": True, "lora": True, "batch": 1},
-    "on-the-fly lora b1": {"precomputed": False, "lora": True, "batch": 1},
-    "precomputed full b1": {"precomputed": True, "lora": False, "batch": 1},
-    "precomputed lora b2": {"precomputed": True, "lora": True, "batch": 2},
-    "precomputed lora b4": {"precomputed": True, "lora": True, "batch": 4},
-}
+    "today's defaults": {
+        "precomputed": True, "lora": True, "batch": 4, "text": "romanized",
+        "objective": "today", "data": "today",
+    },
+    "new defaults": {
+        "precomputed": True, "lora": False, "batch": 4, "text": "native",
+        "objective": "reference", "data": "reference",
+    },
+    "new defaults, today's data rules": {
+        "precomputed": True, "lora": False, "batch": 4, "text": "native",
+        "objective": "reference", "data": "today",
+    },
+    "new defaults, on the fly": {
+        "precomputed": False, "lora": False, "batch": 4, "text": "native",
+        "objective": "reference", "data": "reference",
+    },
+    "new recipe, LoRA": {
+        "precomputed": True, "lora": True, "batch": 4, "text": "native",
+        "objective": "reference", "data": "reference",
+    },
+}  # fmt: skip
+LOADER_BATCHES = 40
+
+
+def objective_settings(kind: str):
+    from natiq.backends.pocket.recipe import ObjectiveSettings
+
+    if kind == "reference":
+        return ObjectiveSettings()
+    return ObjectiveSettings(
+        time_sampling="uniform", p_equal=0.5, learned_weighting=False, distill_every_prob=1.0,
+        noise_draws=1, teacher_gradient="none",
+    )  # fmt: skip
+
+
+def example_settings(kind: str):
+    from natiq.backends.pocket.recipe import ExampleSettings
+
+    if kind == "reference":
+        return ExampleSettings()
+    return ExampleSettings(
+        prompt_max_seconds=3.0, prompt_trim_max_seconds=0.0, final_punctuation_dropout=0.0,
+        vary_diacritics=False, bucket_batches=1, text_dropout=0.0, voice_dropout=0.0,
+    )  # fmt: skip
 
 
 def generated_text(lines: int, seed: int = 0) -> list[str]:
     """Pseudo-words from Buckwalter letters: enough variety for 4000 BPE pieces."""
     rng = random.Random(seed)
-    consonants = "btvjHxd*rzs$SDTZEgfqklmnhwy'>A"
-    vowels = "aiuAyw"
+    consonants = "btvjHxd*rzs$SDTZEgfqklmnhwy'><&}|{pA"  # every Buckwalter letter
+    vowels = "aiuAywoFNK~Y"  # short vowels, sukun, tanween, shadda, alef maqsura
     words = [
         "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(rng.randint(1, 4)))
         for _ in range(3000)
@@ -102,26 +148,28 @@ def run_case(
         EpochBatchSampler,
         PocketTrainData,
         make_collate,
-        prompt_frames_for,
         read_utterances,
     )
     from natiq.backends.pocket.export import checkpoint_size_bytes
     from natiq.backends.pocket.lora import count_parameters
     from natiq.backends.pocket.model_setup import setup_run
+    from natiq.backends.pocket.objectives import LossModule
     from natiq.backends.pocket.train_config import PocketTrainConfig
-    from natiq.backends.pocket.trainer import LossModule
 
     case = CASES[name]
     metadata = latents_manifest if case["precomputed"] else manifest
     config = PocketTrainConfig(
         metadata=str(metadata),
         base=str(base),
+        text_mode=case["text"],
+        native_tokenizer="char",
         train_scope="full" if not case["lora"] else "text+flow",
         use_lora=case["lora"],
         per_device_train_batch_size=case["batch"],
         use_precomputed_latents=case["precomputed"],
         device="cpu",
     )
+    examples = example_settings(case["data"])
     with tempfile.TemporaryDirectory() as run_dir:
         utterances = read_utterances(metadata, precomputed=case["precomputed"])
         setup = setup_run(
@@ -129,25 +177,28 @@ def run_case(
         )
         data = PocketTrainData(
             utterances,
-            setup.tokenize,
+            setup.text,
             encode=None if case["precomputed"] else setup.encode,
-            prompt_frames=prompt_frames_for(config.prompt_seconds),
+            settings=examples,
+            max_text_tokens=config.max_text_tokens,
             seed=config.seed,
         )
+        sampler = EpochBatchSampler(
+            len(data), config.per_device_train_batch_size, seed=config.seed, lengths=data.lengths(),
+            bucket_batches=examples.bucket_batches,
+        )  # fmt: skip
         loader = torch.utils.data.DataLoader(
-            data,
-            batch_sampler=EpochBatchSampler(
-                len(data), config.per_device_train_batch_size, seed=config.seed
-            ),
-            collate_fn=make_collate(setup.pad_id),
+            data, batch_sampler=sampler, collate_fn=make_collate(setup.pad_id),
             generator=torch.Generator(),
-        )
-        model = LossModule(setup.trainable, config.objective, config.eos_weight).train()
-        params = [p for p in setup.trainable.parameters() if p.requires_grad]
+        )  # fmt: skip
+        loader_ms = time_loader(loader, sampler, LOADER_BATCHES if case["precomputed"] else 4)
+        model = LossModule(setup.trainable, objective_settings(case["objective"])).train()
+        params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(
             params, lr=config.learning_rate, betas=(0.9, 0.95), weight_decay=0.1
         )
-        batches = iter(loader)
+        padding = padded_share(loader, sampler)
+        batches = forever(loader, sampler)
         timings = []
         for step in range(warmup + steps):
             started = time.perf_counter()
@@ -164,6 +215,8 @@ def run_case(
         weights_bytes = checkpoint_size_bytes(run_dir)
     return {
         "case": name,
+        "loader_ms_per_batch": loader_ms,
+        "padding_share": padding,
         "steps_per_s": len(timings) / sum(timings),
         "sec_per_step": sum(timings) / len(timings),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -172,6 +225,38 @@ def run_case(
         "trainable_params": trainable,
         "total_params": total,
     }
+
+
+def forever(loader, sampler):
+    """Batches epoch after epoch (the mini-corpus has few batches per epoch)."""
+    epoch = 0
+    while True:
+        sampler.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+
+
+def time_loader(loader, sampler, count: int) -> float:
+    """Milliseconds per batch the data loader alone takes (text, prompt, collate)."""
+    batches = forever(loader, sampler)
+    next(batches)
+    started = time.perf_counter()
+    for _ in range(count):
+        next(batches)
+    return 1000 * (time.perf_counter() - started) / count
+
+
+def padded_share(loader, sampler) -> float:
+    """Share of an epoch's padded rows that is padding (prompt + text + target positions)."""
+    sampler.set_epoch(0)
+    real = total = 0
+    for batch in loader:
+        lengths = batch.text_lengths + batch.latent_lengths
+        if batch.prompt_lengths is not None:
+            lengths = lengths + batch.prompt_lengths
+        real += int(lengths.sum())
+        total += int(lengths.max()) * batch.batch_size
+    return 1 - real / total
 
 
 def main() -> None:
@@ -215,25 +300,37 @@ def main() -> None:
             results.append(json.loads(out.strip().splitlines()[-1]))
             r = results[-1]
             print(
-                f"{r['case']:<22} {r['steps_per_s']:.3f} steps/s  ({r['sec_per_step']:.2f} s/step, "
-                f"{r['utterances_per_s']:.2f} utt/s)  peak RSS {r['peak_rss_mb']:.0f} MB  "
+                f"{r['case']:<34} {r['steps_per_s']:.3f} steps/s  ({r['sec_per_step']:.2f} s/step, "
+                f"{r['utterances_per_s']:.2f} utt/s)  loader {r['loader_ms_per_batch']:.1f} ms/batch  "
+                f"padding {100 * r['padding_share']:.0f}%  peak RSS {r['peak_rss_mb']:.0f} MB  "
                 f"trainable {r['trainable_params'] / 1e6:.2f}M of {r['total_params'] / 1e6:.1f}M  "
                 f"checkpoint weights {r['checkpoint_weights_mb']:.1f} MB",
                 flush=True,
             )
     by_name = {r["case"]: r for r in results}
-    if "precomputed lora b1" in by_name and "on-the-fly lora b1" in by_name:
-        speedup = (
-            by_name["precomputed lora b1"]["steps_per_s"]
-            / by_name["on-the-fly lora b1"]["steps_per_s"]
-        )
-        print(f"precomputed vs on-the-fly: {speedup:.2f}x steps/s (target >= 2x)")
-    if "precomputed lora b1" in by_name and "precomputed full b1" in by_name:
-        lora, full = by_name["precomputed lora b1"], by_name["precomputed full b1"]
-        print(
-            f"LoRA vs full: {lora['steps_per_s'] / full['steps_per_s']:.2f}x steps/s, "
-            f"peak RSS {lora['peak_rss_mb']:.0f} vs {full['peak_rss_mb']:.0f} MB"
-        )
+
+    def ratio(a: str, b: str, key: str = "steps_per_s") -> float | None:
+        if a in by_name and b in by_name:
+            return by_name[a][key] / by_name[b][key]
+        return None
+
+    comparisons = [
+        ("new defaults", "today's defaults", "new defaults vs today's: steps/s"),
+        (
+            "new defaults",
+            "new defaults, today's data rules",
+            "new data rules vs today's (same model and objective): steps/s (must be >= 0.85)",
+        ),
+        ("new defaults", "new defaults, on the fly", "precomputed vs on-the-fly: steps/s"),
+        ("new recipe, LoRA", "new defaults", "LoRA vs full fine-tuning: steps/s"),
+    ]
+    for a, b, label in comparisons:
+        value = ratio(a, b)
+        if value is not None:
+            print(f"{label}: {value:.2f}x")
+    value = ratio("new defaults", "new defaults, today's data rules", "loader_ms_per_batch")
+    if value is not None:
+        print(f"data loader alone, new rules vs today's: {value:.2f}x ms per batch")
 
 
 if __name__ == "__main__":

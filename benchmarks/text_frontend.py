@@ -10,10 +10,15 @@ heavy, so it lives in its own environment: pass its interpreter with
 
     python benchmarks/text_frontend.py --camel-python /tmp/camel/bin/python
     python benchmarks/text_frontend.py --der   # diacritizer error rate instead
+    python benchmarks/text_frontend.py --tanzil simple.txt --camel-python /tmp/camel/bin/python
 
 ``--der`` strips the marks of the shipped diacritized sentences, restores them
 with ``natiq.text.diacritize`` (with and without the package's word cache) and
-prints the diacritic error rate, with and without word-final letters.
+prints the diacritic error rate, with and without word-final letters, next to
+the bare model ("model only") and with the count of impossible marks; also on
+1- and 3-word pieces, and, with ``--tanzil``, on the held-out surahs of the
+Tanzil Quran text (see ``scripts/build_vocalizations.py`` for the file).
+``--tanzil`` also makes the whole Quran text the speed corpus.
 
 ``--verbalize`` prints the exact-match accuracy of the number verbalizer on the
 hand-checked sets in ``tests/text/data`` (by category; without diacritics, and
@@ -57,11 +62,23 @@ print(json.dumps({"seconds": best, "chars": len(text)}))
 """
 
 
-def corpus(min_chars: int) -> str:
-    sentences = (
-        files("natiq.text").joinpath("data/classical_sentences.txt").read_text(encoding="utf-8")
-    )
-    lines = [line for line in sentences.splitlines() if line.strip()]
+def corpus(min_chars: int, tanzil: Path | None = None) -> str:
+    """>= ``min_chars`` of diacritized Classical Arabic, one sentence per line, cycled.
+
+    With ``tanzil`` (the Tanzil simple.txt file), the whole Quran text, as
+    written (shadda before the vowel, tatweel before dagger alefs); otherwise
+    the shipped sentences.
+    """
+    if tanzil is not None:
+        sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+        from build_vocalizations import tanzil_verses
+
+        lines = [text for _, text in tanzil_verses(tanzil)]
+    else:
+        sentences = (
+            files("natiq.text").joinpath("data/classical_sentences.txt").read_text(encoding="utf-8")
+        )
+        lines = [line for line in sentences.splitlines() if line.strip()]
     pieces: list[str] = []
     size = 0
     index = 0
@@ -98,24 +115,78 @@ def camel_ar2bw(python: str, text_file: Path, repeats: int) -> dict[str, float] 
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def diacritizer_error_rates() -> None:
-    from natiq.text import strip_diacritics
-    from natiq.text.diacritize import _letters_with_marks, diacritic_error_rate, diacritize
+def _der_pair(reference: list[str], restored: list[str]) -> tuple[float, float]:
+    from natiq.text.diacritize import diacritic_error_rate
 
+    joined, hypothesis = " ".join(reference), " ".join(restored)
+    return (
+        diacritic_error_rate(joined, hypothesis),
+        diacritic_error_rate(joined, hypothesis, skip_word_endings=True),
+    )
+
+
+def _model_only(text: str, word_cache: bool) -> str:
+    """The diacritizer as it was before the short-input table and the validity pass."""
+    from natiq.text.diacritize import _predict, merge_diacritics
+
+    text = normalize(text)
+    return merge_diacritics(text, _predict(text, word_cache))
+
+
+def _short_inputs(sentences: list[str], size: int, limit: int) -> list[str]:
+    """Consecutive ``size``-word pieces of ``sentences`` (every other piece, at most ``limit``)."""
+    pieces = []
+    for sentence in sentences:
+        words = sentence.split(" ")
+        pieces.extend(" ".join(words[i : i + size]) for i in range(0, len(words) - size + 1, size))
+    step = max(1, len(pieces) // limit)
+    return pieces[::step][:limit]
+
+
+def _report(label: str, reference: list[str], word_cache: bool) -> None:
+    from natiq.text import strip_diacritics
+    from natiq.text.diacritize import _letters_with_marks, diacritize
+    from natiq.text.marks import impossible_marks
+
+    letters = len(_letters_with_marks(" ".join(reference)))
+    bare = [strip_diacritics(item) for item in reference]
+    now = [diacritize(item, word_cache=word_cache) for item in bare]
+    before = [_model_only(item, word_cache) for item in bare]
+    bad_now = sum(len(impossible_marks(item)) for item in now)
+    bad_before = sum(len(impossible_marks(item)) for item in before)
+    for name, restored, bad in (("natiq", now, bad_now), ("model only", before, bad_before)):
+        der, der_no_endings = _der_pair(reference, restored)
+        print(
+            f"{label:34s} {name:10s} n={len(reference):5d} letters={letters:6d} "
+            f"DER {der:6.2%}  without case endings {der_no_endings:6.2%}  impossible marks {bad}"
+        )
+
+
+def diacritizer_error_rates(tanzil: Path | None, limit: int) -> None:
     sentences = (
         files("natiq.text").joinpath("data/classical_sentences.txt").read_text(encoding="utf-8")
     )
     reference = [normalize(line) for line in sentences.splitlines() if line.strip()]
-    joined = " ".join(reference)
-    print(f"{len(reference)} sentences, {len(_letters_with_marks(joined))} Arabic letters")
     for word_cache in (True, False):
-        restored = " ".join(
-            diacritize(strip_diacritics(line), word_cache=word_cache) for line in reference
+        _report(f"shipped sentences, cache={word_cache}", reference, word_cache)
+    # lines 1-6 are the Fatiha, line 7 a hadith: the rest is neither Quran nor hadith
+    other = reference[7:]
+    for size in (1, 3):
+        _report(f"shipped, non-Quran {size}-word", _short_inputs(other, size, limit), True)
+    if tanzil is None:
+        print("held-out Quran: not measured (pass --tanzil PATH/simple.txt, see docs)")
+        return
+    sys.path.insert(0, str(Path(__file__).parents[1] / "scripts"))
+    from build_vocalizations import held_out, tanzil_verses
+
+    verses = [normalize(text) for surah, text in tanzil_verses(tanzil) if held_out(surah)]
+    long_verses = [verse for verse in verses if len(verse.split(" ")) > 3]
+    step = max(1, len(long_verses) // limit)
+    _report("held-out Quran verses, cache=False", long_verses[::step][:limit], False)
+    for size in (1, 3):
+        _report(
+            f"held-out Quran {size}-word, cache=False", _short_inputs(verses, size, limit), False
         )
-        der = diacritic_error_rate(joined, restored)
-        der_no_endings = diacritic_error_rate(joined, restored, skip_word_endings=True)
-        label = "with word cache" if word_cache else "model only     "
-        print(f"{label}: DER {der:.2%}   without word-final letters {der_no_endings:.2%}")
 
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "tests" / "text" / "data"
@@ -178,21 +249,29 @@ def main() -> int:
         "--der", action="store_true", help="measure the diacritizer's error rate instead"
     )
     parser.add_argument(
+        "--tanzil",
+        type=Path,
+        default=None,
+        help="Tanzil simple.txt: the speed corpus, and held-out surahs for --der",
+    )
+    parser.add_argument("--der-limit", type=int, default=1000, help="items per --der set")
+    parser.add_argument(
         "--verbalize",
         action="store_true",
         help="exact match of the number verbalizer on the hand-checked sets, and its speed",
     )
     args = parser.parse_args()
     if args.der:
-        diacritizer_error_rates()
+        diacritizer_error_rates(args.tanzil, args.der_limit)
         return 0
     if args.verbalize:
         return 0 if verbalization_report(args.repeats) else 1
 
-    text = corpus(args.chars)
+    text = corpus(args.chars, args.tanzil)
     normalized = normalize(text)
     print(
         f"corpus: {len(text):,} characters of diacritized Classical Arabic ({len(text.split()):,} words)"
+        + (f" from {args.tanzil}" if args.tanzil else " (shipped sentences, cycled)")
     )
     print(f"{'stage':44s} {'chars/s (CPU)':>16s}")
 

@@ -38,7 +38,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -47,6 +46,9 @@ ENGLISH = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
     "Please call Stella and ask her to bring these things with her from the store.",
     "We will meet again tomorrow morning at nine o'clock in the library.",
+    "She sells sea shells by the sea shore every summer afternoon.",
+    "Numbers like seventeen and forty two are easy to hear but hard to spell.",
+    "The weather today is cold and windy, so take a warm coat with you.",
 ]
 ARABIC = "ذهب الطالب إلى المكتبة صباحا ليقرأ كتابا جديدا عن تاريخ العلوم"
 
@@ -70,12 +72,10 @@ def candidates() -> dict[str, Stretch | str]:
     """Name -> stretch function, or the reason it cannot run here."""
     found: dict[str, Stretch | str] = {}
 
-    try:
-        from natiq.speak.speed import time_stretch
+    from natiq.data.tempo import change_tempo
 
-        found["natiq"] = lambda audio, speed: time_stretch(audio, RATE, speed)
-    except ImportError as exc:
-        found["natiq"] = str(exc)
+    found["natiq"] = lambda audio, speed: change_tempo(audio, speed, RATE)
+    found["ffmpeg-atempo"] = ffmpeg_atempo
 
     try:
         import pyrubberband
@@ -122,6 +122,43 @@ def candidates() -> dict[str, Stretch | str]:
     return found
 
 
+def ffmpeg_atempo(audio: np.ndarray, speed: float) -> np.ndarray:
+    """ffmpeg's WSOLA ``atempo`` filter in-process through PyAV (chained below 0.5)."""
+    from fractions import Fraction
+
+    import av
+    from av.filter import Graph
+
+    factors = []
+    while speed < 0.5:
+        factors.append(0.5)
+        speed /= 0.5
+    graph = Graph()
+    node = graph.add_abuffer(
+        format="flt", sample_rate=RATE, layout="mono", time_base=Fraction(1, RATE)
+    )
+    for factor in [*factors, speed]:
+        following = graph.add("atempo", f"{factor:.6f}")
+        node.link_to(following)
+        node = following
+    sink = graph.add("abuffersink")
+    node.link_to(sink)
+    graph.configure()
+    frame = av.AudioFrame.from_ndarray(audio.reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = RATE
+    frame.pts = 0
+    frame.time_base = Fraction(1, RATE)
+    graph.push(frame)
+    graph.push(None)
+    out = []
+    while True:
+        try:
+            out.append(graph.pull().to_ndarray().reshape(-1))
+        except (av.error.EOFError, av.error.BlockingIOError):
+            break
+    return np.concatenate(out)
+
+
 def sox_tempo(audio: np.ndarray, speed: float) -> np.ndarray:
     raw = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
     out = subprocess.run(
@@ -164,6 +201,7 @@ class Scorers:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--speeds", type=float, nargs="+", default=[0.5, 1.5, 2.0])
+    parser.add_argument("--only", nargs="+", help="run only these candidates")
     parser.add_argument("--no-asr", action="store_true", help="skip Whisper CER and DNSMOS")
     args = parser.parse_args()
 
@@ -179,6 +217,8 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for name, stretch in candidates().items():
+        if args.only and name not in args.only:
+            continue
         if isinstance(stretch, str):
             print(f"{name:<16} skipped: {stretch}")
             continue

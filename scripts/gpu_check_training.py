@@ -70,7 +70,8 @@ def pocket_checks(root: Path) -> None:
     def config(run: str, **changes) -> PocketTrainConfig:
         values = dict(
             metadata=str(manifest), output_dir=str(root / run), base=str(base),
-            use_precomputed_latents=False, train_scope="text+flow", lora_r=8, lora_alpha=16.0,
+            use_precomputed_latents=False, train_scope="text+flow", use_lora=True, lora_r=8,
+            lora_alpha=16.0,
             per_device_train_batch_size=4, learning_rate=3e-3, warmup_steps=2, max_steps=12,
             save_steps=6, eval_steps=0, logging_steps=1, device=DEVICE, precision=PRECISION, seed=3,
         )  # fmt: skip

@@ -130,3 +130,18 @@ def test_row_audio_is_checked_against_its_file_name(clartts_dir):
     assert load_row_audio(ref).dtype == np.float32
     with pytest.raises(RuntimeError, match=r"not 'other\.wav'"):
         load_row_audio(type(ref)(path, ref.row_group, ref.row, "other.wav"))
+
+
+def test_row_audio_equals_the_stored_samples_in_every_row_group(clartts_dir):
+    import pyarrow.parquet as pq
+
+    from natiq.data.clartts import split_files
+    from natiq.data.parquet_rows import load_row_audio, read_parquet_items
+
+    (path,) = split_files(str(clartts_dir), "train")
+    stored = pq.read_table(path, columns=["audio"]).column("audio").to_pylist()
+    items = list(read_parquet_items([path], str(clartts_dir), "train"))
+    for index in (0, 4, 6, 9, 13):  # first and last row of a group, rows of later groups
+        expected = np.asarray(stored[index], dtype=np.float32)
+        got = load_row_audio(items[index].parquet)
+        assert got.dtype == np.float32 and np.array_equal(got, expected)

@@ -1,4 +1,5 @@
-"""The command line: tokenize (resumable) then train with a text loss, logged apart."""
+"""The command line: tokenize (resumable) then train with a text loss (logged apart) and a
+trained audio head."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Pa
         "0.5",
         "--lora-target-modules",
         "q_proj,v_proj",
+        "--train-audio-head",
         "--device",
         "cpu",
     ]
@@ -88,6 +90,7 @@ def test_tokenize_then_train_with_text_loss(tiny_model_dir: Path, speech_dir: Pa
         assert abs(entry["train/total"] - (entry["train/audio"] + 0.5 * entry["train/text"])) < 1e-3
     adapter = json.loads((output / "adapter_config.json").read_text())
     assert sorted(adapter["target_modules"]) == ["q_proj", "v_proj"]
+    assert adapter["modules_to_save"] == ["audio_lm_head"]  # --train-audio-head: a trained copy
     skipped = [json.loads(line) for line in (output / "skipped.jsonl").read_text().splitlines()]
     assert [s["id"] for s in skipped] == ["lost"] and "gone.wav" in skipped[0]["reason"]
     assert "skipped lost" in result.output

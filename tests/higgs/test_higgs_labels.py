@@ -178,7 +178,8 @@ def test_objective_equals_native_transformers_loss(tokenizer):
     from natiq.backends.higgs.tiny import tiny_model_config
 
     torch.manual_seed(0)
-    model = HiggsAudioV2ForConditionalGeneration(tiny_model_config(hidden_size=32)).eval()
+    config = tiny_model_config(hidden_size=32)
+    model = HiggsAudioV2ForConditionalGeneration(config, use_text_head=True).eval()
     ids = AudioIds.from_config(model.config)
     samples = [
         encode_conversation(
@@ -199,8 +200,11 @@ def test_objective_equals_native_transformers_loss(tokenizer):
     batch = HiggsCollator(tokenizer.pad_token_id, ids.stream_eos, 8)(samples)
     assert batch["audio_input_ids_mask"].dtype == torch.bool
     with torch.no_grad():
-        native = model(**{k: v for k, v in batch.items() if k != "labels"}).loss
-        ours = HiggsTrainingObjective(model)(batch)
-    assert abs(native.item() - ours.audio.item()) < 1e-4
+        native_audio = model(**{k: v for k, v in batch.items() if k != "labels"}).loss
+        native_both = model(**batch).loss  # audio + text, every position through the heads
+        ours = HiggsTrainingObjective(model, text_loss_weight=1.0)(batch)
+    assert abs(native_audio.item() - ours.audio.item()) < 1e-4
+    assert abs(native_both.item() - ours.loss.item()) < 1e-4
+    assert ours.text.item() > 5  # an untrained 128k-vocab head: near ln(128256) = 11.8
     # an untrained model is at chance: about ln(1026) per codebook
     assert abs(ours.per_codebook.mean().item() - torch.log(torch.tensor(1026.0)).item()) < 0.3

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from natiq.backends.higgs.memory import count_parameters, estimate_memory, load_config
@@ -49,7 +50,30 @@ def test_quantized_bases_need_less_memory():
         e.total_gib for e in estimate_memory(config, counts, batch_size=1, seq_len=2048)
     )
     assert bf16 > int8 > int4
-    assert 10 < bf16 < 16 and int4 < 8
+    assert 11 < bf16 < 15 and 6 < int4 < 8
+
+
+def test_quantized_bases_keep_everything_else_in_fp32():
+    """PEFT upcasts what bitsandbytes did not quantize (the text embedding and both heads)."""
+    from natiq.backends.higgs.memory import GIB
+
+    config = load_config("released")
+    counts = count_parameters(config, lora_targets=DEFAULT_LORA_TARGETS)
+    plain = {e.mode: e for e in estimate_memory(config, counts)}
+    texted = {e.mode: e for e in estimate_memory(config, counts, text_loss=True)}
+    # loading the 0.39B text head costs 2 bytes/param on a bf16 base, 4 on a quantized one
+    head_gib = counts.text_head / GIB
+    assert texted["lora-bf16"].weights_gib - plain["lora-bf16"].weights_gib == pytest.approx(
+        2 * head_gib
+    )
+    assert texted["qlora-4bit"].weights_gib - plain["qlora-4bit"].weights_gib == pytest.approx(
+        4 * head_gib
+    )
+    # the rest of a 4-bit base (embeddings, heads, norms; 0.44B) in fp32 outweighs its 4.9B projections
+    rest = (counts.total - counts.text_head - counts.decoder_linear) * 4 / GIB
+    assert rest == pytest.approx(1.66, abs=0.01) and plain[
+        "qlora-4bit"
+    ].weights_gib == pytest.approx(rest + 2.37, abs=0.01)
 
 
 def test_quantized_base_without_cuda_is_a_clear_error():

@@ -23,13 +23,15 @@ from natiq.backends.higgs.config import DEFAULT_SYSTEM_PROMPT
 from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.higgs.trainer import run_training
 from natiq.common.errors import AudioInputError, InputTextError
-from natiq.data.chatml import read_chatml
-from support.higgs import SYSTEM, chatml_line, espeak, write_chatml
+from natiq.data.chatml import read_chatml, system_prompt
+from support.higgs import chatml_line, espeak, write_chatml
 
 GREEDY = CloneOptions(temperature=0, max_new_tokens=60)
 # the default recipe (LoRA on attention, mlp and audio_mlp; heads frozen); at
 # hidden 256 it reproduced 98-100% of the codes over seeds 1, 2 and 42
 OVERFIT_STEPS = 60
+# trained with --system-prompt (not the ChatML lines' own), recorded with the adapter
+SCENE_PROMPT = system_prompt("A quiet mosque.")
 
 
 def _config(chatml: Path, output: Path, model: Path, **overrides) -> HiggsTrainConfig:
@@ -44,6 +46,7 @@ def _config(chatml: Path, output: Path, model: Path, **overrides) -> HiggsTrainC
         warmup_steps=0,
         logging_steps=10,
         save_steps=1000,
+        system_prompt=SCENE_PROMPT,
     )
     values.update(overrides)
     return HiggsTrainConfig(**values)
@@ -111,11 +114,11 @@ def test_adapter_dir_records_frontend_config_and_curves(trained: Path):
     )
     recorded = json.loads((trained / "training_config.json").read_text())
     assert recorded["config"]["lora_r"] == 16 and recorded["config"]["train_audio_head"] is False
-    assert recorded["system_prompt"] == SYSTEM  # every ChatML line had this one
+    assert recorded["system_prompt"] == SCENE_PROMPT
     log = [json.loads(line) for line in (trained / "train_log.jsonl").read_text().splitlines()]
-    # from chance (8 x ln 1026 = 55.5) down; the frozen random head keeps the
-    # margins small, so the loss stays high while the argmax is right
-    assert log[0]["train/audio"] > 50 and log[-1]["train/audio"] < 45
+    # from chance (8 x ln 1026 = 55.5; 49.7 averaged over steps 1-10) down to ~40: the
+    # frozen random head keeps the margins small, so the loss stays high while the argmax is right
+    assert log[0]["train/audio"] > 45 > 42 > log[-1]["train/audio"]
     assert list((trained / "logs").rglob("events.out.tfevents.*"))
 
 
@@ -188,30 +191,25 @@ def test_system_prompt_comes_from_the_adapter(
 ):
     from natiq.backends.registry import load_backend
 
-    adapter = tmp_path / "adapter"
-    shutil.copytree(trained, adapter, ignore=shutil.ignore_patterns("checkpoints", "codes"))
-    recorded = json.loads((adapter / "training_config.json").read_text())
-    custom = "Generate audio following instruction.\n\n<|scene_desc_start|>\nA mosque.\n<|scene_desc_end|>"
-    recorded["system_prompt"] = custom
-    (adapter / "training_config.json").write_text(json.dumps(recorded))
-
-    def loaded(**kwargs) -> HiggsCloner:
+    def loaded(adapter: Path, **kwargs) -> HiggsCloner:
         return HiggsCloner.load(model=str(lora_model_dir), adapter=adapter, device="cpu", **kwargs)
 
-    cloner = loaded()
-    assert cloner.system_prompt == custom
+    cloner = loaded(trained)
+    assert cloner.system_prompt == SCENE_PROMPT != DEFAULT_SYSTEM_PROMPT
     reference = cloner.prepare_reference(speech_dir / "ref1.wav", "مرحبا")
     prompt_text = cloner.tokenizer.decode(cloner.prompt(reference, "نعم").input_ids.tolist())
-    assert f"<|end_header_id|>\n\n{custom}<|eot_id|>" in prompt_text
-    assert loaded(system_prompt="Speak.").system_prompt == "Speak."
+    assert f"<|end_header_id|>\n\n{SCENE_PROMPT}<|eot_id|>" in prompt_text
+    assert loaded(trained, system_prompt="Speak.").system_prompt == "Speak."
     backend = load_backend(
-        "higgs", model=str(lora_model_dir), checkpoint=adapter, device="cpu", system_prompt="X"
+        "higgs", model=str(lora_model_dir), checkpoint=trained, device="cpu", system_prompt="X"
     )
     assert backend.cloner.system_prompt == "X"
-    assert (
-        HiggsCloner.load(model=str(lora_model_dir), adapter=trained, device="cpu").system_prompt
-        == DEFAULT_SYSTEM_PROMPT
-    )
+    # lines with different prompts and no --system-prompt: nothing recorded, the default is used
+    mixed = tmp_path / "mixed"
+    shutil.copytree(trained, mixed, ignore=shutil.ignore_patterns("step_*", "codes", "logs"))
+    record = json.loads((mixed / "training_config.json").read_text())
+    (mixed / "training_config.json").write_text(json.dumps({**record, "system_prompt": None}))
+    assert loaded(mixed).system_prompt == DEFAULT_SYSTEM_PROMPT
 
 
 def test_merge_writes_bf16_weights_and_a_processor(

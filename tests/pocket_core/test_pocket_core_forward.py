@@ -37,6 +37,7 @@ def test_teacher_forced_outputs_equal_the_streaming_kv_cache_path(model, mini_la
 
     from natiq.backends.pocket.forward import (
         normalize_latents,
+        null_voice_prefix,
         teacher_forced_backbone,
         voice_prefix,
     )
@@ -55,7 +56,9 @@ def test_teacher_forced_outputs_equal_the_streaming_kv_cache_path(model, mini_la
         state = init_states(flow_lm, batch_size=1, sequence_length=200)
         if row == 0:
             prefix = voice_prefix(flow_lm, mini_latents[3][:12])[None]
-            model._run_flow_lm_and_increment_step(model_state=state, audio_conditioning=prefix)
+        else:  # a row without a prompt starts with the null voice (bos_before_voice)
+            prefix = null_voice_prefix(flow_lm)[None]
+        model._run_flow_lm_and_increment_step(model_state=state, audio_conditioning=prefix)
         model._run_flow_lm_and_increment_step(
             model_state=state, text_tokens=torch.tensor([_tokens(model, text)])
         )
@@ -86,14 +89,18 @@ def test_padding_and_batch_neighbours_do_not_change_a_row(model, mini_latents) -
 
 
 def test_losses_have_every_term_and_flow_matching_has_no_distillation(model, mini_latents) -> None:
-    from natiq.backends.pocket.objectives import compute_losses
+    from natiq.backends.pocket.objectives import ObjectiveSettings, compute_losses
 
     batch = _batch(model, mini_latents, ["بسم الله.", "العلم نور."])
-    lsd = compute_losses(model.flow_lm, batch, generator=torch.Generator().manual_seed(0))
+    plain = ObjectiveSettings(learned_weighting=False)
+    lsd = compute_losses(
+        model.flow_lm, batch, settings=plain, generator=torch.Generator().manual_seed(0),
+        training=False,
+    )  # fmt: skip
     assert set(lsd.terms) >= {"diag", "distill", "eos", "total"}
     assert all(torch.isfinite(value) for value in lsd.terms.values())
     assert lsd.terms["distill"] > 0
-    expected = 0.5 * lsd.terms["diag"] + 0.5 * lsd.terms["distill"] + 0.1 * lsd.terms["eos"]
+    expected = 0.75 * lsd.terms["diag"] + 0.25 * lsd.terms["distill"] + 0.1 * lsd.terms["eos"]
     assert torch.allclose(lsd.total, expected)
     lsd.total.backward()
     assert model.flow_lm.flow_net.input_proj.weight.grad.abs().sum() > 0
@@ -101,34 +108,39 @@ def test_losses_have_every_term_and_flow_matching_has_no_distillation(model, min
     assert model.flow_lm.speaker_proj_weight.grad.abs().sum() > 0
 
     fm = compute_losses(
-        model.flow_lm, batch, objective="flow-matching", generator=torch.Generator().manual_seed(0)
+        model.flow_lm,
+        batch,
+        settings=ObjectiveSettings(loss="flow-matching"),
+        generator=torch.Generator().manual_seed(0),
     )
     assert float(fm.terms["distill"]) == 0.0
     assert torch.allclose(fm.total, fm.terms["diag"] + 0.1 * fm.terms["eos"])
 
 
 def test_same_generator_seed_gives_the_same_loss(model, mini_latents) -> None:
-    from natiq.backends.pocket.objectives import compute_losses
+    from natiq.backends.pocket.objectives import LossModule
 
     batch = _batch(model, mini_latents, ["بسم الله.", "العلم نور."])
-    first = compute_losses(model.flow_lm, batch, generator=torch.Generator().manual_seed(7)).total
-    second = compute_losses(model.flow_lm, batch, generator=torch.Generator().manual_seed(7)).total
-    third = compute_losses(model.flow_lm, batch, generator=torch.Generator().manual_seed(8)).total
+    loss_module = LossModule(model.flow_lm).train()
+    first = loss_module(batch, generator=torch.Generator().manual_seed(7)).total
+    second = loss_module(batch, generator=torch.Generator().manual_seed(7)).total
+    third = loss_module(batch, generator=torch.Generator().manual_seed(8)).total
     assert torch.equal(first, second) and not torch.equal(first, third)
 
 
 def test_lsd_needs_a_two_time_head_and_rejects_unknown_objectives() -> None:
     from pocket_tts.modules.mlp import SimpleMLPAdaLN
 
-    from natiq.backends.pocket.objectives import head_losses
+    from natiq.backends.pocket.objectives import ObjectiveSettings, head_losses
 
     head = SimpleMLPAdaLN(32, 16, 32, 8, 1, num_time_conds=1)
     cond, target = torch.randn(4, 8), torch.randn(4, 32)
     with pytest.raises(ValueError, match="two time conditions"):
-        head_losses(head, cond, target, objective="lsd")
-    with pytest.raises(ValueError, match="unknown objective"):
-        head_losses(head, cond, target, objective="cfm")  # type: ignore[arg-type]
-    assert head_losses(head, cond, target, objective="flow-matching").total > 0
+        head_losses(head, cond, target, settings=ObjectiveSettings())
+    with pytest.raises(ValueError, match="loss"):
+        ObjectiveSettings(loss="cfm")  # type: ignore[arg-type]
+    flow = ObjectiveSettings(loss="flow-matching")
+    assert head_losses(head, cond, target, settings=flow).total > 0
 
 
 def test_latent_stats_are_per_dimension_and_written_into_the_model(model, mini_latents) -> None:

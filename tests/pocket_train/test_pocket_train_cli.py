@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from natiq.cli.main import app
+from support.stock_pocket_tts import run_stock_generate
 
 
 def _invoke(*args: str) -> str:
@@ -45,7 +44,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     run_yaml = tmp_path / "run.yaml"
     run_yaml.write_text(
         f"metadata: {manifest}\nbase: {tiny_base}\ntext_mode: native\nnative_tokenizer: char\n"
-        "train_scope: text+flow\nobjective: lsd\nlora_r: 2\nmax_steps: 4\n",
+        "train_scope: text+flow\nuse_lora: true\nobjective:\n  loss: lsd\nlora_r: 2\nmax_steps: 4\n",
         encoding="utf-8",
     )
     output = _invoke(
@@ -92,11 +91,8 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     voice = small_manifest.parent / "voice.wav"
     voice.write_bytes(Path(_first_audio(small_manifest)).read_bytes())
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    pocket_tts = Path(sys.executable).parent / "pocket-tts"
-    completed = subprocess.run(
+    completed = run_stock_generate(
         [
-            str(pocket_tts),
-            "generate",
             "--config",
             yaml_path.name,  # the export's paths are relative: run from its folder
             "--voice",
@@ -107,11 +103,8 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
             str(wav),
             "-q",
         ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
         cwd=export_dir,
+        env=env,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     info = sf.info(str(wav))

@@ -50,22 +50,32 @@ def test_empty_corpus_is_refused(tmp_path: Path) -> None:
         read_utterances(manifest, precomputed=False)
 
 
-def test_text_over_the_limit_names_file_and_line(small_manifest: Path) -> None:
+def test_text_over_the_limit_is_skipped_and_listed_with_file_and_line(small_manifest: Path) -> None:
+    from natiq.backends.pocket.recipe import ExampleSettings
+
     utterances = read_utterances(small_manifest, precomputed=False)
 
-    def tokenize(text: str) -> list[int]:
-        if len(text) > 40:
-            raise DataFormatError(
-                f"the text is {len(text)} tokens long, over the model's limit of 40"
-            )
-        return [1] * len(text)
+    class CharText:
+        def model_text(self, text: str) -> str:
+            return text
+
+        def ids(self, model_text: str, *, final_punctuation: bool = True) -> list[int]:
+            return [1] * len(model_text)
 
     long_index = next(i for i, u in enumerate(utterances) if len(u.text) > 40)
-    with pytest.raises(
-        DataFormatError,
-        match=rf"metadata\.jsonl:{long_index + 1}: the text is \d+ tokens long, over the model's limit",
-    ):
-        PocketTrainData(utterances, tokenize, encode=lambda path: None)
+    data = PocketTrainData(
+        utterances,
+        CharText(),
+        encode=lambda path: None,
+        settings=ExampleSettings(),
+        max_text_tokens=40,
+    )
+    assert [item.where for item in data.skipped] == [
+        f"{small_manifest}:{i + 1}" for i, u in enumerate(utterances) if len(u.text) > 40
+    ]
+    assert f"{small_manifest}:{long_index + 1}" in {item.where for item in data.skipped}
+    assert all("over the limit of 40 (--max-text-tokens)" in item.reason for item in data.skipped)
+    assert len(data) == sum(len(u.text) <= 40 for u in utterances)
 
 
 def test_tokenizer_of_the_wrong_size_is_refused(tiny_base: Path, tmp_path: Path) -> None:

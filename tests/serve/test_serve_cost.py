@@ -126,6 +126,36 @@ def test_a_client_that_leaves_stops_the_generation_loop_at_the_next_frame(endles
     assert engine.lanes._free == 1  # the turn was given back
 
 
+def test_a_stopped_batch_item_ends_its_generation_loop_at_the_next_frame(endless, voice):
+    engine = SpeechEngine(
+        Synthesizer(endless.backend, max_chunk_chars=1000),
+        max_concurrency=1,
+        max_queue=1,
+        max_model_chars=10_000,
+        metrics=Metrics(),
+    )
+    stop = threading.Event()  # a deleted job, or a shutdown
+    outcome: list[BaseException] = []
+
+    def batch_item() -> None:
+        try:
+            engine.synthesize_batch_item("مرحبا بكم " * 80, voice, stop)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=batch_item)
+    worker.start()
+    while not generation_threads():  # the piece is generating (its frames are held back)
+        time.sleep(0.005)
+    stop.set()
+    worker.join(10)  # the whole piece would take minutes
+    assert not worker.is_alive() and [type(e) for e in outcome] == [SynthesisCancelled]
+    deadline = time.monotonic() + 10
+    while generation_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert generation_threads() == []
+
+
 def test_a_ticket_stopped_while_waiting_for_its_turn_never_starts():
     lanes = ModelLanes(slots=1)
     holder = Ticket(interactive=True)

@@ -153,6 +153,20 @@ def test_completed_jobs_are_not_run_again_after_restart(tmp_path):
     assert again.counts() == {"queued": 0, "running": 0, "completed": 1, "failed": 0}
 
 
+def test_starting_the_store_twice_runs_one_worker(tmp_path):
+    store = JobStore(tmp_path, render_text)
+    job = store.submit(items(1))
+    store.start()
+    worker = store._thread
+    store.start()  # an application's lifespan entered a second time
+    try:
+        assert store._thread is worker
+        assert store.resumed == [job["id"]]  # queued once, not twice
+    finally:
+        store.stop()
+    assert not store._thread.is_alive()  # stop() ends the one worker at once
+
+
 def test_an_item_stopped_by_shutdown_stays_pending_and_runs_after_restart(tmp_path):
     started = threading.Event()
 

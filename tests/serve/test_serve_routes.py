@@ -29,7 +29,8 @@ def speech_body(voice: str, text: str = "مرحبا", fmt: str = "pcm") -> dict:
 def test_health_is_open_and_everything_else_needs_the_key(api):
     health = api.client.get("/health", headers={"Authorization": ""}).json()
     assert health["status"] == "ok" and health["auth"] is True and health["sample_rate"] == 24000
-    assert health["batch"] == {"worker": "idle", "last_error": None}
+    assert health["batch"]["last_error"] is None
+    assert health["batch"]["worker"] in ("idle", "running")  # other tests' jobs may be running
     assert api.client.get("/", headers={"Authorization": ""}).status_code == 200
     for method, path in [
         ("GET", "/v1/voices"),

@@ -25,12 +25,9 @@ def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
 
 
 def silent_flac(seconds: int, rate: int = 16000) -> bytes:
-    """A FLAC of ``seconds`` of silence, written block by block: a few KB for minutes."""
+    """A FLAC of ``seconds`` of silence: a few KB for minutes."""
     buffer = io.BytesIO()
-    block = np.zeros(rate * 10, dtype=np.int16)
-    with sf.SoundFile(buffer, "w", rate, 1, format="FLAC", subtype="PCM_16") as handle:
-        for _ in range(seconds // 10):
-            handle.write(block)
+    sf.write(buffer, np.zeros(rate * seconds, dtype=np.int16), rate, format="FLAC")
     return buffer.getvalue()
 
 

@@ -4,13 +4,14 @@ that tests can signal, stop and start again."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import httpx
@@ -83,63 +84,82 @@ class ThreadedServer:
 
 
 class ServerProcess:
-    """``natiq serve`` in a subprocess; ``start()`` waits until /health answers."""
+    """The real ``natiq serve`` command in its own process, forked from the test process.
+
+    A separate process with its own signal handling and sockets, as when a
+    user runs the command; forking only saves importing torch again (the
+    child runs the same CLI entry point, parses the same flags, loads the
+    model itself). ``start()`` waits until /health answers; ``stop(sig)``
+    delivers a real signal and returns the exit status as ``Popen`` would.
+    """
 
     def __init__(self, args: list[str], log_path: Path) -> None:
         self.args = args
         self.log_path = log_path
         self.port = free_port()
-        self.proc: subprocess.Popen | None = None
+        self.pid: int | None = None
+        self.returncode: int | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def _child(self) -> None:
+        """Runs in the forked child; never returns."""
+        status = 1
+        try:
+            log = open(self.log_path, "a", buffering=1)  # noqa: SIM115 - the child owns it
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+            sys.stdout = sys.stderr = log
+            logging.root.handlers.clear()  # the test runner's capture: the command sets its own
+            from natiq.cli.main import app
+
+            app(["serve", "--port", str(self.port), *self.args], standalone_mode=False)
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+
+    def _poll(self) -> int | None:
+        if self.returncode is None and self.pid is not None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
     def start(self) -> None:
-        env = dict(
-            os.environ,
-            HF_HUB_OFFLINE="1",
-            NATIQ_NUM_THREADS="1",
-            OMP_NUM_THREADS="1",
-            PYTHONUNBUFFERED="1",
-        )
-        command = [
-            sys.executable,
-            "-m",
-            "natiq.cli.main",
-            "serve",
-            "--port",
-            str(self.port),
-            *self.args,
-        ]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child process owns it
-        self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.returncode = None
+        self.pid = os.fork()
+        if self.pid == 0:
+            self._child()
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"natiq serve exited with {self.proc.returncode}:\n{self.log()}"
-                )
+            if self._poll() is not None:
+                raise AssertionError(f"natiq serve exited with {self.returncode}:\n{self.log()}")
             try:
                 if httpx.get(self.url + "/health", timeout=2).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
-            time.sleep(0.1)
-        self.stop()
+            time.sleep(0.05)
+        self.stop(signal.SIGKILL)
         raise AssertionError(
             f"natiq serve did not answer within {SERVER_START_TIMEOUT_S} s:\n{self.log()}"
         )
 
     def stop(self, sig: signal.Signals = signal.SIGINT) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
+        if self.pid is None or self._poll() is not None:
+            return self.returncode
+        os.kill(self.pid, sig)
+        deadline = time.monotonic() + 20
+        while self._poll() is None:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.02)
+        return self.returncode
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]

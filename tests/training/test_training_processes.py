@@ -49,7 +49,7 @@ def pocket_settings(manifest: Path, base: Path, output: Path, per_device: int) -
         train_scope="flow", use_lora=True, lora_r=2, lora_alpha=4.0, lora_dropout=0.0,
         per_device_train_batch_size=per_device, gradient_accumulation_steps=1,
         learning_rate=5e-3, warmup_steps=2, max_steps=STEPS, lr_scheduler_type="cosine_with_min_lr",
-        max_grad_norm=0.0, save_steps=2, eval_steps=0, logging_steps=1, prompt_seconds=1.0,
+        max_grad_norm=0.0, save_steps=2, eval_steps=0, logging_steps=1,
         use_precomputed_latents=True, device="cpu", precision="fp32", seed=11,
     )  # fmt: skip
 

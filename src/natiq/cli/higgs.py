@@ -235,7 +235,19 @@ def memory(
     seq_len: Annotated[
         int, typer.Option("--seq-len", help="Tokens per sample (text + audio frames).")
     ] = 2048,
+    target_frames: Annotated[
+        int | None,
+        typer.Option(
+            "--target-frames",
+            help="Frames of each target clip, the labelled audio (25 per second; default: half of --seq-len).",
+        ),
+    ] = None,
+    text_tokens: Annotated[
+        int,
+        typer.Option("--text-tokens", help="Labelled text tokens per sample (with --text-loss)."),
+    ] = 128,
     lora_r: Annotated[int, typer.Option("--lora-r")] = 16,
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout")] = 0.1,
     lora_targets: Annotated[
         str, typer.Option("--lora-targets")
     ] = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
@@ -259,17 +271,21 @@ def memory(
     )
     typer.echo(f"  LoRA r={lora_r}: {counts.lora / 1e6:.1f}M trainable")
     typer.echo(
-        f"estimated peak GPU memory, batch {batch_size} x {seq_len} tokens, gradient checkpointing:"
+        f"estimated peak GPU memory, batch {batch_size} x {seq_len} tokens, gradient checkpointing"
+        f"{', text loss' if text_loss else ''}:"
     )
     for est in estimate_memory(
         cfg,
         counts,
         batch_size=batch_size,
         seq_len=seq_len,
+        target_frames=target_frames,
+        text_tokens=text_tokens,
         train_audio_head=train_audio_head,
         text_loss=text_loss,
+        lora_dropout=lora_dropout,
     ):
         typer.echo(
-            f"  {est.mode:<11} {est.total_gib:6.1f} GiB  (weights {est.weights_gib:.1f}, trainable+optimizer "
-            f"{est.trainable_gib:.2f}, activations {est.activations_gib:.2f}, +1 GiB CUDA overhead)"
+            f"  {est.mode:<11} {est.total_gib:6.1f} GiB  (weights {est.weights_gib:.2f}, trainable+optimizer "
+            f"{est.trainable_gib:.2f}, activations {est.activations_gib:.2f}, +{est.overhead_gib:g} GiB CUDA overhead)"
         )

@@ -21,6 +21,7 @@ app = typer.Typer(
 )
 
 BASE_DEFAULT = PocketTrainConfig.model_fields["base"].default
+TRIM = PocketTrainConfig.model_fields["speech_trim"].default_factory()
 
 
 @app.command()
@@ -34,11 +35,30 @@ def latents(
     limit: Annotated[
         int | None, typer.Option(help="encode only the first N records (for a quick look)")
     ] = None,
+    trim_trailing_silence: Annotated[
+        bool,
+        typer.Option(
+            "--trim-trailing-silence/--keep-trailing-silence",
+            help="end each target shortly after its last speech (silero-vad), as pocket-tts does",
+        ),
+    ] = TRIM.trim_trailing_silence,
+    trail_seconds: Annotated[
+        float, typer.Option(help="audio kept after the last speech")
+    ] = TRIM.trail_seconds,
 ) -> None:
-    """Mimi-encode every utterance once (resumable); writes metadata_latents.jsonl."""
+    """Mimi-encode every utterance once (resumable); writes metadata_latents.jsonl.
+
+    Targets end shortly after their last speech and each record lists where a
+    voice prompt cut from it ends in a pause (see docs/pocket-training.md).
+    """
     from natiq.backends.pocket.latents import extract_latents
 
-    summary = extract_latents(metadata, output_dir, base=base, device=device, limit=limit)
+    trim = TRIM.model_copy(
+        update={"trim_trailing_silence": trim_trailing_silence, "trail_seconds": trail_seconds}
+    )
+    summary = extract_latents(
+        metadata, output_dir, base=base, device=device, limit=limit, trim=trim
+    )
     typer.echo(
         f"{summary.written} utterances ({summary.encoded} encoded, {summary.reused} reused), "
         f"{summary.total_frames} frames -> {summary.manifest}"
@@ -85,15 +105,40 @@ def export(
         bool,
         typer.Option("--use-ema/--no-ema", help="export EMA weights when the checkpoint has them"),
     ] = True,
+    default_voice: Annotated[
+        Path | None,
+        typer.Option(
+            "--default-voice",
+            help="clip (any rate) or voice state that speaks when no voice is given "
+            "(default: chosen from the training speaker's clips, see docs/train-your-voice.md)",
+        ),
+    ] = None,
+    voice_manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--voice-manifest",
+            help="metadata.jsonl to choose the default voice from (default: the checkpoint's training manifest)",
+        ),
+    ] = None,
 ) -> None:
-    """Merge LoRA and write a model the stock `pocket-tts generate --config` loads."""
-    from natiq.backends.pocket.export import export_checkpoint, stock_tool_warnings
+    """Merge LoRA and write a model the stock `pocket-tts generate --config` loads, with a default voice."""
+    from natiq.backends.pocket.export import stock_tool_warnings
+    from natiq.recipe.pocket_export import export_with_default_voice
 
-    yaml_path = export_checkpoint(checkpoint, output_dir, name=name, use_ema=use_ema)
+    result = export_with_default_voice(
+        checkpoint,
+        output_dir,
+        name=name,
+        use_ema=use_ema,
+        default_voice=default_voice,
+        voice_manifest=voice_manifest,
+        log=typer.echo,
+    )
+    yaml_path = result.yaml_path
     typer.echo(f"exported: {yaml_path} (paths relative to its folder)")
     typer.echo(
         f"try: cd {yaml_path.parent} && pocket-tts generate --config {yaml_path.name} "
-        "--voice REF.wav --text '...'   (or publish it: natiq hub push DIR REPO)"
+        f"--voice {result.default_voice.name} --text '...'   (or publish it: natiq hub push DIR REPO)"
     )
     for warning in stock_tool_warnings(yaml_path.parent):
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)

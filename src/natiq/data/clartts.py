@@ -18,13 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from natiq.common.errors import DataFormatError
-from natiq.data.sources import ParquetRef, SourceItem, safe_id
+from natiq.data.clartts_rows import make_item
+from natiq.data.sources import SourceItem
 
 CLARTTS_HUB_ID = "MBZUAI/ClArTTS"
-CLARTTS_SPEAKER = "clartts"
 REQUIRED_COLUMNS = ("text", "file", "audio", "sampling_rate")
 
 
@@ -124,34 +122,6 @@ def split_size(name: str, split: str) -> int | None:
     splits = getattr(getattr(open_stream(name, split), "info", None), "splits", None) or {}
     info = splits.get(split) if hasattr(splits, "get") else None
     return int(info.num_examples) if info is not None and info.num_examples else None
-
-
-def make_item(
-    index: int,
-    file_name: object,
-    text: object,
-    rate: object,
-    samples: object,
-    source: str,
-    split: str,
-    *,
-    parquet: ParquetRef | None = None,
-) -> SourceItem:
-    """One row as a ``SourceItem``: id from ``file``'s stem (``row_<n>`` when empty)."""
-    name = "" if file_name is None else str(file_name)
-    if parquet is None:
-        signal = np.asarray(samples) if samples is not None else np.zeros(0, dtype=np.float32)
-    else:
-        signal = None
-    return SourceItem(
-        id=safe_id(Path(name).stem) or f"row_{index:06d}",
-        text="" if text is None else str(text),
-        speaker=CLARTTS_SPEAKER,
-        origin=f"{source}[{split}] row {index}",
-        samples=signal,
-        sample_rate=int(rate) if rate is not None else 0,  # type: ignore[call-overload]
-        parquet=parquet,
-    )
 
 
 def read_clartts(name: str = "clartts", split: str = "train") -> Iterator[SourceItem]:

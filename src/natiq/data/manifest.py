@@ -35,6 +35,8 @@ OPTIONAL_FIELDS = (
     "romanization",
     "latents",
     "num_frames",
+    "speech_end",
+    "prompt_cuts",
 )
 # An id names files (latents/<id>.safetensors, <id>.wav): letters (any script),
 # digits, '_', '.', '-', not starting with '.' or '-'.
@@ -73,6 +75,10 @@ class UtteranceRecord(BaseModel):
     romanization: str | None = None
     latents: Path | None = None
     num_frames: int | None = Field(default=None, gt=0)
+    # Written by `natiq pocket latents`: end of the last speech (seconds) and the frame
+    # counts at which a voice prompt cut from this utterance's start ends in a pause.
+    speech_end: float | None = Field(default=None, ge=0)
+    prompt_cuts: tuple[int, ...] | None = None
     line: int = Field(default=0, exclude=True, repr=False)
     where: str = Field(default="", exclude=True, repr=False)
 

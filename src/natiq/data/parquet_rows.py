@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from natiq.common.errors import DataFormatError
+from natiq.data.clartts_rows import make_item
 from natiq.data.sources import ParquetRef, SourceItem
 
 LIGHT_COLUMNS = ["text", "file", "sampling_rate"]
@@ -75,7 +76,6 @@ def row_count(paths: list[str]) -> int:
 
 def read_parquet_items(paths: list[str], source: str, split: str) -> Iterator[SourceItem]:
     """One ``SourceItem`` per row, with a ``ParquetRef`` instead of samples, in file order."""
-    from natiq.data.clartts import make_item
 
     index = 0
     for path in paths:
@@ -125,4 +125,30 @@ def load_row_audio(ref: ParquetRef) -> np.ndarray:
     cell = group["audio"][ref.row]
     if not cell.is_valid:
         return np.zeros(0, dtype=np.float32)
-    return np.asarray(cell.values.to_numpy(zero_copy_only=False), dtype=np.float32)
+    return as_float32(cell.values)
+
+
+def as_float32(values: Any) -> np.ndarray:
+    """A numeric Arrow array as float32 samples.
+
+    Read straight from the Arrow buffer when the array has no nulls:
+    pyarrow's ``to_numpy`` imports pandas on first use (0.2 s of CPU, paid
+    again by every fresh worker process).
+    """
+    dtype = _NUMPY_TYPES.get(str(values.type))
+    if dtype is None or values.null_count:
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float32)
+    data = values.buffers()[1]
+    samples = np.frombuffer(
+        data, dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
+    )
+    return samples.astype(np.float32)
+
+
+_NUMPY_TYPES = {
+    "double": np.dtype(np.float64),
+    "float": np.dtype(np.float32),
+    "halffloat": np.dtype(np.float16),
+    "int16": np.dtype(np.int16),
+    "int32": np.dtype(np.int32),
+}

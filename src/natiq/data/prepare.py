@@ -130,8 +130,10 @@ class PrepareSummary:
     val: int = 0
     hours: float = 0.0
     reasons: Counter[str] = field(default_factory=Counter)
-    # CPU seconds spent processing items, per process id (the workers, or this process).
+    # CPU seconds spent processing items, per process id (the workers, or this process),
+    # and within that, the first batch a fresh process ran (it pays one-time warm-up costs).
     processing_cpu_s: dict[int, float] = field(default_factory=dict)
+    first_batch_cpu_s: dict[int, float] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [
@@ -304,17 +306,23 @@ class _BatchResult:
     entries: list[dict[str, Any]]
     pid: int = 0
     cpu_s: float = 0.0
+    first_in_process: bool = False
+
+
+_batches_run = 0  # batches this process has processed (the first pays warm-up costs)
 
 
 def process_batch(jobs: list[_Job]) -> _BatchResult:
     """``process_job`` for several jobs (a parquet row group is decoded once), with its CPU time."""
+    global _batches_run
     started = time.process_time()
     entries = [process_job(job) for job in jobs]
     if jobs and jobs[0].item.parquet is not None:
         from natiq.data.parquet_rows import release_group
 
         release_group()
-    return _BatchResult(entries, os.getpid(), time.process_time() - started)
+    first, _batches_run = _batches_run == 0, _batches_run + 1
+    return _BatchResult(entries, os.getpid(), time.process_time() - started, first)
 
 
 def _group_of(job: _Job) -> tuple[str, int] | None:
@@ -497,5 +505,7 @@ def run_prepare(config: PrepareConfig) -> PrepareSummary:
             if result.pid:
                 cpu = summary.processing_cpu_s
                 cpu[result.pid] = cpu.get(result.pid, 0.0) + result.cpu_s
+                if result.first_in_process:
+                    summary.first_batch_cpu_s[result.pid] = result.cpu_s
             bar.update(summary.processed + summary.resumed - bar.n)
     return finalize(output_dir, config.val_fraction, summary)

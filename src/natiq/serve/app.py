@@ -99,6 +99,8 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             model=settings.model,
             checkpoint=settings.checkpoint,
             device=settings.device,
+            join=settings.join_policy(),
+            lexicon=settings.lexicon,
         )
     state = ServerState(settings, synthesizer)
 
@@ -217,6 +219,15 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
         stream, first = await start_stream(state, text, voice)
         return audio_response(state, stream, first, fmt)
 
+    async def _read_upload(upload: UploadFile) -> bytes:
+        data = await upload.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(
+                status_code=413,
+                detail=f"the uploaded voice file is larger than this server's limit of {settings.max_upload_bytes} bytes",
+            )
+        return data
+
     # ----- pocket-tts form API
     @app.post(
         "/tts",
@@ -252,15 +263,6 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             if temp_path is not None:
                 temp_path.unlink(missing_ok=True)
         return audio_response(state, stream, first, "wav")
-
-    async def _read_upload(upload: UploadFile) -> bytes:
-        data = await upload.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise HTTPException(
-                status_code=413,
-                detail=f"the uploaded voice file is larger than this server's limit of {settings.max_upload_bytes} bytes",
-            )
-        return data
 
     # ----- voices
     @app.post("/v1/voices", status_code=201, responses={413: {}, 422: {}, 507: {}})

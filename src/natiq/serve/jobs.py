@@ -311,7 +311,9 @@ class JobStore:
 
     # ----- worker
     def start(self) -> None:
-        """Queue unfinished jobs (oldest first) and start the worker thread."""
+        """Queue unfinished jobs (oldest first) and start the worker thread (once)."""
+        if self._thread is not None:  # an application's lifespan may be entered twice
+            return
         pending = sorted(
             (job.created, job.id) for job in self._jobs.values() if job.status not in FINISHED
         )

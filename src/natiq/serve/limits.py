@@ -98,11 +98,6 @@ class AdmissionGate:
                 )
             self._admitted += 1
 
-    def admit_always(self) -> None:
-        """Count work that must not be refused (a batch item already accepted)."""
-        with self._lock:
-            self._admitted += 1
-
     def started(self) -> None:
         with self._lock:
             self._running += 1

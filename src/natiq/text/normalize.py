@@ -13,6 +13,7 @@ and precompiled regexes only) because it runs on every training transcript.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from typing import Literal
 
@@ -134,11 +135,34 @@ _DIGIT_PAIRS = [
     )
 ]
 _DIGITS = re.compile(_char_class([ord(pair[0]) for pair in _DIGIT_PAIRS]))
-_RARE = {
+# Emoji and the pieces of emoji sequences (skin tones, flags, tags, variation
+# selectors, the keycap mark; ZWJ is deleted above): never spoken, removed.
+_EMOJI = [
+    *range(0x2300, 0x27C0),
+    *range(0x2B00, 0x2C00),
+    *range(0xFE00, 0xFE10),
+    0x20E3,
+]
+_RARE: dict[int, str | None] = {
     code: value
     for code, value in _CLEAN.items()
     if value is not None and chr(code) not in dict(_DIGIT_PAIRS)
 }
+_RARE.update(dict.fromkeys(_EMOJI))
+# Emoji beyond U+FFFF (pictographs, flags, tags) get their own pattern: astral
+# ranges in ``_NEEDS_RARE`` would make every scan of it twice as slow.
+_ASTRAL_EMOJI = re.compile("[\U0001f000-\U0001faff\U000e0000-\U000e007f]+")
+
+
+def _may_hold_astral(text: str) -> bool:
+    """False only when ``text`` surely has no character beyond U+FFFF, in O(1).
+
+    CPython stores a string with 1, 2 or 4 bytes per character, 4 only when
+    one of them is beyond U+FFFF (PEP 393), so the size of a long string tells.
+    """
+    return len(text) < 256 or sys.getsizeof(text) > 3 * len(text) + 128
+
+
 _NEEDS_RARE = re.compile(_char_class(list(_RARE)))
 _OTHER_SPACE = re.compile(r"[^\S ]")
 # Strip also drops a stray combining madda/hamza (U+0653-5) that NFC could not
@@ -167,14 +191,9 @@ _TERMINAL_ESCAPE = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]?|\x9b[0-?]*[ -/]*[@-~]?"
     r"|\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[ -/]*[0-~]?"
 )
-# Emoji and their sequences: keycaps (the digit goes too: "3️⃣" is a picture),
-# skin tones, ZWJ sequences, flags and tag sequences, variation selectors.
+# A keycap emoji takes its digit with it ("3️⃣" is a picture, not a number); the
+# other emoji code points are deleted with the rare characters (``_RARE``).
 _KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
-_EMOJI = re.compile(
-    "[\U0001f000-\U0001faff\U000e0000-\U000e007f\u2600-\u27bf\u2b00-\u2bff"
-    "\u2300-\u23ff\ufe00-\ufe0f\u20e3\u200d]+"
-)
-_ASTRAL_OR_SYMBOL = re.compile("[\U00010000-\U0010ffff\u2300-\u27bf\u2b00-\u2bff\ufe00-\ufe0f]")
 # The end-of-ayah sign and the verse number written with it are one unit: not
 # read, but a stop ("۝١٢" / "١٢۝" become a full stop, so the verse ends in pause).
 _VERSE_DIGITS = "0-9\u0660-\u0669\u06f0-\u06f9"
@@ -205,16 +224,16 @@ def _cut_mark_runs(text: str) -> str:
     return text
 
 
-def remove_escapes_and_emoji(text: str) -> str:
-    """Drop terminal escape sequences and emoji sequences; a verse-end sign and its number end a sentence."""
+def remove_sequences(text: str) -> str:
+    """Drop terminal escape sequences and keycaps; a verse-end sign and its number end a sentence."""
     if "\x1b" in text or "\x9b" in text:
         text = _TERMINAL_ESCAPE.sub("", text)
     if "\u06dd" in text:
         text = _VERSE_END.sub(". ", text)
-    if _ASTRAL_OR_SYMBOL.search(text) is not None:
-        if "\u20e3" in text:
-            text = _KEYCAP.sub("", text)
-        text = _EMOJI.sub("", text)
+    if "\u20e3" in text:
+        text = _KEYCAP.sub("", text)
+    if _may_hold_astral(text):
+        text = _ASTRAL_EMOJI.sub("", text)
     return text
 
 
@@ -232,7 +251,7 @@ def clean(text: str) -> str:
     Does not touch letters or diacritics; whitespace is *not* collapsed.
     """
     if not text.isascii() or "\x1b" in text:
-        text = remove_escapes_and_emoji(text)
+        text = remove_sequences(text)
     if _DELETE.search(text) is not None:
         text = _DELETE.sub("", text)
     text = fold_digits(text)

@@ -28,6 +28,8 @@ class PocketBatch:
     - ``latent_lengths``: LongTensor [B].
     - ``prompt_latents``: FloatTensor [B, P, 32] or None, raw latents of a voice prompt.
     - ``prompt_lengths``: LongTensor [B] or None (a length of 0 means no prompt for that row).
+    - ``keep_text`` / ``keep_voice``: BoolTensor [B] or None: condition dropout drawn
+      per example (False = trained without it); None keeps every condition.
     """
 
     text_tokens: torch.Tensor
@@ -36,6 +38,8 @@ class PocketBatch:
     latent_lengths: torch.Tensor
     prompt_latents: torch.Tensor | None = None
     prompt_lengths: torch.Tensor | None = None
+    keep_text: torch.Tensor | None = None
+    keep_voice: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         batch = self.text_tokens.shape[0]
@@ -74,6 +78,8 @@ class PocketBatch:
             latent_lengths=move(self.latent_lengths),
             prompt_latents=move(self.prompt_latents),
             prompt_lengths=move(self.prompt_lengths),
+            keep_text=self.keep_text,
+            keep_voice=self.keep_voice,
         )
 
     @classmethod
@@ -84,6 +90,8 @@ class PocketBatch:
         *,
         pad_id: int,
         prompts: Sequence[torch.Tensor | None] | None = None,
+        keep_text: Sequence[bool] | None = None,
+        keep_voice: Sequence[bool] | None = None,
     ) -> PocketBatch:
         """Pad per-utterance items into a batch.
 
@@ -110,7 +118,15 @@ class PocketBatch:
             filled = [p if p is not None else torch.zeros(0, dim) for p in prompts]
             if any(p.shape[0] > 0 for p in filled):
                 prompt_lengths, prompt_latents = _pad_frames(filled)
-        return cls(tokens, text_lengths, padded, latent_lengths, prompt_latents, prompt_lengths)
+        flags = [
+            None if values is None else torch.tensor(list(values), dtype=torch.bool)
+            for values in (keep_text, keep_voice)
+        ]
+        if any(f is not None and f.shape != (batch,) for f in flags):
+            raise ValueError("need one keep_text / keep_voice flag per utterance")
+        return cls(
+            tokens, text_lengths, padded, latent_lengths, prompt_latents, prompt_lengths, *flags
+        )
 
 
 def _pad_frames(items: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

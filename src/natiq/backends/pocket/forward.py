@@ -4,8 +4,9 @@ Training must show the transformer exactly the sequence inference builds, or a
 fine-tuned model stops cloning voices or stops at the wrong place. For each
 utterance the sequence is
 
-    [bos_before_voice] speaker_proj(prompt latents)   (voice prefix, if a prompt is given)
-    text embeddings                                   (conditioner lookup)
+    [bos_before_voice] speaker_proj(prompt latents)   (voice prefix; bos_before_voice alone
+                                                       when the row has no voice)
+    text embeddings                                   (conditioner lookup; absent when dropped)
     input_linear(bos_emb), input_linear(x_0 .. x_{F-1})   (normalized target latents)
 
 run through the transformer without a KV cache (one causal pass). The output
@@ -113,8 +114,27 @@ def voice_prefix(flow_lm: torch.nn.Module, prompt_latents: torch.Tensor) -> torc
     return prefix
 
 
-def teacher_forced_backbone(flow_lm: torch.nn.Module, batch: PocketBatch) -> BackboneOutput:
-    """One causal transformer pass over the whole batch (see the module docstring)."""
+def null_voice_prefix(flow_lm: torch.nn.Module) -> torch.Tensor:
+    """[0 or 1, D]: what stands for "no voice": ``bos_before_voice`` alone (the null condition)."""
+    if flow_lm.insert_bos_before_voice:
+        return flow_lm.bos_before_voice[0]
+    return flow_lm.bos_before_voice.new_zeros(0, flow_lm.bos_before_voice.shape[-1])
+
+
+def teacher_forced_backbone(
+    flow_lm: torch.nn.Module,
+    batch: PocketBatch,
+    *,
+    keep_text: torch.Tensor | None = None,
+    keep_voice: torch.Tensor | None = None,
+) -> BackboneOutput:
+    """One causal transformer pass over the whole batch (see the module docstring).
+
+    ``keep_text`` / ``keep_voice`` ([B] bool, default all True) drop a row's text
+    or voice prompt entirely (condition dropout). A row without a voice (none
+    given, or dropped) starts with the null voice prefix, as the unconditioned
+    branch of guided sampling builds it.
+    """
     n_rows = flow_lm.conditioner.embed.num_embeddings
     if int(batch.text_tokens.max()) >= n_rows or int(batch.text_tokens.min()) < 0:
         raise DataFormatError(
@@ -129,13 +149,19 @@ def teacher_forced_backbone(flow_lm: torch.nn.Module, batch: PocketBatch) -> Bac
 
     rows: list[torch.Tensor] = []
     audio_starts: list[int] = []
+    keep_text_rows = _row_flags(keep_text, batch.batch_size)
+    keep_voice_rows = _row_flags(keep_voice, batch.batch_size)
     for b in range(batch.batch_size):
         pieces = []
-        if batch.prompt_latents is not None and int(batch.prompt_lengths[b]) > 0:
-            pieces.append(
-                voice_prefix(flow_lm, batch.prompt_latents[b, : int(batch.prompt_lengths[b])])
-            )
-        pieces.append(text_emb[b, : int(batch.text_lengths[b])])
+        prompt_length = 0 if batch.prompt_lengths is None else int(batch.prompt_lengths[b])
+        if prompt_length > 0 and keep_voice_rows[b]:
+            pieces.append(voice_prefix(flow_lm, batch.prompt_latents[b, :prompt_length]))
+        else:
+            pieces.append(null_voice_prefix(flow_lm).to(text_emb))
+        if keep_text_rows[b]:
+            pieces.append(text_emb[b, : int(batch.text_lengths[b])])
+        else:  # keeps the embedding in the graph (DDP needs every parameter used)
+            pieces.append(text_emb[b, :0] + 0.0 * text_emb[b].sum())
         audio_starts.append(sum(piece.shape[0] for piece in pieces))
         pieces.append(audio_in[b, : int(batch.latent_lengths[b]) + 1])
         rows.append(torch.cat(pieces, dim=0))
@@ -169,6 +195,14 @@ def teacher_forced_backbone(flow_lm: torch.nn.Module, batch: PocketBatch) -> Bac
     )
 
 
+def _row_flags(flags: torch.Tensor | None, batch_size: int) -> list[bool]:
+    if flags is None:
+        return [True] * batch_size
+    if flags.shape != (batch_size,):
+        raise ValueError(f"condition flags must be [{batch_size}], got {tuple(flags.shape)}")
+    return [bool(flag) for flag in flags.tolist()]
+
+
 @torch.no_grad()
 def free_run_latents(
     tts_model: torch.nn.Module,
@@ -185,15 +219,18 @@ def free_run_latents(
     sampler decoder (LSD / flow matching per the head's type), feeding each
     generated frame back, exactly as ``TTSModel.generate_audio`` does, but for a
     fixed number of frames and ignoring EOS. ``text_tokens``: [T] ids;
-    ``prompt_latents``: [P, 32] raw latents or None. Returns [num_frames, 32].
+    ``prompt_latents``: [P, 32] raw latents, or None for the null voice prefix
+    (what training shows rows without a voice). Returns [num_frames, 32].
     """
     from pocket_tts.modules.stateful_module import init_states
 
     flow_lm = tts_model.flow_lm
     device = flow_lm.bos_emb.device
-    prefix = None
     if prompt_latents is not None and prompt_latents.shape[0] > 0:
         prefix = voice_prefix(flow_lm, prompt_latents.to(device))[None]
+    else:
+        prefix = null_voice_prefix(flow_lm)[None]
+        prefix = None if prefix.shape[1] == 0 else prefix
     capacity = (0 if prefix is None else prefix.shape[1]) + text_tokens.numel() + num_frames + 1
     state = init_states(flow_lm, batch_size=1, sequence_length=capacity)
     saved = (tts_model.temp, tts_model.sampler_decode_steps, tts_model.eos_threshold)

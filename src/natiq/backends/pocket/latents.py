@@ -5,17 +5,24 @@ docs/architecture.md), encodes each utterance with the base model's Mimi
 encoder and writes:
 
 - ``latents/<id>.safetensors``: one file per utterance, tensor ``latents``
-  [num_frames, 32] float32, raw (un-normalized) Mimi latents at 12.5 frames/s.
-  One file per utterance keeps resume trivial (a file exists = done; files are
-  written atomically) and lets a trainer read any subset lazily.
+  [num_frames, 32] float32, raw (un-normalized) Mimi latents at 12.5 frames/s
+  of the audio up to ``trail_seconds`` after the last speech (silero-vad; see
+  ``speech_marks``), encoded on its own; the file's metadata holds the speech
+  marks. One file per utterance keeps resume trivial (a file exists = done;
+  files are written atomically) and lets a trainer read any subset lazily.
 - ``metadata_latents.jsonl``: the manifest records plus ``latents`` (path
-  relative to this manifest's folder) and ``num_frames``.
+  relative to this manifest's folder), ``num_frames``, ``speech_end``
+  (seconds) and ``prompt_cuts``: the frame counts at which a voice prompt taken
+  from the start of this utterance ends in a pause. Mimi's encoder is causal,
+  so ``latents[:k]`` is exactly that prompt encoded on its own; this is
+  checked on the first utterance of every run.
 - ``latents_rejects.jsonl``: ``id``, ``reason``, ``detail``, ``line`` for each
   utterance that could not be encoded: ``record`` (a row the manifest reader
   refused: missing field, unsafe or duplicate id, ...) or ``audio`` (missing or
   unreadable audio).
-- ``latents_config.json``: the base that encoded them; a resume with another
-  base is refused (mixing codecs would silently corrupt training).
+- ``latents_config.json``: the base that encoded them and the speech-trim
+  settings; a resume with another base or other settings is refused (mixing
+  them would silently corrupt training).
 - ``latent_stats.json``: per-dimension mean/std over all frames, what
   ``set_latent_stats`` needs for a randomly initialised base.
 
@@ -32,6 +39,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from natiq.backends.pocket.recipe import SpeechTrimSettings
+from natiq.backends.pocket.speech_marks import SpeechMarks, analyze
 from natiq.common.errors import AudioInputError, DataFormatError, ModelLoadError
 from natiq.common.files import atomic_path, atomic_write_json, write_jsonl
 from natiq.common.rows import Rows
@@ -43,6 +52,9 @@ LATENTS_CONFIG = "latents_config.json"
 LATENT_STATS = "latent_stats.json"
 LATENTS_SUBDIR = "latents"
 LATENT_KEY = "latents"
+MARKS_KEY = "natiq_speech_marks"
+# Largest difference allowed between a prefix encoded alone and the same frames of the whole.
+CAUSAL_TOLERANCE = 1e-4
 
 
 @dataclass
@@ -90,17 +102,21 @@ def extract_latents(
     device: str = "auto",
     limit: int | None = None,
     tts_model: Any = None,
+    trim: SpeechTrimSettings | None = None,
 ) -> LatentsSummary:
     """Encode every utterance of ``metadata`` into ``output_dir`` (resumable; see the module docstring).
 
     ``tts_model`` may be given to reuse an already loaded base (``base`` then
-    only names it in ``latents_config.json``). Raises ``ModelLoadError`` when
-    the base's Mimi encoder is the all-zero one of the ungated release.
+    only names it in ``latents_config.json``). ``trim`` says where targets end
+    and how pauses are found (default: ``SpeechTrimSettings()``). Raises
+    ``ModelLoadError`` when the base's Mimi encoder is the all-zero one of the
+    ungated release, or is not causal.
     """
     from natiq.backends.pocket.base_model import load_base, require_mimi_encoder
     from natiq.backends.pocket.forward import compute_latent_stats
     from natiq.data.audio import load_audio
 
+    trim = trim or SpeechTrimSettings()
     metadata = Path(metadata)
     output_dir = Path(output_dir)
     records = read_manifest(metadata, lenient=True)
@@ -108,12 +124,13 @@ def extract_latents(
         raise DataFormatError(f"{metadata}: the manifest has no utterances")
     if limit is not None:
         records = Rows(records[:limit], records.bad)
-    _check_base_matches(output_dir, base)
+    _check_same_settings(output_dir, base, trim)
 
     model = tts_model if tts_model is not None else load_base(base, device=device)
     require_mimi_encoder(model, base)
     sample_rate = int(model.sample_rate)
     frame_rate = float(model.config.mimi.frame_rate)
+    frame_samples = round(sample_rate / frame_rate)
     atomic_write_json(
         output_dir / LATENTS_CONFIG,
         {
@@ -121,6 +138,7 @@ def extract_latents(
             "sample_rate": sample_rate,
             "frame_rate": frame_rate,
             "latent_key": LATENT_KEY,
+            "speech_trim": trim.model_dump(),
         },
     )
 
@@ -130,13 +148,14 @@ def extract_latents(
         for bad in records.bad
     ]
     out_records: list[dict[str, Any]] = []
-    checked_constant = False
+    checked_encoder = False
     for record in records:
         utt_id, line = record.id, record.line
         relative = f"{LATENTS_SUBDIR}/{utt_id}.safetensors"
         target = output_dir / relative
-        latents = _read_existing(target)
-        if latents is not None:
+        existing = _read_existing(target)
+        if existing is not None:
+            latents, marks = existing
             summary.reused += 1
         else:
             try:
@@ -146,11 +165,14 @@ def extract_latents(
                     {"id": utt_id, "line": line, "reason": "audio", "detail": str(exc)}
                 )
                 continue
+            marks = analyze(samples, sample_rate, trim, frame_samples=frame_samples)
+            samples = samples[: max(1, round(marks.end * sample_rate))]
             latents = encode_audio(model, samples).cpu()
-            if not checked_constant:
-                _check_not_constant(latents, base)
-                checked_constant = True
-            _write_latents(target, latents)
+            if not checked_encoder:
+                check_latents_vary(latents, base)
+                _check_causal(model, samples, latents, frame_samples, base)
+                checked_encoder = True
+            _write_latents(target, latents, marks)
             summary.encoded += 1
         summary.total_frames += int(latents.shape[0])
         out_records.append(
@@ -158,6 +180,8 @@ def extract_latents(
                 **record.to_dict(relative_to=output_dir.resolve()),
                 "latents": relative,
                 "num_frames": int(latents.shape[0]),
+                "speech_end": round(marks.speech_end, 4),
+                "prompt_cuts": [k for k in marks.prompt_cuts if k <= latents.shape[0]],
             }
         )
 
@@ -199,35 +223,69 @@ def load_latent_stats(latents_dir: str | Path) -> tuple[torch.Tensor, torch.Tens
     )
 
 
-def _read_existing(path: Path) -> torch.Tensor | None:
+def _read_existing(path: Path) -> tuple[torch.Tensor, SpeechMarks] | None:
+    """A finished utterance's latents and marks; None (encode again) if missing or damaged."""
     if not path.is_file():
         return None
+    from safetensors import safe_open
+
     try:
-        return load_latents(path)
-    except DataFormatError:
+        with safe_open(str(path), framework="pt") as handle:
+            stored = (handle.metadata() or {}).get(MARKS_KEY)
+        if not stored:
+            return None  # written before speech marks existed: encode it again
+        latents = load_latents(path)
+        return latents, SpeechMarks.from_record(json.loads(stored))
+    except (DataFormatError, OSError, ValueError, KeyError, TypeError):
         return None  # a damaged file is re-encoded
 
 
-def _write_latents(path: Path, latents: torch.Tensor) -> None:
+def _write_latents(path: Path, latents: torch.Tensor, marks: SpeechMarks) -> None:
     from safetensors.torch import save_file
 
+    stored = json.dumps(marks.to_record())
     with atomic_path(path) as tmp:
-        save_file({LATENT_KEY: latents.contiguous()}, str(tmp))
+        save_file({LATENT_KEY: latents.contiguous()}, str(tmp), metadata={MARKS_KEY: stored})
 
 
-def _check_base_matches(output_dir: Path, base: str | Path) -> None:
+def _check_same_settings(output_dir: Path, base: str | Path, trim: SpeechTrimSettings) -> None:
     config_file = output_dir / LATENTS_CONFIG
     if not config_file.is_file():
         return
-    previous = json.loads(config_file.read_text(encoding="utf-8")).get("base")
+    recorded = json.loads(config_file.read_text(encoding="utf-8"))
+    previous = recorded.get("base")
     if previous != str(base):
         raise DataFormatError(
             f"{config_file}: these latents were made with base {previous!r}, not {str(base)!r}; "
             "use another --output-dir or the same --base"
         )
+    previous_trim = recorded.get("speech_trim")
+    if previous_trim != trim.model_dump():
+        raise DataFormatError(
+            f"{config_file}: these latents were made with speech-trim settings {previous_trim}, "
+            f"not {trim.model_dump()}; use another --output-dir or the same settings"
+        )
 
 
-def _check_not_constant(latents: torch.Tensor, base: str | Path) -> None:
+def _check_causal(
+    model: Any, samples: np.ndarray, latents: torch.Tensor, frame_samples: int, base: str | Path
+) -> None:
+    """Prompts are sliced from stored latents: that is only their own encoding if Mimi is causal."""
+    frames = latents.shape[0] // 2
+    if frames < 1:
+        return
+    alone = encode_audio(model, samples[: frames * frame_samples]).cpu()
+    scale = float(latents.abs().max()) or 1.0
+    if float((alone - latents[:frames]).abs().max()) > CAUSAL_TOLERANCE * max(1.0, scale):
+        raise ModelLoadError(
+            f"base {base!s}: its Mimi encoder is not causal (a prefix encoded alone differs from "
+            "the same frames of the whole utterance), so voice prompts cannot be sliced from "
+            "stored latents; natiq supports pocket-tts' causal Mimi only"
+        )
+
+
+def check_latents_vary(latents: torch.Tensor, base: str | Path | None) -> None:
+    """Raise ``ModelLoadError`` when an utterance encodes to constant latents (a dead encoder)."""
     if latents.shape[0] > 1 and float(latents.std(dim=0).max()) == 0.0:
         raise ModelLoadError(
             f"base {base!s} encodes audio into constant latents: its Mimi encoder is not usable "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,13 @@ import torch
 
 from natiq.backends.pocket import checkpointing as ckpt
 from natiq.backends.pocket.base_model import base_fingerprint
+from natiq.backends.pocket.dataset import EncodedAudio
+from natiq.backends.pocket.recipe import SpeechTrimSettings
 from natiq.backends.pocket.train_config import STRUCTURAL_FIELDS, PocketTrainConfig
 from natiq.common.errors import CheckpointMismatchError, ModelLoadError
 from natiq.common.files import atomic_path
 from natiq.training import checkpoint as run_folder
+from natiq.training.text_frontend import run_frontend
 
 TRAINER = "pocket"
 
@@ -120,14 +123,31 @@ def configure_text_prep(tts: Any) -> None:
     tts.config.replace_characters = replace
 
 
-def make_tokenize(tts: Any, frontend: Any) -> Callable[[str], list[int]]:
-    """Text -> token ids exactly as inference prepares them (front-end, then pocket-tts' text prep)."""
-    from natiq.backends.pocket.text_tokens import tokenize_model_text
+class ModelTextEncoder:
+    """Text -> token ids exactly as inference prepares them, in the dataset's two stages.
 
-    def tokenize(text: str) -> list[int]:
-        return tokenize_model_text(tts, frontend.prepare(text).model_text)
+    ``model_text`` runs the front-end (once per utterance); ``ids`` runs
+    pocket-tts' text preparation and the tokenizer on a (possibly varied)
+    model text, without a length limit (the dataset applies its own).
+    """
 
-    return tokenize
+    def __init__(self, tts: Any, frontend: Any) -> None:
+        self.tts = tts
+        self.frontend = frontend
+
+    def model_text(self, text: str) -> str:
+        return self.frontend.prepare(text).model_text
+
+    def ids(self, model_text: str, *, final_punctuation: bool = True) -> list[int]:
+        from natiq.backends.pocket.text_tokens import tokenize_model_text
+
+        return tokenize_model_text(
+            self.tts, model_text, max_tokens=None, final_punctuation=final_punctuation
+        )
+
+    def __call__(self, text: str) -> list[int]:
+        """Raw text -> ids of its full form (what inference sees)."""
+        return self.ids(self.model_text(text))
 
 
 @dataclass
@@ -138,11 +158,18 @@ class RunSetup:
     trainable: torch.nn.Module
     frontend_config: Any
     tokenizer_file: Path
-    tokenize: Callable[[str], list[int]]
+    text: ModelTextEncoder
     base_record: dict[str, Any]
     random_base: bool
     resumed: bool
     log: Callable[[str], None] = print
+    trim: SpeechTrimSettings = field(default_factory=SpeechTrimSettings)
+    _encoder_checked: bool = False
+
+    @property
+    def tokenize(self) -> Callable[[str], list[int]]:
+        """Raw text -> token ids of its full form."""
+        return self.text
 
     @property
     def flow_lm(self) -> torch.nn.Module:
@@ -152,12 +179,25 @@ class RunSetup:
     def pad_id(self) -> int:
         return int(self.tts.config.flow_lm.lookup_table.n_bins)
 
-    def encode(self, audio: Path) -> torch.Tensor:
-        from natiq.backends.pocket.latents import encode_audio
+    def encode(self, audio: Path) -> EncodedAudio:
+        """On-the-fly encoding: the same trimming and checks as ``natiq pocket latents``."""
+        from natiq.backends.pocket.base_model import require_mimi_encoder
+        from natiq.backends.pocket.latents import check_latents_vary, encode_audio
+        from natiq.backends.pocket.speech_marks import analyze
         from natiq.data.audio import load_audio
 
-        samples, _ = load_audio(audio, target_sr=int(self.tts.sample_rate))
-        return encode_audio(self.tts, samples).cpu()
+        if not self._encoder_checked:
+            require_mimi_encoder(self.tts, self.base_record.get("spec"))
+        rate = int(self.tts.sample_rate)
+        samples, _ = load_audio(audio, target_sr=rate)
+        frame_samples = round(rate / float(self.tts.config.mimi.frame_rate))
+        marks = analyze(samples, rate, self.trim, frame_samples=frame_samples)
+        samples = samples[: max(1, round(marks.end * rate))]
+        latents = encode_audio(self.tts, samples).cpu()
+        if not self._encoder_checked:
+            check_latents_vary(latents, self.base_record.get("spec"))
+            self._encoder_checked = True
+        return EncodedAudio(latents=latents, marks=marks)
 
     def set_stats_if_random(self, train_data: Any) -> None:
         """A random base gets ``emb_mean``/``emb_std`` of the training latents (fresh runs only)."""
@@ -196,7 +236,7 @@ class RunSetup:
         """
         from pocket_tts.modules.stateful_module import init_states
 
-        from natiq.backends.pocket.forward import voice_prefix
+        from natiq.backends.pocket.forward import null_voice_prefix, voice_prefix
         from natiq.common.files import write_jsonl
         from natiq.data.audio import save_wav
 
@@ -208,24 +248,28 @@ class RunSetup:
             utt = data.utterances[index]
             prompt = data[(0, index)].prompt.to(device)
             started = time.perf_counter()
-            prefix = voice_prefix(self.flow_lm, prompt)[None]
+            if prompt.shape[0] > 0:
+                prefix = voice_prefix(self.flow_lm, prompt)[None]
+            else:  # no other utterance of the speaker: the null voice, as in training
+                prefix = null_voice_prefix(self.flow_lm)[None]
             state = init_states(self.flow_lm, batch_size=1, sequence_length=prefix.shape[1])
             self.tts._run_flow_lm_and_increment_step(model_state=state, audio_conditioning=prefix)
             model_text = self._frontend().prepare(utt.text).model_text
             audio = self.tts.generate_audio(state, model_text)
             seconds = time.perf_counter() - started
             path = save_wav(out_dir / f"{utt.id}.wav", audio.float().cpu().numpy(), rate)
-            reference = save_flac(
-                out_dir / "prompts" / f"{utt.id}.flac", self.decode_latents(prompt), rate
-            )
             written.append(path)
             row = {
                 "id": utt.id,
                 "audio": path.name,
                 "text": utt.text,
-                "reference_audio": f"prompts/{reference.name}",
                 "synthesis_seconds": seconds,
             }
+            if prompt.shape[0] > 0:
+                reference = save_flac(
+                    out_dir / "prompts" / f"{utt.id}.flac", self.decode_latents(prompt), rate
+                )
+                row["reference_audio"] = f"prompts/{reference.name}"
             if utt.audio.is_file():
                 row["target_audio"] = str(utt.audio)
             rows.append(row)
@@ -259,7 +303,7 @@ def setup_run(
 ) -> RunSetup:
     """Load the base, choose the text front-end and tokenizer, mark what trains."""
     from natiq.backends.pocket.lora import prepare_trainable
-    from natiq.text import FrontendConfig, TextFrontend
+    from natiq.text import TextFrontend
 
     record = None
     if resume_dir is not None:
@@ -296,9 +340,7 @@ def setup_run(
         "snapshot": ckpt.BASE_SNAPSHOT_FILE if random_base else None,
     }
 
-    frontend_config = (
-        FrontendConfig.load(resume_dir) if resume_dir is not None else frontend_for(config)
-    )
+    frontend_config = run_frontend(resume_dir, lambda: frontend_for(config), config.lexicon)
     frontend = TextFrontend(frontend_config)
     n_bins = int(tts.config.flow_lm.lookup_table.n_bins)
     if config.text_mode == "native":
@@ -310,7 +352,7 @@ def setup_run(
         else:
             from natiq.backends.pocket.text_tokens import train_native_tokenizer
 
-            texts = [frontend.prepare(u.text).model_text for u in utterances]
+            texts = tokenizer_texts(frontend, utterances)
             tokenizer_file = train_native_tokenizer(
                 texts, run_dir / "tokenizer.model", kind=config.native_tokenizer, vocab_size=n_bins
             )
@@ -324,7 +366,12 @@ def setup_run(
         tokenizer_file = tokenizer_source(tts)
 
     configure_text_prep(tts)
-    tokenize = make_tokenize(tts, frontend)
+    if config.text_mode == "romanized" and record is None:
+        report_unknown_tokens(tts, utterances, config, log)
+    if not config.use_precomputed_latents:  # on-the-fly encoding: fail before training starts
+        from natiq.backends.pocket.base_model import require_mimi_encoder
+
+        require_mimi_encoder(tts, config.base)
     trainable = prepare_trainable(
         tts.flow_lm,
         scope=config.train_scope,
@@ -338,12 +385,48 @@ def setup_run(
         trainable=trainable,
         frontend_config=frontend_config,
         tokenizer_file=tokenizer_file,
-        tokenize=tokenize,
+        text=ModelTextEncoder(tts, frontend),
         base_record=base_record,
         random_base=random_base,
         resumed=record is not None,
         log=log,
     )
+
+
+def report_unknown_tokens(
+    tts: Any, utterances: Sequence[Any], config: PocketTrainConfig, log: Callable[[str], None]
+) -> None:
+    """Log every scheme's unknown-piece rate on this corpus; refuse the chosen one above the limit."""
+    from natiq.backends.pocket.token_coverage import check_coverage, coverage_report
+    from natiq.text.config import SCHEME_NAMES
+
+    report = coverage_report(tts, [u.text for u in utterances], SCHEME_NAMES)
+    for item in report:
+        chosen = " (chosen)" if item.scheme == config.scheme else ""
+        log(f"base tokenizer on romanized text, {item.line()}{chosen}")
+    check_coverage(report, config.scheme, config.max_unknown_token_rate)
+
+
+def tokenizer_texts(frontend: Any, utterances: Sequence[Any]) -> list[str]:
+    """What a native tokenizer is trained on: every usable model text, plus its plain form.
+
+    Training varies the diacritization per epoch, so plain words must be
+    pieces of the tokenizer too, not only their diacritized spellings. Texts
+    the front-end cannot read are left out here (the dataset reports them).
+    """
+    from natiq.backends.pocket.text_variation import has_marks, strip_marks
+    from natiq.common.errors import InputTextError
+
+    texts: list[str] = []
+    for utt in utterances:
+        try:
+            model_text = frontend.prepare(utt.text).model_text
+        except InputTextError:
+            continue
+        texts.append(model_text)
+        if has_marks(model_text):
+            texts.append(strip_marks(model_text))
+    return texts
 
 
 def save_flac(path: Path, samples: np.ndarray, sample_rate: int) -> Path:

@@ -28,6 +28,7 @@ import torch
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt, max_samples
 from natiq.backends.pocket import voices
 from natiq.backends.pocket.base_model import resolve_base
+from natiq.backends.pocket.default_voice import default_voice_file
 from natiq.common.errors import CheckpointMismatchError, ModelLoadError, OptionError
 from natiq.common.runtime import select_device
 from natiq.text import FRONTEND_FILENAME
@@ -88,10 +89,12 @@ class PocketBackend(SpeechBackend):
         custom_weights: bool,
         frontend_recorded: bool,
         source: str,
+        default_voice: Path | None = None,
     ) -> None:
         from natiq.text import TextFrontend
 
         self.model = tts_model
+        self.default_voice = default_voice
         self.frontend_config = frontend_config
         self.frontend_recorded = frontend_recorded
         self.custom_weights = custom_weights
@@ -160,6 +163,7 @@ class PocketBackend(SpeechBackend):
             custom_weights=custom,
             frontend_recorded=recorded,
             source=source,
+            default_voice=default_voice_file(source),
         )
 
     @staticmethod
@@ -213,6 +217,9 @@ class PocketBackend(SpeechBackend):
 
     def prepare_voice(self, prompt: VoicePrompt | None) -> Any:
         if prompt is None:
+            # the export's own voice (natiq.backends.pocket.default_voice), else pocket-tts' default
+            if self.default_voice is not None:
+                return voices.load_voice_state(self.model, self.default_voice)
             return voices.load_default_voice(self.model, self.custom_weights)
         path = Path(prompt.audio)
         if voices.is_voice_state_file(path):

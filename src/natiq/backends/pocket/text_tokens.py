@@ -62,15 +62,21 @@ def tokenize_model_text(
     tts_model: Any,
     model_text: str,
     *,
-    max_tokens: int = DEFAULT_MAX_TEXT_TOKENS,
+    max_tokens: int | None = DEFAULT_MAX_TEXT_TOKENS,
     where: str | None = None,
+    final_punctuation: bool = True,
 ) -> list[int]:
     """Token ids of ``model_text`` (a ``PreparedText.model_text``) exactly as inference computes them.
 
     ``where`` (e.g. ``"metadata.jsonl:12"``) prefixes error messages. Raises
-    ``InputTextError`` for empty text or more than ``max_tokens`` tokens.
+    ``InputTextError`` for empty text or more than ``max_tokens`` tokens (None:
+    no limit). ``final_punctuation=False`` (training's final-punctuation
+    dropout) keeps pocket-tts from appending a sentence end and removes one the
+    text still has after its character replacements.
     """
     from pocket_tts.models.text_chunking import prepare_text_prompt
+
+    from natiq.backends.pocket.text_variation import drop_final_punctuation
 
     prefix = f"{where}: " if where else ""
     if not model_text or not model_text.strip():
@@ -79,12 +85,14 @@ def tokenize_model_text(
         model_text,
         tts_model.pad_with_spaces_for_short_inputs,
         tts_model.remove_semicolons,
-        tts_model.append_terminal_punctuation,
+        tts_model.append_terminal_punctuation and final_punctuation,
         tts_model.capitalize_first_letter,
         tts_model.replace_characters,
     )
+    if not final_punctuation:
+        text = drop_final_punctuation(text)
     ids = list(tts_model.flow_lm.conditioner.tokenizer.encode(text))
-    if len(ids) > max_tokens:
+    if max_tokens is not None and len(ids) > max_tokens:
         raise InputTextError(
             f"{prefix}the text is {len(ids)} tokens long, more than the limit of {max_tokens} "
             f"for this model ({_preview(model_text)!r}); split it into shorter sentences or raise "

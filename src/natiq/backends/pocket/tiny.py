@@ -78,6 +78,8 @@ BUILTIN_CORPUS: tuple[str, ...] = (
     "qara'tu kitaban jamilan 'an tarikh al 'arab.",
     "as-salamu 'alaykum wa rahmatu allahi wa barakatuh.",
     "al-hamdu lillahi rabbi al-'alamin.",
+    # every Buckwalter symbol, so the romanized-mode unknown-token check passes on it
+    "$amsN wa qamarF; kitAbK |mana {lo&umamu ji}tu >amo ri}aAsapN `a Y o.",
     "Hello world, this is a tiny test model.",
     "The quick brown fox jumps over the lazy dog.",
     "Numbers: 0 1 2 3 4 5 6 7 8 9, and symbols - ( ) ' \" : ;",

@@ -18,12 +18,15 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+from natiq.backends.pocket.recipe import ExampleSettings, ObjectiveSettings, SpeechTrimSettings
 from natiq.training.config import LoraFields, SchedulerName, TrainConfig
 
 TrainScope = Literal["text", "flow", "text+flow", "full"]
 TextMode = Literal["romanized", "native"]
 NativeTokenizer = Literal["sentencepiece", "char"]
-Objective = Literal["lsd", "flow-matching"]
+# Longest training text in tokens; longer utterances are skipped and listed, never fatal.
+# A character tokenizer reads ~20 tokens per second of diacritized speech.
+DEFAULT_MAX_TEXT_TOKENS = 512
 
 # Settings a resumed run must share with its checkpoint (others, e.g. --max-steps, may change).
 STRUCTURAL_FIELDS: tuple[str, ...] = (
@@ -51,18 +54,19 @@ class PocketTrainConfig(TrainConfig, LoraFields):
         "english", description="base model: pocket-tts language, YAML config or hf:// config"
     )
     text_mode: TextMode = Field(
-        "romanized",
-        description="romanized (base tokenizer) or native (new tokenizer, new text embedding)",
+        "native",
+        description="native (new tokenizer, new text embedding: the recipe that works) or "
+        "romanized (the base tokenizer)",
     )
     scheme: str = Field("buckwalter", description="romanization scheme for --text-mode romanized")
     native_tokenizer: NativeTokenizer = Field(
-        "sentencepiece",
-        description="--text-mode native: sentencepiece (n_bins pieces) or char (one piece per character)",
+        "char",
+        description="--text-mode native: char (one piece per character, diacritics their own "
+        "pieces) or sentencepiece (n_bins BPE pieces)",
     )
-    train_scope: TrainScope = Field("text+flow", description="text, flow, text+flow or full")
-    objective: Objective = Field("lsd", description="lsd (1-step decodable) or flow-matching")
+    train_scope: TrainScope = Field("full", description="full, text, flow or text+flow")
     use_lora: bool = Field(
-        True,
+        False,
         description="LoRA (PEFT) on the scope's linear layers; --no-lora trains them in full",
         json_schema_extra={"flag": "--use-lora/--no-lora"},
     )
@@ -71,8 +75,21 @@ class PocketTrainConfig(TrainConfig, LoraFields):
         description="read Mimi latents from `natiq pocket latents`; --encode-on-the-fly encodes audio each step",
         json_schema_extra={"flag": "--use-precomputed-latents/--encode-on-the-fly"},
     )
-    prompt_seconds: float = Field(3.0, gt=0, description="length of the voice prompt prefix")
-    eos_weight: float = Field(0.1, ge=0, description="weight of the EOS loss")
+    max_text_tokens: int = Field(
+        DEFAULT_MAX_TEXT_TOKENS,
+        ge=1,
+        description="utterances whose text is longer are skipped and listed (never fatal)",
+    )
+    max_unknown_token_rate: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="--text-mode romanized: refuse a scheme whose text the base tokenizer reads "
+        "as more than this share of unknown pieces",
+    )
+    objective: ObjectiveSettings = Field(default_factory=ObjectiveSettings)
+    examples: ExampleSettings = Field(default_factory=ExampleSettings)
+    speech_trim: SpeechTrimSettings = Field(default_factory=SpeechTrimSettings)
 
     # Shared settings with Pocket's defaults (the official recipe's optimizer).
     max_steps: int | None = Field(10_000, ge=1, description="optimizer steps to train")
@@ -88,6 +105,9 @@ class PocketTrainConfig(TrainConfig, LoraFields):
     warmup_steps: int = Field(100, ge=0, description="optimizer steps of linear warmup")
     save_steps: int = Field(1_000, ge=1, description="optimizer steps between checkpoints")
     eval_steps: int = Field(500, ge=0, description="optimizer steps between evaluations, 0 = never")
+    ema_decay: float = Field(
+        0.999, ge=0, lt=1, description="EMA decay of the trained weights, 0 = off (recipe: 0.999)"
+    )
 
     @model_validator(mode="after")
     def _check_combinations(self) -> Self:

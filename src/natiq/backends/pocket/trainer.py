@@ -28,10 +28,10 @@ from natiq.backends.pocket.dataset import (
     EpochBatchSampler,
     PocketTrainData,
     make_collate,
-    prompt_frames_for,
     read_utterances,
 )
 from natiq.backends.pocket.lora import count_parameters
+from natiq.backends.pocket.objectives import LossModule, distill_on_step
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.common.errors import DataFormatError
 from natiq.training import checkpoint as run_folder
@@ -60,6 +60,7 @@ from natiq.training.schedule import (
 )
 
 EVAL_MAX_UTTERANCES = 8
+SKIPPED_FILE = "skipped_utterances.jsonl"
 
 
 @dataclass
@@ -74,30 +75,9 @@ class TrainResult:
     processes: int = 1
 
 
-class LossModule(torch.nn.Module):
-    """The FlowLM plus its objective as one module, so ``accelerator.prepare`` wraps the forward.
-
-    The trained model is ``flow_lm``; any other trainable parameter belongs to
-    the objective and is optimized and checkpointed with it.
-    """
-
-    def __init__(self, flow_lm: torch.nn.Module, objective: str, eos_weight: float) -> None:
-        super().__init__()
-        self.flow_lm = flow_lm
-        self.objective = objective
-        self.eos_weight = eos_weight
-
-    def forward(self, batch):
-        from natiq.backends.pocket.objectives import compute_losses
-
-        return compute_losses(
-            self.flow_lm, batch, objective=self.objective, eos_weight=self.eos_weight
-        )
-
-
-def make_loss_module(trainable: torch.nn.Module, config: PocketTrainConfig) -> torch.nn.Module:
+def make_loss_module(trainable: torch.nn.Module, config: PocketTrainConfig) -> LossModule:
     """The module whose forward returns the losses of a batch (``.total``, ``.terms``)."""
-    return LossModule(trainable, config.objective, config.eos_weight)
+    return LossModule(trainable, config.objective)
 
 
 def train(
@@ -145,20 +125,35 @@ def train(
         skipped.append("no 'val' split in the manifest: validation uses the first train utterances")
         runlog.print(skipped[-1])
     encode = None if config.use_precomputed_latents else setup.encode
-    prompt_frames = prompt_frames_for(config.prompt_seconds)
     train_data = PocketTrainData(
-        train_utts, setup.tokenize, encode=encode, prompt_frames=prompt_frames, seed=config.seed
+        train_utts,
+        setup.text,
+        encode=encode,
+        settings=config.examples,
+        max_text_tokens=config.max_text_tokens,
+        seed=config.seed,
     )
     val_data = PocketTrainData(
         val_utts[:EVAL_MAX_UTTERANCES],
-        setup.tokenize,
+        setup.text,
         encode=encode,
-        prompt_frames=prompt_frames,
+        settings=config.examples.for_validation(),
+        max_text_tokens=config.max_text_tokens,
         seed=config.seed,
+        prompt_pool=train_utts,
+    )
+    skipped += report_examples(
+        train_data, val_data, run_dir, runlog.print, write=accelerator.is_main_process
     )
     setup.set_stats_if_random(train_data)
     global_batch = config.per_device_train_batch_size * world
-    sampler = EpochBatchSampler(len(train_data), global_batch, seed=config.seed)
+    sampler = EpochBatchSampler(
+        len(train_data),
+        global_batch,
+        seed=config.seed,
+        lengths=train_data.lengths(),
+        bucket_batches=config.examples.bucket_batches,
+    )
 
     def epoch_batches(epoch: int) -> list[list[tuple[int, int]]]:
         sampler.set_epoch(epoch)
@@ -219,11 +214,14 @@ def train(
         index=rank,
     )
     loss_module.train()
+    micro = 0  # micro-batch within the optimizer step
     while state.step < last_step:
         local = next(batches)
         batch = collate([train_data[key] for key in local.keys]).to(accelerator.device)
+        # the same choice on every process and after a resume
+        distill = distill_on_step(config.objective, config.seed, state.step, micro)
         with accelerator.accumulate(loss_module):
-            out = loss_module(batch)
+            out = loss_module(batch, distill=distill)
             accelerator.backward(out.total * local.weight)
             if accelerator.sync_gradients and config.max_grad_norm > 0:
                 accelerator.clip_grad_norm_(loss_module.parameters(), config.max_grad_norm)
@@ -231,7 +229,9 @@ def train(
             optimizer.zero_grad(set_to_none=True)
         running.add(out.terms, local.weight)
         if not accelerator.sync_gradients:
+            micro += 1
             continue
+        micro = 0
 
         lr = current_lr(scheduler)  # the rate this step was taken with
         step_schedule(optimizer, scheduler)
@@ -274,6 +274,43 @@ def train(
     runlog.close()
     result.step = state.step
     return result
+
+
+def report_examples(
+    train_data: PocketTrainData,
+    val_data: PocketTrainData,
+    run_dir: Path,
+    log: Callable[[str], None],
+    *,
+    write: bool = True,
+) -> list[str]:
+    """Say which utterances are skipped (and why) and which train without a paused prompt.
+
+    The skipped ones are also written to ``<run dir>/skipped_utterances.jsonl``.
+    """
+    from natiq.common.files import write_jsonl
+
+    notes = []
+    skipped = train_data.skipped + val_data.skipped
+    if skipped and write:
+        write_jsonl(run_dir / SKIPPED_FILE, [vars(item) for item in skipped])
+    if skipped:
+        for item in skipped:
+            notes.append(f"skipped {item.where} ({item.id}): {item.reason}")
+        notes.append(f"{len(skipped)} utterance(s) skipped, listed in {run_dir / SKIPPED_FILE}")
+    if train_data.without_prompt:
+        notes.append(
+            f"{len(train_data.without_prompt)} train utterance(s) have no other utterance of "
+            "their speaker to take a voice prompt from; they train without a voice"
+        )
+    if train_data.without_paused_prompt:
+        notes.append(
+            f"{len(train_data.without_paused_prompt)} train utterance(s): no other utterance of "
+            "their speaker pauses within the prompt window; their prompts are cut mid-speech"
+        )
+    for note in notes:
+        log(note)
+    return notes
 
 
 def save_checkpoint(
