@@ -64,7 +64,15 @@ def joined(words: list[str], seed: int, low: float, high: float):
 
 
 def mean_error(spans, truth) -> float:
-    return float(np.mean([abs(a - b) for s, t in zip(spans, truth) for a, b in zip(s, t)]))
+    return float(
+        np.mean(
+            [
+                abs(a - b)
+                for s, t in zip(spans, truth, strict=True)
+                for a, b in zip(s, t, strict=True)
+            ]
+        )
+    )
 
 
 def main() -> None:
