@@ -77,7 +77,9 @@ def test_word_boundaries_are_within_80_ms_on_average(aligner, words_with_gaps) -
     audio, truth = words_with_gaps
     spans = aligner.align(audio, WORDS)
     errors = [
-        abs(a - b) for span, true in zip(spans, truth, strict=True) for a, b in zip(span, true)
+        abs(a - b)
+        for span, true in zip(spans, truth, strict=True)
+        for a, b in zip(span, true, strict=True)
     ]
     mean_error = float(np.mean(errors))
     print(f"mean word boundary error: {mean_error * 1000:.1f} ms over {len(errors)} boundaries")
