@@ -12,7 +12,7 @@ each sentence this prints the mean boundary error of
 The first four sentences were used to choose ``snap_window_s``; the last two
 were not (they are listed apart).
 
-    PYTHONPATH=src .venv/bin/python benchmarks/word_timings.py [--seeds 0 1]
+    PYTHONPATH=src .venv/bin/python benchmarks/word_timings.py [--seeds 0 1] [--full-window]
 """
 
 from __future__ import annotations
@@ -79,11 +79,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--gap", type=float, nargs=2, default=[0.05, 0.4], metavar=("MIN", "MAX"))
+    parser.add_argument(
+        "--full-window", action="store_true", help="encode Whisper's whole 30 s window"
+    )
     args = parser.parse_args()
 
-    from natiq.eval.alignment import WordAligner, _tidy, snap_to_silences
+    from natiq.eval.alignment import AlignerConfig, WordAligner, _tidy, snap_to_silences
 
-    aligner = WordAligner()
+    aligner = WordAligner(AlignerConfig(full_window=args.full_window))
     rows = {"tuned": [], "held out": []}
     print(f"{'set':<9}{'seed':>5}{'words':>6}{'whisper ms':>12}{'natiq ms':>10}{'align s':>9}")
     for label, sentences in (("tuned", TUNED), ("held out", HELD_OUT)):

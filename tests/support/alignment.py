@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
 _lock = threading.Lock()
 _aligner = None
+
+
+def natiq_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``NATIQ_CACHE_DIR`` for the session (the packaged Whisper is joined there, once)."""
+    return tmp_path_factory.getbasetemp() / "natiq-cache"
 
 
 def shared_aligner(tmp_path_factory: pytest.TempPathFactory):
@@ -17,6 +23,6 @@ def shared_aligner(tmp_path_factory: pytest.TempPathFactory):
         if _aligner is None:
             from natiq.eval.alignment import AlignerConfig, WordAligner
 
-            cache = tmp_path_factory.getbasetemp() / "natiq-whisper-cache"
+            cache = natiq_cache(tmp_path_factory) / "whisper"
             _aligner = WordAligner(AlignerConfig(device="cpu", cpu_threads=1), cache_dir=cache)
         return _aligner
