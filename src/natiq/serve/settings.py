@@ -61,6 +61,8 @@ class ServeSettings:
     max_jobs_bytes: int = 2 * GIB
     job_retention_hours: float = 24.0
     max_seconds: float | None = None
+    wyoming: str | None = None
+    http: bool = True
 
     def __post_init__(self) -> None:
         positive = {
@@ -95,6 +97,8 @@ class ServeSettings:
             raise NatiqError("--max-queued-items must be at least --max-batch-items")
         if self.job_retention_hours <= 0:
             raise NatiqError("--job-retention-hours must be positive")
+        if not self.http and self.wyoming is None:
+            raise NatiqError("--no-http needs --wyoming: the server would have nothing to serve")
 
     @property
     def host_names(self) -> frozenset[str]:
