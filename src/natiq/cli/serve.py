@@ -111,6 +111,18 @@ def serve(
             help="Cap on the audio generated per piece of text, in seconds (any backend)."
         ),
     ] = _D.max_seconds,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="Pronunciation lexicon TSV (written form<TAB>diacritized Arabic or Buckwalter), added to the model's."
+        ),
+    ] = _D.lexicon,
+    pause: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=SECONDS silence after sentence, question, exclamation, comma, semicolon, colon or paragraph (repeatable)."
+        ),
+    ] = None,
     wyoming: Annotated[
         str | None,
         typer.Option(
@@ -157,6 +169,8 @@ def serve(
         max_jobs_bytes=max_jobs_bytes,
         job_retention_hours=job_retention_hours,
         max_seconds=max_seconds,
+        lexicon=lexicon,
+        pauses=tuple(pause or ()),
         wyoming=wyoming,
         http=http,
     )

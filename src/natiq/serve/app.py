@@ -104,6 +104,8 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             model=settings.model,
             checkpoint=settings.checkpoint,
             device=settings.device,
+            join=settings.join_policy(),
+            lexicon=settings.lexicon,
         )
     state = ServerState(settings, synthesizer)
     wyoming = WyomingServer(state, wyoming_address) if wyoming_address is not None else None
