@@ -38,13 +38,15 @@ from wyoming.tts import (
 )
 
 from natiq.serve.app import create_app
+from natiq.synthesizer import JoinPolicy
 from support.serve import BASE_URL, VOICE_TEXT, make_settings
 
 RATE = 24000
 FRAME = 1920  # samples in one Pocket frame (80 ms)
-PAUSE = round(0.15 * RATE)  # the synthesizer's pause between sentences
+PAUSE = round(0.15 * RATE)  # the synthesizer's pause after a sentence
+QUESTION_PAUSE_S = 0.3  # and after a question, on these tests' server (--pause question=0.3)
 TIMEOUT_S = 30.0  # per event: a server that never answers fails the test, never hangs it
-FIRST, SECOND = "السلام عليكم.", "كيف حالك اليوم؟"
+FIRST, SECOND, THIRD = "السلام عليكم.", "كيف حالك اليوم؟", "أنا بخير."
 TEXT = f"{FIRST} {SECOND}"
 
 
@@ -58,7 +60,11 @@ def greedy_synthesizer(tmp_path_factory, tiny_yaml: Path, synthesizer, voice_cli
     shutil.copy(tiny_yaml, folder / tiny_yaml.name)  # its weight and tokenizer paths are absolute
     write_default_voice(folder, voice_clip, model=synthesizer.backend.model, info={"rule": "test"})
     return Synthesizer.load(
-        "pocket", model=str(folder / tiny_yaml.name), device="cpu", temperature=0.0
+        "pocket",
+        model=str(folder / tiny_yaml.name),
+        device="cpu",
+        temperature=0.0,
+        join=JoinPolicy(question_s=QUESTION_PAUSE_S),
     )
 
 
@@ -262,17 +268,35 @@ def test_streamed_text_is_spoken_sentence_by_sentence_while_it_arrives(served):
         await talk.send(SynthesizeChunk("عليكم. كيف"))
         # the first sentence is spoken before the rest of the text exists
         heard.append(cycles(await talk.until("audio-stop")))
-        await talk.send(SynthesizeChunk(" حالك اليوم؟"))
+        await talk.send(SynthesizeChunk(" حالك اليوم؟ أنا"), SynthesizeChunk(" بخير."))
         await talk.send(Synthesize(TEXT), SynthesizeStop())  # the whole text, for old servers
         events = await talk.until("synthesize-stopped")
         heard.append(cycles(events))
         assert events[-1].type == "synthesize-stopped"
 
     talk(served.port, scenario)
-    ((first,), (second,)) = heard  # one cycle per sentence; the repeated whole text is ignored
-    same_audio(first, served.http_pcm(FIRST, "espeak"))
-    assert not second[:PAUSE].any()  # the synthesizer's pause, then the sentence
-    same_audio(second[PAUSE:], served.http_pcm(SECOND, "espeak"))
+    # one cycle per sentence (the repeated whole text is ignored), each after the silence that
+    # follows the sentence before it in a whole text: together, the whole text's audio
+    ((first,), (second, third)) = heard
+    question_pause = round(QUESTION_PAUSE_S * RATE)
+    assert not second[:PAUSE].any() and not third[:question_pause].any()
+    whole = served.http_pcm(f"{FIRST} {SECOND} {THIRD}", "espeak")
+    same_audio(np.concatenate([first, second, third]), whole)
+
+
+def test_an_ssml_stream_is_spoken_as_one_document(served):
+    document = '<speak>السلام <break time="400ms"/>عليكم. كيف حالك اليوم؟</speak>'
+
+    async def scenario(talk: Talk) -> list[Event]:
+        await talk.send(SynthesizeStart(text_format="ssml"))
+        await talk.send(SynthesizeChunk(document[:20]), SynthesizeChunk(document[20:]))
+        await talk.send(SynthesizeStop())
+        heard.extend(cycles(await talk.until("synthesize-stopped")))
+
+    heard: list[np.ndarray] = []
+    talk(served.port, scenario)
+    (audio,) = heard
+    same_audio(audio, served.http_pcm(document))
 
 
 def test_a_refused_stream_still_ends_with_synthesize_stopped(served):
@@ -288,7 +312,7 @@ def test_a_refused_stream_still_ends_with_synthesize_stopped(served):
         refusal = error_of(await talk.until("error"))
         assert (refusal.code, refusal.text) == (
             "invalid-input",
-            f"the streamed text has {limit + 2} characters without a sentence end; "
+            f"the streamed text without a sentence end has {limit + 2} characters; "
             f"this server's limit is {limit}",
         )
         await talk.send(SynthesizeChunk(FIRST + " "), SynthesizeStop())

@@ -14,11 +14,13 @@ holds the client back.
 - ``synthesize-start``, ``synthesize-chunk``s, ``synthesize-stop``: the text
   is cut into sentences as it arrives (``sentence_stream``, the splitter Home
   Assistant's own Wyoming servers use) and each complete sentence is spoken
-  at once, as one ``audio-start``/``audio-chunk``/``audio-stop`` cycle, with
-  the synthesizer's pause between sentences at the start of every cycle but
-  the first; ``synthesize-stopped`` follows the last one. A ``synthesize``
-  sent inside a stream repeats the stream's text for older servers and is
-  ignored, as the protocol asks.
+  at once, as one ``audio-start``/``audio-chunk``/``audio-stop`` cycle that
+  begins with the silence the synthesizer puts after the previous sentence
+  in a whole text (``JoinPolicy``: a question, an exclamation, ...);
+  ``synthesize-stopped`` follows the last one. An SSML stream
+  (``text_format: ssml``) is one document, spoken whole at
+  ``synthesize-stop``. A ``synthesize`` sent inside a stream repeats the
+  stream's text for older servers and is ignored, as the protocol asks.
 - ``ping`` -> ``pong``; every other event is dropped, as the protocol asks of
   servers.
 
@@ -65,6 +67,7 @@ from natiq.serve.state import ServerState, UnknownVoice, error_status
 from natiq.serve.streaming import start_stream
 from natiq.serve.wyoming.events import BadEvent, EventTooLarge, read_event
 from natiq.serve.wyoming.info import describe
+from natiq.text.pauses import split_at_pauses
 
 log = logging.getLogger("natiq.serve")
 
@@ -108,16 +111,23 @@ def refusal_of(exc: BaseException) -> Refusal:
 
 @dataclass
 class TextStream:
-    """An open ``synthesize-start``: its voice, its sentence splitter, what it has queued."""
+    """An open ``synthesize-start``: its voice, its sentence splitter, the last sentence queued.
+
+    An SSML stream (``text_format: ssml``) is one document: it is kept whole
+    (``document``) and spoken at ``synthesize-stop``.
+    """
 
     voice: VoicePrompt | None
     failed: bool = False
-    sentences: int = 0
+    previous: str | None = None
     splitter: SentenceBoundaryDetector = field(default_factory=SentenceBoundaryDetector)
+    document: list[str] | None = None
 
     @property
     def pending_chars(self) -> int:
-        """Characters received that are not yet part of a complete sentence."""
+        """Characters received that are not yet part of a complete sentence (or document)."""
+        if self.document is not None:
+            return sum(len(part) for part in self.document)
         return len(self.splitter.remaining_text) + len(self.splitter.current_sentence)
 
 
@@ -184,8 +194,8 @@ class ConnectionHandler(AsyncEventHandler):
                 await self._on_chunk(event)
             elif SynthesizeStop.is_type(event.type):
                 await self._on_stop()
-        except Refusal as refusal:
-            await self._later(self._error, refusal)
+        except Exception as exc:  # a Refusal, or a bug: answered, logged, the connection kept
+            await self._later(self._error, refusal_of(exc))
         return True
 
     async def _on_synthesize(self, event: Event) -> None:
@@ -211,7 +221,8 @@ class ConnectionHandler(AsyncEventHandler):
             raise Refusal(
                 "bad-event", 'synthesize-start takes data {"voice": {"name": "..."}}'
             ) from None
-        self._stream = TextStream(voice=None)
+        ssml = request.text_format == "ssml"
+        self._stream = TextStream(voice=None, document=[] if ssml else None)
         try:
             self._stream.voice = self._voice(request.voice, request.text_format)
         except Refusal:
@@ -227,14 +238,18 @@ class ConnectionHandler(AsyncEventHandler):
             raise Refusal("bad-event", 'synthesize-chunk needs data {"text": "..."}')
         if stream.failed:
             return
-        for sentence in stream.splitter.add_chunk(text):
-            await self._queue_sentence(stream, sentence)
+        if stream.document is not None:
+            stream.document.append(text)
+        else:
+            for sentence in stream.splitter.add_chunk(text):
+                await self._queue_sentence(stream, sentence)
         limit = self.state.settings.max_text_chars
         if stream.pending_chars > limit:
             stream.failed = True
+            what = "SSML document" if stream.document is not None else "text without a sentence end"
             raise Refusal(
                 "invalid-input",
-                f"the streamed text has {stream.pending_chars} characters without a sentence end; "
+                f"the streamed {what} has {stream.pending_chars} characters; "
                 f"this server's limit is {limit}",
             )
 
@@ -243,17 +258,26 @@ class ConnectionHandler(AsyncEventHandler):
         if stream is None:
             raise Refusal("bad-event", "send synthesize-start before synthesize-stop")
         self._stream = None
-        last = stream.splitter.finish()
-        if last and not stream.failed:
-            await self._queue_sentence(stream, last)
+        if not stream.failed:
+            if stream.document is not None:
+                document = "".join(stream.document)
+                await self._later(self._speak, document, stream.voice, "synthesize-chunk", 0.0)
+            elif last := stream.splitter.finish():
+                await self._queue_sentence(stream, last)
         await self._later(self.write_event, SynthesizeStopped().event())
 
     async def _queue_sentence(self, stream: TextStream, sentence: str) -> None:
         if not any(char.isalnum() for char in sentence):
             return  # stray marks between sentences: nothing to say, nothing to refuse
-        pause_s = self.state.engine.synthesizer.join.pause_s if stream.sentences else 0.0
-        stream.sentences += 1
+        pause_s = self._pause_after(stream.previous) if stream.previous is not None else 0.0
+        stream.previous = sentence
         await self._later(self._speak, sentence, stream.voice, "synthesize-chunk", pause_s)
+
+    def _pause_after(self, sentence: str) -> float:
+        """The silence the synthesizer puts after ``sentence`` in a whole text (``--pause``)."""
+        join = self.state.engine.synthesizer.join
+        boundary = split_at_pauses(sentence, clauses=join.clauses)[-1].boundary
+        return join.seconds(boundary or "sentence")
 
     def _voice(self, voice: SynthesizeVoice | None, text_format: Any) -> VoicePrompt | None:
         """The voice a request names (``None``: the server's default voice); ``Refusal`` if none."""
