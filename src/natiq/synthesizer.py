@@ -17,8 +17,18 @@ Text given as SSML (``<speak>...``, ``natiq.text.ssml``) is planned the same
 way, with its breaks, say-as readings and language spans. A user lexicon
 (``lexicon=``) is added to the one the model was trained with.
 
-A sentence given a speaking rate (SSML ``<prosody rate>``) is generated
-whole, then made slower or faster with its pitch kept (``natiq.data.tempo``).
+Speed: ``speed`` (0.25-4.0, the OpenAI ``speed``) and a sentence's SSML
+``<prosody rate>`` multiply (the product is kept within 0.25-4.0). A sentence
+at a rate other than 1 is generated whole, then made slower or faster with
+its pitch kept (``natiq.data.tempo``): a stretch at every stream chunk would
+be heard at each seam, so at such a rate audio arrives one sentence at a
+time. Silences (pauses and breaks) are divided by ``speed``: the whole audio
+is played faster.
+
+``on_sentence`` is told, after each sentence, where it starts in the output
+and what the model said for it before any rate change (``SentenceAudio``):
+enough to place word timings (``natiq.eval.alignment``) without this module
+knowing how they are made.
 
 Joining sentences: every sentence ends with a short fade-out (``fade_s``) and
 is followed by the silence ``JoinPolicy`` gives the boundary after it (the
@@ -35,7 +45,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +55,7 @@ import numpy as np
 
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
 from natiq.common.errors import InputTextError, OptionError, SsmlError
-from natiq.data.tempo import change_tempo
+from natiq.data.tempo import MAX_RATE, MIN_RATE, change_tempo, require_stretch
 from natiq.text.chunking import split_for_model
 from natiq.text.pauses import CLAUSE_BOUNDARIES, Boundary, Break, Sentence, split_at_pauses
 from natiq.text.pieces import Piece
@@ -147,6 +157,28 @@ def parse_pauses(values: Iterable[str]) -> dict[str, float]:
             )
         pauses[name.strip()] = number
     return pauses
+
+
+@dataclass(frozen=True)
+class SentenceAudio:
+    """One spoken sentence: its prepared text, where its first sample is in the
+    whole output (``start_s``), and the model's audio for it before any rate
+    change (``audio``; the output holds it stretched to ``round(audio.size / rate)``
+    samples)."""
+
+    sentence: Any
+    start_s: float
+    audio: np.ndarray
+    sample_rate: int
+    rate: float = 1.0
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds the sentence lasts in the output (after the rate change)."""
+        return round(self.audio.size / self.rate) / self.sample_rate
+
+
+SentenceHook = Callable[[SentenceAudio], None]
 
 
 @dataclass
@@ -353,10 +385,16 @@ class Synthesizer:
         voice: Any = None,
         options: SynthesisOptions | None = None,
         ssml: bool | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> SpeechResult:
-        """Speak ``text`` (any length; SSML as ``prepare_text`` says) and return the waveform with timings."""
+        """Speak ``text`` (any length; SSML as ``prepare_text`` says) and return the waveform with timings.
+
+        ``speed`` (0.25-4.0) changes the tempo, not the pitch; ``on_sentence``
+        is called after each sentence with its ``SentenceAudio``.
+        """
         run = _Run(started=time.perf_counter())
-        chunks = list(self._generate(text, voice, options, run, ssml))
+        chunks = list(self._generate(text, voice, options, run, ssml, speed, on_sentence))
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         return SpeechResult(
             audio=audio.astype(np.float32, copy=False),
@@ -373,13 +411,17 @@ class Synthesizer:
         options: SynthesisOptions | None = None,
         timings: dict[str, float] | None = None,
         ssml: bool | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield float32 chunks as they are generated; together they are the waveform ``speak`` returns.
 
         A ``timings`` dict, if given, receives ``speak``'s timings once the stream ends.
+        ``speed`` and ``on_sentence`` as for ``speak``; ``on_sentence`` runs
+        after the sentence's last chunk has been yielded.
         """
         run = _Run(started=time.perf_counter())
-        yield from self._generate(text, voice, options, run, ssml)
+        yield from self._generate(text, voice, options, run, ssml, speed, on_sentence)
         if timings is not None:
             timings.update(run.timings(self.sample_rate))
 
@@ -390,27 +432,37 @@ class Synthesizer:
         options: SynthesisOptions | None,
         run: _Run,
         ssml: bool | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> Iterator[np.ndarray]:
         options = self.backend.check_options(options)  # before any work: a wrong option fails fast
+        speed = require_stretch(speed)
         plan = text if isinstance(text, TextPlan) else self.prepare_text(text, ssml=ssml)
         state = voice if _is_state(voice) else self.prepare_voice(voice)
         run.skipped.extend(plan.skipped)
         fade = max(1, round(self.join.fade_s * self.sample_rate))
         for index, prepared in enumerate(plan.sentences):
             run.sentences.append(prepared)
-            silence = self._silence(plan.silences[index])
+            silence = self._silence(plan.silences[index] / speed)
             if silence.size:
                 yield self._emit(silence, run)
+            start = run.samples
             pieces = split_for_model(prepared.model_text, self.max_chunk_chars)
-            rate = plan.rates[index]
-            with closing(_faded_out(self._stream_pieces(pieces, state, options), fade)) as faded:
+            rate = min(MAX_RATE, max(MIN_RATE, speed * plan.rates[index]))
+            said: list[np.ndarray] = []
+            chunks = _kept(self._stream_pieces(pieces, state, options), said)
+            with closing(_faded_out(chunks, fade)) as faded:
                 if rate != 1.0:  # the whole sentence, then its tempo changed (pitch kept)
                     sentence = np.concatenate(list(faded) or [np.zeros(0, dtype=np.float32)])
                     yield self._emit(change_tempo(sentence, rate, self.sample_rate), run)
-                    continue
-                for piece in faded:
-                    yield self._emit(piece, run)
-        silence = self._silence(plan.silences[-1])
+                else:
+                    for piece in faded:
+                        yield self._emit(piece, run)
+            if on_sentence is not None:
+                audio = np.concatenate(said) if said else np.zeros(0, dtype=np.float32)
+                hz = self.sample_rate
+                on_sentence(SentenceAudio(prepared, start / hz, audio, hz, rate))
+        silence = self._silence(plan.silences[-1] / speed)
         if silence.size:
             yield self._emit(silence, run)
 
@@ -430,6 +482,14 @@ class Synthesizer:
             run.first_chunk_s = time.perf_counter() - run.started
         run.samples += piece.size
         return piece
+
+
+def _kept(chunks: Iterator[np.ndarray], kept: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Pass the chunks through as float32, keeping each one in ``kept``."""
+    for chunk in chunks:
+        array = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        kept.append(array)
+        yield array
 
 
 def _faded_out(chunks: Iterator[np.ndarray], fade: int) -> Iterator[np.ndarray]:
