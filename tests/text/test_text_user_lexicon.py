@@ -134,3 +134,15 @@ def test_the_lexicon_travels_in_the_saved_front_end(tmp_path: Path) -> None:
     assert lexicon_sha256(loaded.lexicon) == lexicon_sha256(tuple(reversed(ENTRIES)))
     # a config saved before lexicons existed loads with none
     assert FrontendConfig.from_dict({"scheme": "latin"}).lexicon == ()
+
+
+def test_a_config_with_a_lexicon_equals_its_saved_json(tmp_path: Path) -> None:
+    import json
+
+    from natiq.text import FrontendConfig
+
+    config = FrontendConfig(lexicon=(("ناطق", "نَاطِق"),))
+    config.save(tmp_path)
+    saved = json.loads((tmp_path / "natiq_frontend.json").read_text(encoding="utf-8"))
+    assert saved == config.to_dict()
+    assert FrontendConfig.load(tmp_path) == config

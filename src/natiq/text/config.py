@@ -128,7 +128,11 @@ class FrontendConfig:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as JSON values (the lexicon as lists), equal to what ``save`` writes
+        and reads back, so a config compares equal to its own saved copy."""
+        data = dataclasses.asdict(self)
+        data["lexicon"] = [list(pair) for pair in self.lexicon]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrontendConfig:
