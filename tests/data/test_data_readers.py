@@ -178,4 +178,4 @@ def test_a_batch_line_may_set_its_speed_from_a_quarter_to_four() -> None:
     assert [line.speed for line in parse_batch_lines(lines)] == [0.25, 4.0, None]
     for bad in ("0.2", "4.5", '"fast"'):
         with pytest.raises(DataFormatError, match=r"^batch:1: .*speed"):
-            parse_batch_lines(['{"text": "a", "speed": ' + bad + '}'])
+            parse_batch_lines(['{"text": "a", "speed": ' + bad + "}"])

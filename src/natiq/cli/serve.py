@@ -133,6 +133,12 @@ def serve(
         bool,
         typer.Option(help="Serve HTTP; --no-http with --wyoming serves Wyoming only."),
     ] = _D.http,
+    timings_model: Annotated[
+        str,
+        typer.Option(
+            help="Whisper model that aligns word timings (WebSocket and batch 'timings'); loaded at the first request that asks."
+        ),
+    ] = _D.timings_model,
 ) -> None:
     """Run the speech server: REST, WebSocket streaming, batch jobs, a web page, and Wyoming (--wyoming)."""
     import logging
@@ -173,6 +179,7 @@ def serve(
         pauses=tuple(pause or ()),
         wyoming=wyoming,
         http=http,
+        timings_model=timings_model,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -66,6 +66,7 @@ class ServeSettings:
     pauses: tuple[str, ...] = ()
     wyoming: str | None = None
     http: bool = True
+    timings_model: str = "packaged:base"
 
     def __post_init__(self) -> None:
         positive = {

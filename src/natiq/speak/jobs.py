@@ -193,6 +193,11 @@ def speak_batch(
                     f"{input_file}:{item.line}: natiq speak writes wav files; drop "
                     f"'response_format' {item.response_format!r} (the server writes others)"
                 )
+            if item.timings and word_timer is None:
+                raise DataFormatError(
+                    f"{input_file}:{item.line}: this line asks for word timings: "
+                    "run natiq speak with --timings DIR"
+                )
             voice_of_line = _voice_of(item, input_file) or voice
             words: list[dict[str, Any]] = []
             result = synth.speak(
