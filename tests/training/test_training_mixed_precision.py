@@ -9,7 +9,8 @@ runs Accelerate's CPU autocast, so the real training loops reproduce them here. 
 a few steps: the losses are finite and stay within bf16 rounding of an fp32 run of the same
 seed (same data, noise and dropout), and the steps ran in bf16 where expected (Pocket's
 transformer and diagonal-only sampler-head calls; Higgs' bf16 model, gradient checkpointing
-on) and in fp32 where the fix puts them (Pocket's LSD terms).
+on) and in fp32 where the fix puts them (Pocket's LSD terms). Higgs' evaluation also clones
+a sample with the bf16 model, as it would on the GPU.
 """
 
 from __future__ import annotations
@@ -111,13 +112,21 @@ def test_higgs_trains_in_bf16_with_gradient_checkpointing(
             per_device_train_batch_size=2, gradient_accumulation_steps=1, learning_rate=1e-3,
             warmup_steps=0, max_steps=STEPS, lora_r=4, lora_alpha=8, lora_dropout=0.0,
             save_steps=STEPS, logging_steps=1, gradient_checkpointing=True, device="cpu",
-            precision=precision, seed=5,
+            precision=precision, seed=5, eval_steps=STEPS if precision == "bf16" else 0,
+            eval_samples=1,
         )  # fmt: skip
 
     low = _run_recording_dtypes(lambda: run_training(config("bf16"), log=QUIET))
     full = _run_recording_dtypes(lambda: run_training(config("fp32"), log=QUIET))
+    # the evaluation clones a sample with the bf16 model (generation outside autocast)
+    [(_, sample)] = read_jsonl(tmp_path / "bf16" / "samples" / f"step_{STEPS}" / "generated.jsonl")
+    assert (
+        "error" not in sample
+        and (tmp_path / "bf16" / "samples" / f"step_{STEPS}" / sample["audio"]).is_file()
+    )
     assert low["HiggsAudioV2DecoderLayer"] == {torch.bfloat16}
-    # CUDA's rule at work: the codebook sum is fp32 before natiq casts it to the text dtype
-    assert low["HiggsAudioV2Embeddings"] == {torch.float32}
+    # CUDA's rule at work in training: the codebook sum is fp32 before natiq casts it to the
+    # text dtype; the evaluation's generation runs without autocast: bf16
+    assert low["HiggsAudioV2Embeddings"] == {torch.float32, torch.bfloat16}
     assert full["HiggsAudioV2DecoderLayer"] == {torch.float32}
     _assert_close_curves(_curves(tmp_path / "bf16"), _curves(tmp_path / "fp32"), 0.01)
