@@ -80,7 +80,11 @@ def live_cpu_bytes() -> int:
     with warnings.catch_warnings():  # isinstance() wakes lazy deprecated torch attributes
         warnings.simplefilter("ignore")
         for obj in gc.get_objects():
-            if isinstance(obj, torch.Tensor) and obj.device.type == "cpu":
+            try:
+                is_cpu_tensor = isinstance(obj, torch.Tensor) and obj.device.type == "cpu"
+            except ReferenceError:  # a weakref proxy whose object is gone (left by other code)
+                continue
+            if is_cpu_tensor:
                 storage = obj.untyped_storage()
                 storages[storage.data_ptr()] = storage.nbytes()
     return sum(storages.values())

@@ -110,6 +110,18 @@ def serve(
             help="Cap on the audio generated per piece of text, in seconds (any backend)."
         ),
     ] = _D.max_seconds,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="Pronunciation lexicon TSV (written form<TAB>diacritized Arabic or Buckwalter), added to the model's."
+        ),
+    ] = _D.lexicon,
+    pause: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=SECONDS silence after sentence, question, exclamation, comma, semicolon, colon or paragraph (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Run the speech server: REST, WebSocket streaming, batch jobs and a web page."""
     import logging
@@ -146,6 +158,8 @@ def serve(
         max_jobs_bytes=max_jobs_bytes,
         job_retention_hours=job_retention_hours,
         max_seconds=max_seconds,
+        lexicon=lexicon,
+        pauses=tuple(pause or ()),
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -50,6 +50,9 @@ class SpeakConfig:
     quantize: bool = False
     append_translit: bool = False
     device: str = "auto"
+    ssml: bool | None = None
+    lexicon: Path | None = None
+    pause: tuple[str, ...] = ()
 
     def requested_scheme(self) -> str | None:
         """``--scheme``, or the seed's ``--latinize`` (arabizi; latin with ``--no-arabizi``)."""
@@ -84,11 +87,14 @@ class SpeakConfig:
         if self.diacritize not in (None, "auto", "off"):
             raise NatiqError(f"--diacritize must be 'auto' or 'off', got {self.diacritize!r}")
         self.requested_scheme()
+        from natiq.synthesizer import JoinPolicy, parse_pauses
+
+        JoinPolicy().with_pauses(parse_pauses(self.pause))  # a bad --pause fails before loading
         return self
 
 
 def load_synthesizer(config: SpeakConfig) -> Any:
-    from natiq.synthesizer import Synthesizer
+    from natiq.synthesizer import JoinPolicy, Synthesizer, parse_pauses
 
     options: dict[str, Any] = {}
     scheme = config.requested_scheme()
@@ -104,6 +110,8 @@ def load_synthesizer(config: SpeakConfig) -> Any:
         checkpoint=config.checkpoint,
         device=config.device,
         quantize=config.quantize,
+        join=JoinPolicy().with_pauses(parse_pauses(config.pause)),
+        lexicon=config.lexicon,
         **options,
     )
 
@@ -140,7 +148,12 @@ def run_speak(config: SpeakConfig) -> None:
         # prepared once, so an unusable voice fails before the first line
         voice = synth.prepare_voice(prompt)
         summary = speak_jobs.speak_batch(
-            synth, config.input_file, config.output_dir, voice=voice, options=options
+            synth,
+            config.input_file,
+            config.output_dir,
+            voice=voice,
+            options=options,
+            ssml=config.ssml,
         )
         typer.echo(
             f"wrote {len(summary.written)} wav(s) ({summary.audio_s:.1f} s of audio) in {summary.total_s:.1f} s; "
@@ -163,9 +176,12 @@ def run_speak(config: SpeakConfig) -> None:
             on_first_chunk=lambda seconds: typer.echo(
                 f"first chunk after {seconds * 1000:.0f} ms; writing {output}"
             ),
+            ssml=config.ssml,
         )
     else:
-        timings = speak_jobs.speak_to_file(synth, config.text, output, voice=voice, options=options)
+        timings = speak_jobs.speak_to_file(
+            synth, config.text, output, voice=voice, options=options, ssml=config.ssml
+        )
     typer.echo(
         f"{output}: {timings['audio_s']:.2f} s of audio in {timings['total_s']:.2f} s "
         f"(first chunk {timings['first_chunk_s'] * 1000:.0f} ms, real-time factor {timings['rtf']:.2f})"
@@ -278,6 +294,29 @@ def speak(
         ),
     ] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    ssml: Annotated[
+        bool | None,
+        typer.Option(
+            "--ssml/--no-ssml",
+            help="Read the text as SSML (default: only text starting with <speak> is SSML).",
+            show_default=False,
+        ),
+    ] = None,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            "--lexicon",
+            help="Pronunciation lexicon, TSV: written form<TAB>diacritized Arabic or Buckwalter.",
+        ),
+    ] = None,
+    pause: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pause",
+            help="NAME=SECONDS silence after sentence, question, exclamation, comma, semicolon, "
+            "colon or paragraph (repeatable; e.g. --pause comma=0.2).",
+        ),
+    ] = None,
 ) -> None:
     """Speak Arabic text into a wav (or a batch of texts into a folder)."""
     run_speak(
@@ -305,6 +344,9 @@ def speak(
             quantize=quantize,
             append_translit=append_translit,
             device=device,
+            ssml=ssml,
+            lexicon=lexicon,
+            pause=tuple(pause or ()),
         )
     )
 

@@ -99,6 +99,8 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             model=settings.model,
             checkpoint=settings.checkpoint,
             device=settings.device,
+            join=settings.join_policy(),
+            lexicon=settings.lexicon,
         )
     state = ServerState(settings, synthesizer)
 

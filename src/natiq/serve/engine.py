@@ -114,9 +114,7 @@ class SpeechEngine:
     ) -> None:
         self.lanes = ModelLanes(slots=max_concurrency)
         scheduled = ScheduledBackend(synthesizer.backend, self.lanes, metrics.preempted.inc)
-        self.synthesizer = Synthesizer(
-            scheduled, join=synthesizer.join, max_chunk_chars=synthesizer.max_chunk_chars
-        )
+        self.synthesizer = synthesizer.over(scheduled)
         self.sample_rate = int(synthesizer.sample_rate)
         self.max_model_chars = max_model_chars
         self.options = options

@@ -53,9 +53,13 @@ def speak_to_file(
     *,
     voice: Any = None,
     options: SynthesisOptions | None = None,
+    ssml: bool | None = None,
 ) -> dict[str, float]:
-    """Speak ``text`` into a wav written atomically; return the timings."""
-    result = synth.speak(text, voice=voice, options=options)
+    """Speak ``text`` into a wav written atomically; return the timings.
+
+    ``ssml`` as ``Synthesizer.prepare_text`` takes it (``None``: text starting with ``<speak>``).
+    """
+    result = synth.speak(text, voice=voice, options=options, ssml=ssml)
     save_wav(output, result.audio, result.sample_rate)
     return result.timings
 
@@ -68,6 +72,7 @@ def stream_to_file(
     voice: Any = None,
     options: SynthesisOptions | None = None,
     on_first_chunk: Callable[[float], None] | None = None,
+    ssml: bool | None = None,
 ) -> dict[str, float]:
     """Write the wav while it is generated (the header is updated after every chunk).
 
@@ -87,7 +92,7 @@ def stream_to_file(
             subtype="PCM_16",
             format="WAV",
         ) as handle:
-            for chunk in synth.stream(text, voice=voice, options=options):
+            for chunk in synth.stream(text, voice=voice, options=options, ssml=ssml):
                 if first is None:
                     first = time.perf_counter() - started
                 handle.write(np.clip(chunk, -1.0, 1.0))
@@ -125,6 +130,7 @@ def speak_batch(
     voice: Any = None,
     options: SynthesisOptions | None = None,
     progress: bool = True,
+    ssml: bool | None = None,
 ) -> BatchSummary:
     """Speak every line of ``input_file`` into ``output_dir/<id>.wav``.
 
@@ -157,7 +163,9 @@ def speak_batch(
                     f"'response_format' {item.response_format!r} (the server writes others)"
                 )
             voice_of_line = _voice_of(item, input_file) or voice
-            timings = speak_to_file(synth, item.text, target, voice=voice_of_line, options=options)
+            timings = speak_to_file(
+                synth, item.text, target, voice=voice_of_line, options=options, ssml=ssml
+            )
         except NatiqError as exc:
             _record_failure(summary, failures, item.line, item.id, type(exc).__name__, str(exc))
             continue

@@ -96,6 +96,11 @@ class TrainConfig(ConfigSection):
         None,
         description="continue from 'latest' (the newest checkpoint of --output-dir) or a step_N/ directory",
     )
+    lexicon: Path | None = Field(
+        None,
+        description="pronunciation lexicon TSV (written form<TAB>diacritized Arabic or Buckwalter); "
+        "recorded in every checkpoint's natiq_frontend.json",
+    )
     seed: int = Field(1234, description="seed of every random choice (data order, noise, init)")
     max_steps: int | None = Field(
         None, ge=1, description="optimizer steps to train (default: --num-train-epochs epochs)"
