@@ -4,7 +4,8 @@ A thin layer: flags become one ``ServeSettings`` field each, the model is
 loaded before the port opens (so a bad ``--model`` fails here with a clear
 message), then ``natiq.serve.app.create_app`` does the rest. Without an API
 key the server warns loudly, and refuses a non-loopback ``--host`` unless
-``--insecure`` is given.
+``--insecure`` is given. ``--wyoming`` adds a Wyoming server (Home Assistant)
+over the same model; with ``--no-http`` it runs alone.
 """
 
 from __future__ import annotations
@@ -122,8 +123,18 @@ def serve(
             help="NAME=SECONDS silence after sentence, question, exclamation, comma, semicolon, colon or paragraph (repeatable)."
         ),
     ] = None,
+    wyoming: Annotated[
+        str | None,
+        typer.Option(
+            help="Also speak the Wyoming protocol (Home Assistant, Rhasspy) at tcp://HOST:PORT or unix://PATH; it has no authentication, so a non-loopback HOST needs --insecure."
+        ),
+    ] = _D.wyoming,
+    http: Annotated[
+        bool,
+        typer.Option(help="Serve HTTP; --no-http with --wyoming serves Wyoming only."),
+    ] = _D.http,
 ) -> None:
-    """Run the speech server: REST, WebSocket streaming, batch jobs and a web page."""
+    """Run the speech server: REST, WebSocket streaming, batch jobs, a web page, and Wyoming (--wyoming)."""
     import logging
 
     import uvicorn
@@ -160,6 +171,8 @@ def serve(
         max_seconds=max_seconds,
         lexicon=lexicon,
         pauses=tuple(pause or ()),
+        wyoming=wyoming,
+        http=http,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -167,6 +180,13 @@ def serve(
     limit_threads()  # NATIQ_NUM_THREADS, when set
     # the key file and the exposure are checked before the model loads
     application = create_app(settings)
+    if not settings.http:
+        import asyncio
+
+        from natiq.serve.wyoming import serve_without_http
+
+        asyncio.run(serve_without_http(application))
+        return
     uvicorn.run(
         application,
         host=host,

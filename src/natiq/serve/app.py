@@ -54,6 +54,7 @@ from natiq.serve.state import ServerState, error_status
 from natiq.serve.streaming import audio_response, serve_ws, start_stream
 from natiq.serve.strict_json import StrictJSONRoute
 from natiq.serve.voices import decode_upload
+from natiq.serve.wyoming import WyomingAddress, WyomingServer
 
 log = logging.getLogger("natiq.serve")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -88,8 +89,12 @@ class SpeechRequest(BaseModel):
 
 def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastAPI:
     """Build the application around ``synthesizer`` (loaded from ``settings`` when ``None``)."""
+    wyoming_address = WyomingAddress.parse(settings.wyoming) if settings.wyoming else None
+    if wyoming_address is not None:
+        wyoming_address.check_exposure(settings.insecure)
     api_key = settings.read_api_key()
-    settings.check_exposure(has_key=api_key is not None)
+    if settings.http:
+        settings.check_exposure(has_key=api_key is not None)
     if synthesizer is None:
         from natiq import Synthesizer
 
@@ -103,6 +108,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             lexicon=settings.lexicon,
         )
     state = ServerState(settings, synthesizer)
+    wyoming = WyomingServer(state, wyoming_address) if wyoming_address is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,8 +120,12 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
                 ", ".join(state.jobs.resumed),
             )
         try:
+            if wyoming is not None:
+                await wyoming.start()
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()
             await asyncio.to_thread(state.jobs.stop)
             state.engine.shutdown()
 
@@ -129,6 +139,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
     )
     app.router.route_class = StrictJSONRoute
     app.state.natiq = state
+    app.state.wyoming = wyoming
     # the last added runs first: headers on every answer, then metrics, Host/Origin, key, size
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if api_key is not None:

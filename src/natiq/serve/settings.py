@@ -64,6 +64,8 @@ class ServeSettings:
     max_seconds: float | None = None
     lexicon: Path | None = None
     pauses: tuple[str, ...] = ()
+    wyoming: str | None = None
+    http: bool = True
 
     def __post_init__(self) -> None:
         positive = {
@@ -98,6 +100,8 @@ class ServeSettings:
             raise NatiqError("--max-queued-items must be at least --max-batch-items")
         if self.job_retention_hours <= 0:
             raise NatiqError("--job-retention-hours must be positive")
+        if not self.http and self.wyoming is None:
+            raise NatiqError("--no-http needs --wyoming: the server would have nothing to serve")
         self.join_policy()  # a bad --pause fails before the model loads
 
     def join_policy(self) -> JoinPolicy:

@@ -48,6 +48,16 @@ OPENAI_VOICES = frozenset(
 DEFAULT_VOICE_NAMES = OPENAI_VOICES | {"default"}
 
 
+class UnknownVoice(InputTextError):
+    """A voice string that names no stored voice (by id or name) and no default voice (422)."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(
+            f"unknown voice {ref[:80]!r}: use an id or name from GET /v1/voices, or upload one with POST /v1/voices"
+        )
+
+
 def error_status(exc: NatiqError) -> int:
     """HTTP status of a natiq error: the input's fault (422) unless it says otherwise."""
     if isinstance(exc, ModelLoadError):
@@ -151,9 +161,7 @@ class ServerState:
             if voice is not None:
                 return self.voices.prompt(voice)
             if ref not in DEFAULT_VOICE_NAMES:
-                raise InputTextError(
-                    f"unknown voice {ref[:80]!r}: use an id or name from GET /v1/voices, or upload one with POST /v1/voices"
-                )
+                raise UnknownVoice(ref)
         if self.default_voice_error is not None:
             raise InputTextError(
                 "this server's model has no default voice; choose a voice from GET /v1/voices "
