@@ -93,12 +93,12 @@ class SpeechRequest(BaseModel):
 
 def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastAPI:
     """Build the application around ``synthesizer`` (loaded from ``settings`` when ``None``)."""
-    api_key = settings.read_api_key()
-    if settings.http:
-        settings.check_exposure(has_key=api_key is not None)
     wyoming_address = WyomingAddress.parse(settings.wyoming) if settings.wyoming else None
     if wyoming_address is not None:
         wyoming_address.check_exposure(settings.insecure)
+    api_key = settings.read_api_key()
+    if settings.http:
+        settings.check_exposure(has_key=api_key is not None)
     if synthesizer is None:
         from natiq import Synthesizer
 

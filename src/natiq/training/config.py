@@ -135,7 +135,9 @@ class TrainConfig(ConfigSection):
         0.0, ge=0, lt=1, description="EMA decay of the trained weights, 0 = off (recipe: 0.999)"
     )
     precision: Precision = Field(
-        "auto", description="mixed precision on GPU (auto = bf16 where supported); CPU runs fp32"
+        "auto",
+        description="mixed precision (auto = bf16 on GPUs that support it, fp32 on CPU; "
+        "bf16 on CPU runs CPU autocast, slower, for checks)",
     )
     device: str = Field(
         "auto", description="auto, cpu or cuda (several GPUs: torchrun or accelerate launch)"

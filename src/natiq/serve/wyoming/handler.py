@@ -26,7 +26,10 @@ holds the client back.
 
 A request that cannot be served (unknown voice, text over the limits,
 nothing speakable, server busy) is answered with an ``error`` event and the
-connection stays open for the next one. A voice is a stored voice's id or
+connection stays open for the next one. Every ``synthesize`` answer ends with
+``audio-stop``, a refused one too (``error``, ``audio-stop``): Home
+Assistant reads a ``synthesize`` answer until ``audio-stop`` and a stream's
+until ``synthesize-stopped``, ignoring ``error``, so neither waits forever. A voice is a stored voice's id or
 name, or ``default`` (the model's voice, as when no voice is named).
 """
 
@@ -202,14 +205,18 @@ class ConnectionHandler(AsyncEventHandler):
         if self._stream is not None:
             return  # the whole text of the open stream, sent for servers without streaming
         try:
-            request = Synthesize.from_event(event)
-        except (KeyError, TypeError, AttributeError):
-            raise Refusal(
-                "bad-event", 'synthesize needs data {"text": "...", "voice": {"name": "..."}}'
-            ) from None
-        if not isinstance(request.text, str):
-            raise Refusal("bad-event", "synthesize's text must be a string")
-        voice = self._voice(request.voice, request.text_format)
+            try:
+                request = Synthesize.from_event(event)
+            except (KeyError, TypeError, AttributeError):
+                raise Refusal(
+                    "bad-event", 'synthesize needs data {"text": "...", "voice": {"name": "..."}}'
+                ) from None
+            if not isinstance(request.text, str):
+                raise Refusal("bad-event", "synthesize's text must be a string")
+            voice = self._voice(request.voice, request.text_format)
+        except Refusal as refusal:
+            await self._later(self._refuse_synthesize, refusal)
+            return
         await self._later(self._speak, request.text, voice, "synthesize", 0.0)
 
     async def _on_start(self, event: Event) -> None:
@@ -316,10 +323,17 @@ class ConnectionHandler(AsyncEventHandler):
             self.state.metrics.record_busy()
         await self.write_event(Error(text=refusal.text, code=refusal.code).event())
 
+    async def _refuse_synthesize(self, refusal: Refusal) -> None:
+        """``error``, then the ``audio-stop`` that ends every ``synthesize`` answer: a client
+        that reads until ``audio-stop`` (Home Assistant's) never waits forever."""
+        await self._error(refusal)
+        await self.write_event(AudioStop().event())
+
     async def _speak(
         self, text: str, voice: VoicePrompt | None, request: str, pause_s: float
     ) -> None:
-        """One utterance as one audio cycle, or an ``error`` event if it cannot be spoken."""
+        """One utterance as one audio cycle, or an ``error`` event if it cannot be spoken
+        (and ``audio-stop`` after it for a ``synthesize``)."""
         started = time.perf_counter()
         status = 200
         try:
@@ -329,7 +343,10 @@ class ConnectionHandler(AsyncEventHandler):
             except Exception as exc:
                 refusal = refusal_of(exc)
                 status = refusal.status
-                await self._error(refusal)
+                if request == "synthesize":
+                    await self._refuse_synthesize(refusal)
+                else:
+                    await self._error(refusal)
                 return
             try:
                 status = await self._play(stream, first, pause_s)
