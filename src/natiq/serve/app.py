@@ -99,6 +99,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             model=settings.model,
             checkpoint=settings.checkpoint,
             device=settings.device,
+            **settings.backend_load_options(),
         )
     state = ServerState(settings, synthesizer)
 
