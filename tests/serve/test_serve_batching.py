@@ -21,7 +21,7 @@ from natiq.serve.metrics import Metrics
 from natiq.serve.settings import ServeSettings
 
 OPTIONS = SynthesisOptions(seed=5)
-TEXTS = ["مرحبا", "السلام عليكم ورحمة الله", "كيف حالك"]
+TEXTS = ["مرحبا", "السلام عليكم ورحمة الله", "كيف حالك", "شكرا"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_concurrent_requests_step_together_and_each_gets_its_own_audio(
     engine = make_engine(batched)
     assert isinstance(engine.synthesizer.backend, SharedLoopBackend)
     voice = VoicePrompt(audio=voice_clip)
-    tickets = [Ticket(interactive=True), Ticket(interactive=False), Ticket(interactive=True)]
+    tickets = [Ticket(interactive=i != 1) for i in range(len(TEXTS))]  # request 1: a batch item
     outputs: dict[int, np.ndarray] = {}
     started = [threading.Event() for _ in TEXTS]
 
@@ -64,14 +64,16 @@ def test_concurrent_requests_step_together_and_each_gets_its_own_audio(
 
     loop = batched.backend._loop
     threads = [threading.Thread(target=request, args=(i,)) for i in range(len(TEXTS))]
-    with loop.held():  # all three warm up, then step together
-        for thread in threads:
+    with loop.held():  # no frame is stepped until all four have their first chunk
+        for thread in threads[:3]:
             thread.start()
-        for event in started:
+        for event in started[:3]:
             assert event.wait(30)
+        threads[3].start()  # all 3 rows taken: the batch item's row is parked for this one
+        assert started[3].wait(30)
     for thread in threads:
         thread.join(60)
-    assert loop.stats.max_rows == 3
+    assert loop.stats.parks == 1 and loop.stats.max_rows == 3
     assert engine.lanes._free == 3  # no turn was taken
     locked = Synthesizer.load("pocket", model=str(tiny_yaml), device="cpu", eos_threshold=np.inf)
     for index, text in enumerate(TEXTS):

@@ -46,7 +46,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -192,6 +192,20 @@ class LoopStats:
         return self.row_frames / self.steps if self.steps else 0.0
 
 
+class _Op(NamedTuple):
+    """A row change for the decoders: ``kind`` (fresh, join, resume, park, end, drop) of ``stream``.
+
+    ``decoder`` is the decoder that owns the stream's Mimi state *for this
+    change*, fixed when the change is made: a decoder may read it frames
+    later, when the stream's next chunk may already belong to another one.
+    """
+
+    kind: str
+    stream: Any
+    payload: Any
+    decoder: int
+
+
 @dataclass
 class _Frame:
     """One flow step for the decoders: row changes before it, one latent per row, row changes after.
@@ -200,11 +214,11 @@ class _Frame:
     chunk ended at this step; the decoder skips that audio).
     """
 
-    before: list[tuple[Any, ...]]
+    before: list[_Op]
     rows: list[_Stream]
     latents: torch.Tensor | None  # [n, ldim]
     emitted: list[bool]
-    after: list[tuple[Any, ...]]
+    after: list[_Op]
 
 
 def _noise(
@@ -248,7 +262,7 @@ class FlowRows:
         self.decode = decoders[self.flow_lm.flow_type]
         self.min_frames_before_eos = int(type(model)._MIN_FRAMES_BEFORE_EOS)
         self.rows: list[_Stream] = []
-        self.ops: list[tuple[Any, ...]] = []
+        self.ops: list[_Op] = []
         self.stats = LoopStats()
 
     # ----- row changes
@@ -260,7 +274,7 @@ class FlowRows:
         caches = [prompt[name]["cache"][:, 0, :length] for name in self.names]
         self.bank.append_prefix(caches, length, need=length + segment.max_frames + 1)
         self.rows.append(stream)
-        self.ops.append(("fresh", stream, None))
+        self.ops.append(_Op("fresh", stream, None, stream.decoder))
 
     def add_saved(self, stream: _Stream) -> None:
         """A row from a warm start (flow and Mimi states) or a park (flow state; Mimi's stayed parked)."""
@@ -271,9 +285,9 @@ class FlowRows:
         self.bank.restore(saved["flow"], need)
         self.rows.append(stream)
         if "mimi" in saved:
-            self.ops.append(("join", stream, saved["mimi"]))
+            self.ops.append(_Op("join", stream, saved["mimi"], stream.decoder))
         else:
-            self.ops.append(("resume", stream, None))
+            self.ops.append(_Op("resume", stream, None, stream.decoder))
         self.stats.joins += 1
 
     def leave(self, stream: _Stream, *, park: bool = False) -> None:
@@ -285,7 +299,7 @@ class FlowRows:
         last = self.rows.pop()
         if last is not stream:
             self.rows[row] = last
-        self.ops.append(("park" if park else "end", stream, None))
+        self.ops.append(_Op("park" if park else "end", stream, None, stream.decoder))
 
     # ----- one frame for every row
     @torch.no_grad()
@@ -442,11 +456,11 @@ class MimiRows:
             self.rows[row] = moved
         self.fade.discard(id(stream))
 
-    def apply(self, ops: list[tuple[Any, ...]], mine: Any = None) -> list[_Stream]:
-        """Apply the row changes for the streams ``mine(stream)`` selects; returns those whose chunk ended."""
+    def apply(self, ops: list[_Op], decoder: int | None = None) -> list[_Stream]:
+        """Apply the row changes meant for ``decoder`` (all if None); returns the streams whose chunk ended."""
         ended = []
-        for kind, stream, payload in ops:
-            if mine is not None and not mine(stream):
+        for kind, stream, payload, owner in ops:
+            if decoder is not None and owner != decoder:
                 continue
             if kind == "fresh":
                 self._add(stream, None)
@@ -674,7 +688,7 @@ class BatchedGeneration:
                 self._waiting.remove(handle)
                 if handle.saved is not None:  # parked: its decoder holds its Mimi state
                     handle.saved = None
-                    self.flow.ops.append(("drop", handle, None))
+                    self.flow.ops.append(_Op("drop", handle, None, handle.decoder))
             while self._waiting:
                 nxt = min(self._waiting, key=lambda s: (not s.interactive, s.order))
                 if self._taken >= self.max_batch:
@@ -817,16 +831,29 @@ class BatchedGeneration:
                     carry = nxt
                     break
                 frames.append(nxt)
-            self._decode(d, frames)
+            try:
+                self._decode(d, frames)
+            except Exception as exc:  # a bug: fail this decoder's streams rather than hang them
+                self._fail_decoder(d, frames, exc)
+
+    def _fail_decoder(self, d: int, frames: list[_Frame], exc: Exception) -> None:
+        """Give ``exc`` to every stream decoder ``d`` serves and start it afresh."""
+        mimi = self.decoders[d]
+        streams = {id(s): s for s in mimi.rows}
+        for frame in frames:
+            for op in frame.before + frame.after:
+                if op.decoder == d:
+                    streams[id(op.stream)] = op.stream
+        for stream in streams.values():
+            stream.cancel.set()
+            stream.out.put(("error", exc))
+        self.decoders[d] = MimiRows(self.model)
 
     def _decode(self, d: int, frames: list[_Frame]) -> None:
         """Decoder ``d``'s rows of consecutive frames (row changes only before the first, after the last)."""
         mimi = self.decoders[d]
 
-        def mine(stream: _Stream) -> bool:
-            return stream.decoder == d
-
-        ended = mimi.apply(frames[0].before, mine)
+        ended = mimi.apply(frames[0].before, d)
         if mimi.rows and frames[0].rows:
             where = {id(s): i for i, s in enumerate(frames[0].rows)}
             index = torch.tensor([where[id(s)] for s in mimi.rows], dtype=torch.long)
@@ -844,6 +871,6 @@ class BatchedGeneration:
                     kept = sum(1 for f in frames if f.emitted[where[id(stream)]]) * per_frame
                     if kept:
                         stream.out.put(("audio", audio[row, :kept].copy()))
-        ended += mimi.apply(frames[-1].after, mine)
+        ended += mimi.apply(frames[-1].after, d)
         for stream in ended:
             stream.out.put(("end", None))
