@@ -80,7 +80,11 @@ def live_cpu_bytes() -> int:
     with warnings.catch_warnings():  # isinstance() wakes lazy deprecated torch attributes
         warnings.simplefilter("ignore")
         for obj in gc.get_objects():
-            if isinstance(obj, torch.Tensor) and obj.device.type == "cpu":
+            try:
+                is_cpu_tensor = isinstance(obj, torch.Tensor) and obj.device.type == "cpu"
+            except ReferenceError:  # a weakref proxy whose object is gone (left by other code)
+                continue
+            if is_cpu_tensor:
                 storage = obj.untyped_storage()
                 storages[storage.data_ptr()] = storage.nbytes()
     return sum(storages.values())
@@ -108,7 +112,7 @@ def peak_allocated(step) -> int:
 class TrainingCase:
     """One prepared training step of the stand-in, as ``natiq higgs train`` would run it."""
 
-    step: Callable[[], None]
+    step: Callable[[], float]  # one optimizer step; returns its loss
     optimizer: Any
     trainable: list
     seq_len: int
@@ -187,12 +191,13 @@ def training_case(
     batch = {key: value.to(device) for key, value in collated.items()}
     device_type = torch.device(device).type
 
-    def step() -> None:
+    def step() -> float:
         with torch.autocast(device_type, dtype=torch.bfloat16):
             loss = objective(batch).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=False)  # grads stay allocated: counted as trainable
+        return float(loss.detach())
 
     return TrainingCase(
         step=step,

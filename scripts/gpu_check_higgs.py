@@ -17,11 +17,19 @@ Prints one ``PASS``/``FAIL`` line per check with its figures.
 
     pip install bitsandbytes   # if missing
     PYTHONPATH=src python scripts/gpu_check_higgs.py
+
+A dry run on CPU (``NATIQ_GPU_CHECK_DEVICE=cpu``, no bitsandbytes needed) goes as far
+as CPU allows: instead of 1 and 2 (CUDA only), two bf16 LoRA training steps of the
+stand-in per text-loss setting under CPU autocast that casts by CUDA's rules
+(``tests/support/cuda_autocast.py``, where CUDA-only mixed-precision failures show);
+then 3 on CPU.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
+import os
 import sys
 import tempfile
 import time
@@ -31,6 +39,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARK = ROOT / "benchmarks" / "higgs_memory.py"
+DEVICE = os.environ.get("NATIQ_GPU_CHECK_DEVICE", "cuda")
 results: list[bool] = []
 
 
@@ -122,6 +131,24 @@ def check_memory(bench, model_dir: Path) -> None:
         torch.cuda.empty_cache()
 
 
+def check_bf16_steps(bench, model_dir: Path) -> None:
+    """CPU dry run: the bf16 LoRA cases train (finite losses) under CUDA's autocast rules."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.cuda_autocast import cuda_autocast_rules
+
+    for name, case in bench.CASES.items():
+        if case["mode"] != "lora-bf16":
+            continue
+        with cuda_autocast_rules():
+            run = bench.training_case(model_dir, case["mode"], case["text_loss"], 100, 90)
+            losses = [run.step() for _ in range(2)]
+        report(
+            all(math.isfinite(v) for v in losses),
+            f"bf16 training steps {name} (cpu, CUDA autocast rules)",
+            f"losses {[round(v, 3) for v in losses]}, {run.seq_len} tokens",
+        )
+
+
 def check_merge_and_greedy(tmp: Path) -> None:
     from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import HiggsAudioV2ForConditionalGeneration
@@ -129,9 +156,10 @@ def check_merge_and_greedy(tmp: Path) -> None:
     from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
     from natiq.backends.higgs.merge import MergeConfig, merge_adapter
     from natiq.backends.higgs.tiny import write_tiny_model
-    from natiq.backends.higgs.train_config import DEFAULT_LORA_TARGETS
+    from natiq.backends.higgs.train_config import DEFAULT_LORA_TARGETS, TRAINER
     from natiq.common.files import atomic_write_json
     from natiq.text import FrontendConfig
+    from natiq.training.checkpoint import TrainingRecord
 
     base_dir = write_tiny_model(tmp / "tiny", hidden_size=256)
     adapter = tmp / "adapter"
@@ -143,11 +171,11 @@ def check_merge_and_greedy(tmp: Path) -> None:
         ),
     )
     peft_model.save_pretrained(adapter)
-    atomic_write_json(adapter / "training_config.json", {"model": str(base_dir)})
+    TrainingRecord(trainer=TRAINER, config={"model": str(base_dir)}).save(adapter)
     atomic_write_json(adapter / "natiq_frontend.json", FrontendConfig().to_dict())
     merged_dir = merge_adapter(MergeConfig(adapter=adapter, output_dir=tmp / "merged"))
 
-    device = torch.device("cuda", 0)
+    device = torch.device(DEVICE)
     merged = (
         HiggsAudioV2ForConditionalGeneration.from_pretrained(merged_dir, dtype=torch.bfloat16)
         .to(device)
@@ -181,7 +209,7 @@ def check_merge_and_greedy(tmp: Path) -> None:
         f"dtype {dtype}, max |logit diff| {diff:.4f} of max |logit| {scale:.3f}",
     )
 
-    cloner = HiggsCloner.load(model=str(merged_dir), device="cuda")
+    cloner = HiggsCloner.load(model=str(merged_dir), device=DEVICE)
     cloner.model.generation_config.ras_win_len = 7
     cloner.model.generation_config.ras_win_max_num_repeat = 1
     voice = Reference(codes=torch.randint(0, 1024, (8, 50)), text="marhaban")
@@ -201,22 +229,28 @@ def check_merge_and_greedy(tmp: Path) -> None:
 
 def main() -> None:
     started = time.time()
-    if not torch.cuda.is_available():
+    gpu = DEVICE == "cuda"
+    if gpu and not torch.cuda.is_available():
         print("FAIL no CUDA device visible")
         sys.exit(1)
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
-        print("FAIL bitsandbytes is not installed: pip install bitsandbytes")
-        sys.exit(1)
-    print(f"device: {torch.cuda.get_device_name(0)}; torch {torch.__version__}")
+        if gpu:
+            print("FAIL bitsandbytes is not installed: pip install bitsandbytes")
+            sys.exit(1)
+    name = torch.cuda.get_device_name(0) if gpu else "cpu (dry run)"
+    print(f"device: {name}; torch {torch.__version__}")
     bench = load_benchmark()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         standin = tmp / "standin"
         bench.build_model(standin, hidden=1024, intermediate=2736, layers=4)
-        check_skip_list(standin)
-        check_memory(bench, standin)
+        if gpu:
+            check_skip_list(standin)
+            check_memory(bench, standin)
+        else:
+            check_bf16_steps(bench, standin)
         check_merge_and_greedy(tmp)
     print(f"{sum(results)}/{len(results)} checks passed in {time.time() - started:.0f} s")
     sys.exit(0 if all(results) else 1)

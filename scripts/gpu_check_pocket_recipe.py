@@ -13,12 +13,18 @@ Prints PASS/FAIL lines with figures:
    today's objective and data rules, same model, bf16, batch 16, plus the data
    loader alone (the data rules must cost < 15%).
 
-    python scripts/gpu_check_pocket_recipe.py [--steps 20]
+    python scripts/gpu_check_pocket_recipe.py [--steps 20] [--batch 16]
+
+A dry run on CPU: ``NATIQ_GPU_CHECK_DEVICE=cpu python scripts/gpu_check_pocket_recipe.py
+--steps 1 --batch 2`` runs the same checks on CPU, the bf16 steps under CPU autocast
+that casts by CUDA's rules (``tests/support/cuda_autocast.py``), so CUDA-only
+mixed-precision failures show up there too; speed figures are printed, not judged.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -30,6 +36,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "benchmarks"), str(ROOT / "tests")]
+DEVICE = os.environ.get("NATIQ_GPU_CHECK_DEVICE", "cuda")
 
 
 def report(name: str, ok: bool, detail: str) -> bool:
@@ -40,8 +47,8 @@ def report(name: str, ok: bool, detail: str) -> bool:
 def check_derivation(device: torch.device) -> bool:
     from pocket_tts.modules.mlp import SimpleMLPAdaLN
 
-    from natiq.backends.pocket.objectives import LsdDraws, lsd_rows
-    from support.lsd_reference import independent_lsd_rows
+    from natiq.backends.pocket.objectives import lsd_rows
+    from support.lsd_reference import independent_lsd_rows, random_draws
 
     torch.manual_seed(0)
     head = SimpleMLPAdaLN(32, 128, 32, 64, 3, num_time_conds=2).to(device)
@@ -49,17 +56,12 @@ def check_derivation(device: torch.device) -> bool:
     gen = torch.Generator(device=device).manual_seed(1)
     cond = torch.randn(n, 64, device=device, generator=gen)
     x1 = torch.randn(n, 32, device=device, generator=gen)
-    pair = torch.rand(n, 2, device=device, generator=gen).sort(dim=1).values
-    draws = LsdDraws(
-        x0=torch.randn(n, 32, device=device, generator=gen),
-        t=torch.rand(n, 1, device=device, generator=gen),
-        x0_distill=torch.randn(n, 32, device=device, generator=gen),
-        s=pair[:, :1],
-        t_distill=pair[:, 1:],
-    )
+    draws = random_draws(n, 32, gen, device)
     ours = lsd_rows(head, cond, x1, draws, "input")
     theirs = independent_lsd_rows(head, cond, x1, draws)
-    worst_value = max(float((a - b).abs().max()) for a, b in zip(ours, theirs, strict=True))
+    worst_value = max(
+        float((a - b).detach().abs().max()) for a, b in zip(ours, theirs, strict=True)
+    )
     params = list(head.parameters())
     worst_grad = 0.0
     for a, b in zip(ours, theirs, strict=True):
@@ -71,7 +73,7 @@ def check_derivation(device: torch.device) -> bool:
                 worst_grad = max(worst_grad, float((x - y).abs().max()) / scale)
     ok = worst_value < 1e-3 and worst_grad < 1e-3
     return report(
-        "lsd terms and gradient = independent derivation (cuda, fp32)",
+        f"lsd terms and gradient = independent derivation ({device.type}, fp32)",
         ok,
         f"max |value diff| {worst_value:.2e}, max relative grad diff {worst_grad:.2e}",
     )
@@ -109,13 +111,13 @@ def check_gaussian(device: torch.device) -> bool:
         one_step = lsd_decode(partial(head, conds[which]), x0, 1)
     error = float(((one_step - (mu[which] + sigma[which] * x0)) ** 2).mean())
     return report(
-        "one-step map of Gaussian targets (cuda)",
+        f"one-step map of Gaussian targets ({device.type})",
         error <= 0.12,
         f"MSE to mu + sigma * x0 {error:.4f} after 600 steps ({time.perf_counter() - started:.1f} s)",
     )
 
 
-def full_size_runs(device: torch.device, steps: int) -> bool:
+def full_size_runs(device: torch.device, steps: int, batch_size: int) -> bool:
     import pocket_train as bench
     from natiq.backends.pocket.dataset import (
         EpochBatchSampler,
@@ -139,7 +141,8 @@ def full_size_runs(device: torch.device, steps: int) -> bool:
         ):
             config = PocketTrainConfig(
                 metadata=str(latents), base=str(base), text_mode="native", native_tokenizer="char",
-                train_scope="full", use_lora=False, per_device_train_batch_size=16, device="cuda",
+                train_scope="full", use_lora=False, per_device_train_batch_size=batch_size,
+                device=device.type,
             )  # fmt: skip
             utterances = read_utterances(latents, precomputed=True)
             run_dir = work / name.replace(" ", "_")
@@ -151,7 +154,7 @@ def full_size_runs(device: torch.device, steps: int) -> bool:
                 utterances, setup.text, settings=examples, seed=0, max_text_tokens=512
             )
             sampler = EpochBatchSampler(
-                len(dataset), 16, seed=0, lengths=dataset.lengths(),
+                len(dataset), batch_size, seed=0, lengths=dataset.lengths(),
                 bucket_batches=examples.bucket_batches,
             )  # fmt: skip
             loader = torch.utils.data.DataLoader(
@@ -161,15 +164,17 @@ def full_size_runs(device: torch.device, steps: int) -> bool:
             settings = bench.objective_settings(objective)
             module = LossModule(setup.trainable, settings).to(device).train()
             optimizer = torch.optim.AdamW(
-                [p for p in module.parameters() if p.requires_grad], lr=2e-4, fused=True
+                [p for p in module.parameters() if p.requires_grad],
+                lr=2e-4,
+                fused=device.type == "cuda",
             )
             batches = bench.forever(loader, sampler)
             timings, terms = [], {}
             for step in range(steps + 3):
-                torch.cuda.synchronize()
+                synchronize(device)
                 started = time.perf_counter()
                 batch = next(batches).to(device)
-                with torch.autocast("cuda", dtype=torch.bfloat16):
+                with torch.autocast(device.type, dtype=torch.bfloat16):
                     out = module(batch, distill=distill_on_step(settings, 0, step))
                 out.total.backward()
                 if name == "new defaults" and step == 0:
@@ -181,45 +186,66 @@ def full_size_runs(device: torch.device, steps: int) -> bool:
                     )
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-                torch.cuda.synchronize()
+                synchronize(device)
                 if step >= 3:
                     timings.append(time.perf_counter() - started)
                 terms = {k: float(v) for k, v in out.terms.items()}
             finite = all(torch.isfinite(torch.tensor(v)) for v in terms.values())
             ok &= report(f"{name}: finite losses (bf16)", finite, str(terms))
             results[name] = (steps / sum(timings), loader_ms)
+            peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else 0.0
             print(
                 f"{name}: {results[name][0]:.2f} steps/s, loader {loader_ms:.1f} ms/batch, "
-                f"peak {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB",
+                f"peak {peak:.1f} GiB",
                 flush=True,
             )
             del module, optimizer, setup
-            torch.cuda.empty_cache()
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
         data_ratio = results["new data rules"][0] / results["today"][0]
-        ok &= report(
-            "new data rules cost < 15% (steps/s, same objective)",
-            data_ratio >= 0.85,
-            f"{data_ratio:.2f}x",
-        )
+        if device.type == "cuda":
+            ok &= report(
+                "new data rules cost < 15% (steps/s, same objective)",
+                data_ratio >= 0.85,
+                f"{data_ratio:.2f}x",
+            )
+        else:
+            print(f"new data rules vs today's: {data_ratio:.2f}x steps/s (not judged on CPU)")
         print(
             f"new defaults vs today's: {results['new defaults'][0] / results['today'][0]:.2f}x steps/s"
         )
     return ok
 
 
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def cuda_rules_on_cpu(device: torch.device) -> contextlib.AbstractContextManager:
+    """On a CPU dry run: CPU autocast casts by CUDA's rules (a no-op on the GPU)."""
+    if device.type != "cpu":
+        return contextlib.nullcontext()
+    from support.cuda_autocast import cuda_autocast_rules
+
+    return cuda_autocast_rules()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=16, help="utterances per step")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if not torch.cuda.is_available():
+    if DEVICE == "cuda" and not torch.cuda.is_available():
         print("FAIL no CUDA device")
         sys.exit(1)
-    device = torch.device("cuda")
+    device = torch.device(DEVICE)
     started = time.perf_counter()
     ok = check_derivation(device)
     ok &= check_gaussian(device)
-    ok &= full_size_runs(device, args.steps)
+    with cuda_rules_on_cpu(device):
+        ok &= full_size_runs(device, args.steps, args.batch)
     print(f"{'PASS' if ok else 'FAIL'} overall in {time.perf_counter() - started:.0f} s")
     sys.exit(0 if ok else 1)
 

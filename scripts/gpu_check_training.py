@@ -16,10 +16,16 @@ mini-corpus, generated tones). Prints one ``PASS``/``FAIL`` line per check with 
 
 Several GPUs cannot be checked on one GPU (NCCL refuses two ranks on one device): the
 2-process equivalence is tested on CPU (tests/training/test_training_processes.py).
+
+A dry run on CPU: ``NATIQ_GPU_CHECK_DEVICE=cpu`` (fp32), and with
+``NATIQ_GPU_CHECK_PRECISION=bf16`` the same steps under CPU bf16 autocast that casts
+by CUDA's rules (``tests/support/cuda_autocast.py``): the mixed-precision failures the
+first H200 run found show up there too (< 2 minutes on 2 cores).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -32,10 +38,12 @@ import numpy as np
 import soundfile as sf
 import torch
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS: list[tuple[str, bool]] = []
-# NATIQ_GPU_CHECK_DEVICE=cpu runs the same steps on CPU in fp32 (a dry run of this script).
+# NATIQ_GPU_CHECK_DEVICE=cpu runs the same steps on CPU (a dry run of this script), in fp32
+# unless NATIQ_GPU_CHECK_PRECISION=bf16.
 DEVICE = os.environ.get("NATIQ_GPU_CHECK_DEVICE", "cuda")
-PRECISION = "bf16" if DEVICE == "cuda" else "fp32"
+PRECISION = os.environ.get("NATIQ_GPU_CHECK_PRECISION", "bf16" if DEVICE == "cuda" else "fp32")
 
 
 def report(name: str, ok: bool, detail: str) -> None:
@@ -70,7 +78,8 @@ def pocket_checks(root: Path) -> None:
     def config(run: str, **changes) -> PocketTrainConfig:
         values = dict(
             metadata=str(manifest), output_dir=str(root / run), base=str(base),
-            use_precomputed_latents=False, train_scope="text+flow", lora_r=8, lora_alpha=16.0,
+            use_precomputed_latents=False, train_scope="text+flow", use_lora=True, lora_r=8,
+            lora_alpha=16.0,
             per_device_train_batch_size=4, learning_rate=3e-3, warmup_steps=2, max_steps=12,
             save_steps=6, eval_steps=0, logging_steps=1, device=DEVICE, precision=PRECISION, seed=3,
         )  # fmt: skip
@@ -89,7 +98,7 @@ def pocket_checks(root: Path) -> None:
     falls = sum(totals[-3:]) / 3 < sum(totals[:3]) / 3
     peak = torch.cuda.max_memory_allocated() / 2**20 if DEVICE == "cuda" else 0.0
     report(
-        "pocket bf16 autocast",
+        f"pocket {PRECISION} autocast",
         finite and falls and straight.step == 12,
         f"loss {totals[0]:.4f} -> {totals[-1]:.4f} in 12 steps, {seconds:.1f} s, peak {peak:.0f} MiB",
     )
@@ -160,6 +169,7 @@ def higgs_checks(root: Path) -> None:
         chatml=chatml, output_dir=root / "higgs_run", model=str(model), max_steps=30,
         per_device_train_batch_size=2, gradient_accumulation_steps=1, learning_rate=5e-3,
         warmup_steps=0, logging_steps=5, save_steps=30, device=DEVICE, precision=PRECISION,
+        gradient_checkpointing=True,  # the GPU default, asked for so a CPU dry run does it too
     )  # fmt: skip
     started = time.perf_counter()
     result = run_training(config, log=lambda line: None)
@@ -167,7 +177,7 @@ def higgs_checks(root: Path) -> None:
     log = train_log(root / "higgs_run")
     audio = [row["train/audio"] for row in log]
     report(
-        "higgs bf16 + gradient checkpointing",
+        f"higgs {PRECISION} + gradient checkpointing",
         result.steps == 30 and all(math.isfinite(v) for v in audio) and audio[-1] < audio[0],
         f"audio loss {audio[0]:.2f} -> {audio[-1]:.2f} in 30 steps, {seconds:.1f} s",
     )
@@ -183,14 +193,24 @@ def higgs_checks(root: Path) -> None:
     )
 
 
+def cuda_rules_on_cpu() -> contextlib.AbstractContextManager:
+    """On a CPU dry run in bf16: CPU autocast casts by CUDA's rules (a no-op otherwise)."""
+    if DEVICE != "cpu" or PRECISION != "bf16":
+        return contextlib.nullcontext()
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.cuda_autocast import cuda_autocast_rules
+
+    return cuda_autocast_rules()
+
+
 def main() -> int:
     if DEVICE == "cuda" and not torch.cuda.is_available():
         print("FAIL no CUDA device visible")
         return 1
     name = torch.cuda.get_device_name(0) if DEVICE == "cuda" else "cpu (dry run)"
-    print(f"device: {name}, torch {torch.__version__}", flush=True)
+    print(f"device: {name}, torch {torch.__version__}, precision {PRECISION}", flush=True)
     torch.manual_seed(0)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, cuda_rules_on_cpu():
         root = Path(tmp)
         for check in (pocket_checks, higgs_checks):
             try:

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-apt_packages=(espeak-ng sox)
+apt_packages=(espeak-ng sox rubberband-cli)
 [ "$dev" = 1 ] && apt_packages+=(chromium)
 
 missing=()

@@ -13,18 +13,39 @@ given to the backend in pieces of at most that many characters
 (``SynthesisOptions.max_seconds`` caps each piece). ``prepare_text`` returns the whole plan before any audio is made, so a caller
 can measure what the model will read (``TextPlan.model_chars``) and refuse it.
 
+Text given as SSML (``<speak>...``, ``natiq.text.ssml``) is planned the same
+way, with its breaks, say-as readings and language spans. A user lexicon
+(``lexicon=``) is added to the one the model was trained with.
+
+Speed: ``speed`` (0.25-4.0, the OpenAI ``speed``) and a sentence's SSML
+``<prosody rate>`` multiply (the product is kept within 0.25-4.0). A sentence
+at a rate other than 1 is generated whole, then made slower or faster with
+its pitch kept (``natiq.data.tempo``): a stretch at every stream chunk would
+be heard at each seam, so at such a rate audio arrives one sentence at a
+time. Silences (pauses and breaks) are divided by ``speed``: the whole audio
+is played faster.
+
+``on_sentence`` is told, after each sentence, where it starts in the output
+and what the model said for it before any rate change (``SentenceAudio``):
+enough to place word timings (``natiq.eval.alignment``) without this module
+knowing how they are made.
+
 Joining sentences: every sentence ends with a short fade-out (``fade_s``) and
-is followed by ``pause_s`` of silence; nothing is overlapped, so the chunks a
-caller streams are exactly the samples of the final waveform. This module does
-not know any model: it talks to a ``SpeechBackend``.
+is followed by the silence ``JoinPolicy`` gives the boundary after it (the
+mark that ends it, a paragraph, or an SSML ``<break>``, which replaces it);
+nothing is overlapped, so the chunks a caller streams are exactly the samples
+of the final waveform. This module does not know any model: it talks to a
+``SpeechBackend``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,19 +54,131 @@ from typing import Any
 import numpy as np
 
 from natiq.backends.base import SpeechBackend, SynthesisOptions, VoicePrompt
-from natiq.common.errors import InputTextError
+from natiq.common.errors import InputTextError, OptionError, SsmlError
+from natiq.data.tempo import MAX_RATE, MIN_RATE, change_tempo, require_stretch
 from natiq.text.chunking import split_for_model
+from natiq.text.pauses import CLAUSE_BOUNDARIES, Boundary, Break, Sentence, split_at_pauses
+from natiq.text.pieces import Piece
+from natiq.text.ssml import is_ssml, parse_ssml
 
 VoiceLike = VoicePrompt | str | Path | None
 DEFAULT_MAX_CHUNK_CHARS = 200
 
 
+MAX_PAUSE_S = 10.0
+# explicit silence (SSML breaks) one text may ask for in all: bounds what a request costs
+MAX_BREAKS_S = 60.0
+# the pause names users give (``natiq speak --pause comma=0.2``) -> JoinPolicy fields
+PAUSE_NAMES = {
+    "sentence": "pause_s",
+    "question": "question_s",
+    "exclamation": "exclamation_s",
+    "comma": "comma_s",
+    "semicolon": "semicolon_s",
+    "colon": "colon_s",
+    "paragraph": "paragraph_s",
+}
+
+
 @dataclass(frozen=True)
 class JoinPolicy:
-    """How consecutive sentences are joined."""
+    """The silence after each boundary, in seconds, and the fade that ends each sentence.
+
+    ``pause_s`` follows a sentence ending in ``. … ۔`` or a line break;
+    ``question_s`` (``? ؟``) and ``exclamation_s`` (``!``) default to it.
+    ``comma_s`` (``، ,``), ``semicolon_s`` (``؛ ;``) and ``colon_s`` (``:``) are
+    ``None`` by default: the sentence is not cut there and the model reads the
+    mark itself; a number (even 0) cuts it there and puts that silence in.
+    ``paragraph_s`` follows a paragraph (a blank line, an SSML ``</p>``).
+    """
 
     pause_s: float = 0.15
     fade_s: float = 0.01
+    question_s: float | None = None
+    exclamation_s: float | None = None
+    comma_s: float | None = None
+    semicolon_s: float | None = None
+    colon_s: float | None = None
+    paragraph_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if value is None and item.name not in ("pause_s", "fade_s", "paragraph_s"):
+                continue
+            if not isinstance(value, int | float) or not (
+                math.isfinite(value) and 0 <= value <= MAX_PAUSE_S
+            ):
+                raise OptionError(
+                    f"{item.name} must be a number of seconds from 0 to {MAX_PAUSE_S:g}, not {value!r}"
+                )
+
+    def with_pauses(self, pauses: Mapping[str, float]) -> JoinPolicy:
+        """A copy with the pauses named in ``pauses`` (``PAUSE_NAMES``) set to those seconds."""
+        unknown = sorted(set(pauses) - set(PAUSE_NAMES))
+        if unknown:
+            raise OptionError(
+                f"unknown pause(s) {', '.join(unknown)}; the pauses are {', '.join(PAUSE_NAMES)}"
+            )
+        return dataclasses.replace(
+            self, **{PAUSE_NAMES[name]: value for name, value in pauses.items()}
+        )
+
+    @property
+    def clauses(self) -> frozenset[str]:
+        """The clause boundaries a sentence is cut at (those given a silence)."""
+        return frozenset(
+            kind for kind in CLAUSE_BOUNDARIES if getattr(self, f"{kind}_s") is not None
+        )
+
+    def seconds(self, boundary: Boundary | None) -> float:
+        """The silence after ``boundary`` (0 for none: a cut where only the rate changes)."""
+        if boundary is None:
+            return 0.0
+        if boundary == "sentence":
+            return self.pause_s
+        value = getattr(self, f"{boundary}_s")
+        return self.pause_s if value is None else float(value)
+
+
+def parse_pauses(values: Iterable[str]) -> dict[str, float]:
+    """``["comma=0.2", "paragraph=1"]`` (the ``--pause`` flags) -> ``{"comma": 0.2, ...}``."""
+    pauses: dict[str, float] = {}
+    for value in values:
+        name, sep, seconds = value.partition("=")
+        try:
+            number = float(seconds)
+        except ValueError:
+            number = float("nan")
+        if not sep or not math.isfinite(number):
+            raise OptionError(
+                f"--pause {value!r}: write NAME=SECONDS, e.g. comma=0.2 "
+                f"(names: {', '.join(PAUSE_NAMES)})"
+            )
+        pauses[name.strip()] = number
+    return pauses
+
+
+@dataclass(frozen=True)
+class SentenceAudio:
+    """One spoken sentence: its prepared text, where its first sample is in the
+    whole output (``start_s``), and the model's audio for it before any rate
+    change (``audio``; the output holds it stretched to ``round(audio.size / rate)``
+    samples)."""
+
+    sentence: Any
+    start_s: float
+    audio: np.ndarray
+    sample_rate: int
+    rate: float = 1.0
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds the sentence lasts in the output (after the rate change)."""
+        return round(self.audio.size / self.rate) / self.sample_rate
+
+
+SentenceHook = Callable[[SentenceAudio], None]
 
 
 @dataclass
@@ -66,11 +199,18 @@ class SpeechResult:
 @dataclass
 class TextPlan:
     """What the model will read for one text: its speakable sentences, prepared
-    by the model's front-end, and the sentences skipped as unspeakable."""
+    by the model's front-end, and the sentences skipped as unspeakable.
+
+    ``silences[i]`` is the silence before ``sentences[i]`` and ``silences[-1]``
+    the one after the last (an SSML ``<break>`` may put silence first or last);
+    ``rates[i]`` is the speaking rate of ``sentences[i]`` (SSML ``<prosody>``).
+    """
 
     text: str
     sentences: list[Any] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    silences: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
 
     @property
     def model_chars(self) -> int:
@@ -110,12 +250,21 @@ class Synthesizer:
         *,
         join: JoinPolicy | None = None,
         max_chunk_chars: int = DEFAULT_MAX_CHUNK_CHARS,
+        lexicon: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.backend = backend
         self.join = join or JoinPolicy()
         self.max_chunk_chars = max_chunk_chars
+        self.lexicon = tuple(lexicon)
+        self._frontend = _with_lexicon(backend.frontend, self.lexicon)
         self._voices: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._voice_lock = threading.Lock()
+
+    def over(self, backend: SpeechBackend) -> Synthesizer:
+        """A Synthesizer with these settings (joins, lexicon, ...) over another backend."""
+        return Synthesizer(
+            backend, join=self.join, max_chunk_chars=self.max_chunk_chars, lexicon=self.lexicon
+        )
 
     @classmethod
     def load(
@@ -126,13 +275,23 @@ class Synthesizer:
         checkpoint: str | Path | None = None,
         device: str = "auto",
         quantize: bool = False,
+        join: JoinPolicy | None = None,
+        lexicon: str | Path | Iterable[tuple[str, str]] | None = None,
         **backend_options: Any,
     ) -> Synthesizer:
         """Load a backend by name (``pocket`` or ``higgs``) with its model and front-end.
 
         ``backend_options`` are the backend's declared ``load_options`` (e.g.
         Pocket's ``scheme``); any other is an ``OptionError``, for every backend.
+        ``lexicon`` is a lexicon TSV file (or its entries), read before the
+        weights load so that a bad file fails fast.
         """
+        from natiq.text.user_lexicon import read_lexicon
+
+        if isinstance(lexicon, str | Path):
+            entries: tuple[tuple[str, str], ...] = read_lexicon(lexicon)
+        else:
+            entries = tuple(lexicon or ())
         from natiq.backends.registry import load_backend
 
         loaded = load_backend(
@@ -143,7 +302,7 @@ class Synthesizer:
             quantize=quantize,
             **backend_options,
         )
-        return cls(loaded)
+        return cls(loaded, join=join, lexicon=entries)
 
     @property
     def sample_rate(self) -> int:
@@ -151,7 +310,8 @@ class Synthesizer:
 
     @property
     def frontend(self) -> Any:
-        return self.backend.frontend
+        """The model's text front-end, with the user lexicon added to the recorded one."""
+        return self._frontend
 
     def prepare_voice(self, voice: VoiceLike) -> Any:
         """The backend's voice state for ``voice`` (a path, a ``VoicePrompt`` or ``None``), cached."""
@@ -168,25 +328,73 @@ class Synthesizer:
                 self._voices.popitem(last=False)
         return state
 
-    def prepare_text(self, text: str) -> TextPlan:
-        """Split ``text`` into sentences and prepare each; raises ``InputTextError`` if none is speakable."""
+    def prepare_text(self, text: str, *, ssml: bool | None = None) -> TextPlan:
+        """Split ``text`` into sentences and prepare each; raises ``InputTextError`` if none is speakable.
+
+        ``ssml``: ``None`` reads text that starts with ``<speak>`` as SSML and
+        any other text as plain text; ``True`` requires SSML, ``False`` never
+        parses it. Malformed SSML is an ``SsmlError`` with its line and column.
+        """
         _check_text(text)
+        if ssml is None:
+            ssml = is_ssml(text)
+        if ssml:
+            items = parse_ssml(text, clauses=self.join.clauses, scheme=self.frontend.config.scheme)
+        else:
+            items = [
+                Sentence((Piece(chunk.text),), chunk.boundary)
+                for chunk in split_at_pauses(text, clauses=self.join.clauses)
+            ]
         plan = TextPlan(text)
-        for sentence in self.frontend.sentences(text):
+        silence = 0.0  # before the next sentence: the largest boundary pause since the last one
+        breaks: float | None = None  # explicit breaks since the last sentence replace it
+        for item in items:
+            if isinstance(item, Break):
+                breaks = (breaks or 0.0) + item.seconds
+                continue
+            original = item.original
+            if not any(char.isalnum() for piece in item.pieces for char in piece.text):
+                silence = max(silence, self.join.seconds(item.boundary))
+                continue  # "..." between sentences: nothing to say, nothing to report
             try:
-                plan.sentences.append(self.frontend.prepare(sentence))
+                prepared = self.frontend.prepare_pieces(item.pieces, original=original.strip())
             except InputTextError:
-                plan.skipped.append(sentence)
+                plan.skipped.append(original.strip())
+                silence = max(silence, self.join.seconds(item.boundary))
+                continue
+            gap = breaks if breaks is not None else (silence if plan.sentences else 0.0)
+            plan.sentences.append(prepared)
+            plan.silences.append(gap)
+            plan.rates.append(item.rate)
+            silence, breaks = self.join.seconds(item.boundary), None
         if not plan.sentences:
             raise InputTextError(_nothing_speakable(text))
+        plan.silences.append(breaks or 0.0)
+        asked = sum(item.seconds for item in items if isinstance(item, Break))
+        if asked > MAX_BREAKS_S:
+            raise SsmlError(
+                f"the <break>s of this text add up to {asked:.1f} s; at most "
+                f"{MAX_BREAKS_S:g} s per text"
+            )
         return plan
 
     def speak(
-        self, text: str | TextPlan, *, voice: Any = None, options: SynthesisOptions | None = None
+        self,
+        text: str | TextPlan,
+        *,
+        voice: Any = None,
+        options: SynthesisOptions | None = None,
+        ssml: bool | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> SpeechResult:
-        """Speak ``text`` (any length) and return the whole waveform with timings."""
+        """Speak ``text`` (any length; SSML as ``prepare_text`` says) and return the waveform with timings.
+
+        ``speed`` (0.25-4.0) changes the tempo, not the pitch; ``on_sentence``
+        is called after each sentence with its ``SentenceAudio``.
+        """
         run = _Run(started=time.perf_counter())
-        chunks = list(self._generate(text, voice, options, run))
+        chunks = list(self._generate(text, voice, options, run, ssml, speed, on_sentence))
         audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
         return SpeechResult(
             audio=audio.astype(np.float32, copy=False),
@@ -202,33 +410,64 @@ class Synthesizer:
         voice: Any = None,
         options: SynthesisOptions | None = None,
         timings: dict[str, float] | None = None,
+        ssml: bool | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> Iterator[np.ndarray]:
         """Yield float32 chunks as they are generated; together they are the waveform ``speak`` returns.
 
         A ``timings`` dict, if given, receives ``speak``'s timings once the stream ends.
+        ``speed`` and ``on_sentence`` as for ``speak``; ``on_sentence`` runs
+        after the sentence's last chunk has been yielded.
         """
         run = _Run(started=time.perf_counter())
-        yield from self._generate(text, voice, options, run)
+        yield from self._generate(text, voice, options, run, ssml, speed, on_sentence)
         if timings is not None:
             timings.update(run.timings(self.sample_rate))
 
     def _generate(
-        self, text: str | TextPlan, voice: Any, options: SynthesisOptions | None, run: _Run
+        self,
+        text: str | TextPlan,
+        voice: Any,
+        options: SynthesisOptions | None,
+        run: _Run,
+        ssml: bool | None = None,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> Iterator[np.ndarray]:
         options = self.backend.check_options(options)  # before any work: a wrong option fails fast
-        plan = text if isinstance(text, TextPlan) else self.prepare_text(text)
+        speed = require_stretch(speed)
+        plan = text if isinstance(text, TextPlan) else self.prepare_text(text, ssml=ssml)
         state = voice if _is_state(voice) else self.prepare_voice(voice)
         run.skipped.extend(plan.skipped)
-        pause = np.zeros(round(self.join.pause_s * self.sample_rate), dtype=np.float32)
         fade = max(1, round(self.join.fade_s * self.sample_rate))
         for index, prepared in enumerate(plan.sentences):
             run.sentences.append(prepared)
-            if index and pause.size:
-                yield self._emit(pause, run)
+            silence = self._silence(plan.silences[index] / speed)
+            if silence.size:
+                yield self._emit(silence, run)
+            start = run.samples
             pieces = split_for_model(prepared.model_text, self.max_chunk_chars)
-            with closing(_faded_out(self._stream_pieces(pieces, state, options), fade)) as faded:
-                for piece in faded:
-                    yield self._emit(piece, run)
+            rate = min(MAX_RATE, max(MIN_RATE, speed * plan.rates[index]))
+            said: list[np.ndarray] = []
+            chunks = _kept(self._stream_pieces(pieces, state, options), said)
+            with closing(_faded_out(chunks, fade)) as faded:
+                if rate != 1.0:  # the whole sentence, then its tempo changed (pitch kept)
+                    sentence = np.concatenate(list(faded) or [np.zeros(0, dtype=np.float32)])
+                    yield self._emit(change_tempo(sentence, rate, self.sample_rate), run)
+                else:
+                    for piece in faded:
+                        yield self._emit(piece, run)
+            if on_sentence is not None:
+                audio = np.concatenate(said) if said else np.zeros(0, dtype=np.float32)
+                hz = self.sample_rate
+                on_sentence(SentenceAudio(prepared, start / hz, audio, hz, rate))
+        silence = self._silence(plan.silences[-1] / speed)
+        if silence.size:
+            yield self._emit(silence, run)
+
+    def _silence(self, seconds: float) -> np.ndarray:
+        return np.zeros(round(seconds * self.sample_rate), dtype=np.float32)
 
     def _stream_pieces(
         self, pieces: list[str], state: Any, options: SynthesisOptions
@@ -245,6 +484,14 @@ class Synthesizer:
         return piece
 
 
+def _kept(chunks: Iterator[np.ndarray], kept: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Pass the chunks through as float32, keeping each one in ``kept``."""
+    for chunk in chunks:
+        array = np.asarray(chunk, dtype=np.float32).reshape(-1)
+        kept.append(array)
+        yield array
+
+
 def _faded_out(chunks: Iterator[np.ndarray], fade: int) -> Iterator[np.ndarray]:
     """Pass chunks through, holding back the last ``fade`` samples to fade them out at the end."""
     held = np.zeros(0, dtype=np.float32)
@@ -257,6 +504,19 @@ def _faded_out(chunks: Iterator[np.ndarray], fade: int) -> Iterator[np.ndarray]:
             held = joined
     if held.size:
         yield held * np.linspace(1.0, 0.0, held.size, dtype=np.float32)
+
+
+def _with_lexicon(frontend: Any, lexicon: tuple[tuple[str, str], ...]) -> Any:
+    """``frontend`` with ``lexicon``'s entries added to (and replacing) the recorded ones."""
+    if not lexicon:
+        return frontend
+    from natiq.text import TextFrontend
+    from natiq.text.user_lexicon import merge_lexicons
+
+    config = frontend.config
+    return TextFrontend(
+        dataclasses.replace(config, lexicon=merge_lexicons(config.lexicon, lexicon))
+    )
 
 
 def _check_text(text: str) -> None:

@@ -153,7 +153,7 @@ def test_batch_lines_are_one_format_for_the_cli_and_the_server(tmp_path: Path):
     lines = [
         {"id": "greeting", "text": "مرحبا", "voice": "ref.wav"},
         {"input": "أهلا", "response_format": "flac"},
-        {"text": "x", "speed": 1.2},
+        {"text": "x", "pitch": 1.2},
         {"text": "y", "id": "line00002"},
     ]
     path = tmp_path / "texts.jsonl"
@@ -164,10 +164,18 @@ def test_batch_lines_are_one_format_for_the_cli_and_the_server(tmp_path: Path):
         ("line00002", "أهلا", None, "flac"),
     ]
     assert [(b.line, b.reason) for b in read.bad] == [
-        (3, "unknown field 'speed'"),
+        (3, "unknown field 'pitch'"),
         (4, "duplicate id 'line00002' (first on line 2)"),
     ]
     body = path.read_text(encoding="utf-8").splitlines()
     assert list(parse_batch_lines(body[:2], source="batch")) == list(read)
-    with pytest.raises(DataFormatError, match=r"^batch:3: unknown field 'speed'$"):
+    with pytest.raises(DataFormatError, match=r"^batch:3: unknown field 'pitch'$"):
         parse_batch_lines(body, source="batch")
+
+
+def test_a_batch_line_may_set_its_speed_from_a_quarter_to_four() -> None:
+    lines = ['{"text": "a", "speed": 0.25}', '{"text": "b", "speed": 4}', '{"text": "c"}']
+    assert [line.speed for line in parse_batch_lines(lines)] == [0.25, 4.0, None]
+    for bad in ("0.2", "4.5", '"fast"'):
+        with pytest.raises(DataFormatError, match=r"^batch:1: .*speed"):
+            parse_batch_lines(['{"text": "a", "speed": ' + bad + "}"])

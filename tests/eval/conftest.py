@@ -16,6 +16,7 @@ from natiq.data.mini_corpus import mini_corpus_manifest
 from natiq.eval.asr import AsrConfig
 from natiq.eval.manifest import read_generated_manifest
 from natiq.eval.runner import EvalConfig, Evaluator, run_evaluation
+from support.alignment import natiq_cache
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +36,9 @@ def eval_config() -> EvalConfig:
 
 @pytest.fixture(scope="session")
 def whisper_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the packaged Whisper model is joined in tests (never the user's cache)."""
-    return tmp_path_factory.mktemp("natiq-cache")
+    """Where the packaged Whisper model is joined in tests (never the user's cache;
+    the word aligner of support.alignment joins it there too, so only once)."""
+    return natiq_cache(tmp_path_factory) / "whisper"
 
 
 @pytest.fixture(scope="session")

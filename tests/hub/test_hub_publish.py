@@ -15,6 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from natiq.cli.main import app
+from support.stock_pocket_tts import run_stock_generate
 
 REPO = "natiq-tests/arabic-voice"
 FILES = ["natiq_arabic.safetensors", "natiq_arabic_tokenizer.model", "natiq_frontend.json"]
@@ -184,11 +185,8 @@ def test_stock_pocket_tts_and_natiq_load_the_published_model_from_an_offline_cac
     elsewhere.mkdir()
 
     stock_wav = tmp_path / "stock.wav"
-    pocket_tts = Path(sys.executable).parent / "pocket-tts"
-    stock = _run(
+    stock = run_stock_generate(
         [
-            str(pocket_tts),
-            "generate",
             "--config",
             f"hf://{REPO}/natiq_arabic.yaml",
             "--voice",
@@ -199,8 +197,8 @@ def test_stock_pocket_tts_and_natiq_load_the_published_model_from_an_offline_cac
             str(stock_wav),
             "-q",
         ],
-        elsewhere,
-        env,
+        cwd=elsewhere,
+        env=env,
     )
     assert stock.returncode == 0, stock.stderr[-3000:]
     info = sf.info(str(stock_wav))

@@ -17,7 +17,7 @@ from functools import partial
 import pytest
 import torch
 
-from support.lsd_reference import independent_lsd_rows
+from support.lsd_reference import independent_lsd_rows, random_draws
 
 DIM, COND, WIDTH, N_CONDITIONS = 8, 8, 64, 4
 STEPS, BATCH, LR = 300, 256, 3e-3
@@ -39,20 +39,13 @@ def _head():
 
 
 def _check_against_independent_derivation(head, conds, mu, sigma) -> None:
-    from natiq.backends.pocket.objectives import LsdDraws, lsd_rows
+    from natiq.backends.pocket.objectives import lsd_rows
 
     gen = torch.Generator().manual_seed(3)
     which = torch.arange(N_CONDITIONS).repeat(8)
     n = which.shape[0]
     x1 = mu[which] + sigma[which] * torch.randn(n, DIM, generator=gen)
-    pair = torch.rand(n, 2, generator=gen).sort(dim=1).values
-    draws = LsdDraws(
-        x0=torch.randn(n, DIM, generator=gen),
-        t=torch.rand(n, 1, generator=gen),
-        x0_distill=torch.randn(n, DIM, generator=gen),
-        s=pair[:, :1],
-        t_distill=pair[:, 1:],
-    )
+    draws = random_draws(n, DIM, gen)
     ours = lsd_rows(head, conds[which], x1, draws, "input")
     reference = independent_lsd_rows(head, conds[which], x1, draws)
     for mine, theirs in zip(ours, reference, strict=True):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 
 from natiq.cli.main import app
+from support.stock_pocket_tts import run_stock_generate
 
 
 def _invoke(*args: str) -> str:
@@ -92,11 +91,8 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     voice = small_manifest.parent / "voice.wav"
     voice.write_bytes(Path(_first_audio(small_manifest)).read_bytes())
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    pocket_tts = Path(sys.executable).parent / "pocket-tts"
-    completed = subprocess.run(
+    completed = run_stock_generate(
         [
-            str(pocket_tts),
-            "generate",
             "--config",
             yaml_path.name,  # the export's paths are relative: run from its folder
             "--voice",
@@ -107,11 +103,8 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
             str(wav),
             "-q",
         ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
         cwd=export_dir,
+        env=env,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     info = sf.info(str(wav))

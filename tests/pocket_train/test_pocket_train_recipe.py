@@ -11,18 +11,21 @@ from safetensors.torch import load_file
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.backends.pocket.trainer import SKIPPED_FILE, train
 from natiq.common.files import read_jsonl
+from support.pocket_train import write_manifest
 
 
 def test_an_utterance_over_the_token_limit_is_skipped_and_the_run_completes(
     tmp_path: Path, small_manifest: Path, tiny_base: Path
 ) -> None:
     rows = [row for _, row in read_jsonl(small_manifest)]
-    longest = max((r for r in rows if r["split"] == "train"), key=lambda r: len(r["text"]))
+    longest = next(r for r in rows if r["split"] == "train")
+    longest["text"] = " ".join([longest["text"]] * 3)  # three times any other text
+    manifest = write_manifest(tmp_path / "metadata.jsonl", rows)
     limit = max(len(r["text"]) for r in rows if r is not longest) + 8  # only the longest is over
     lines: list[str] = []
     run_dir = tmp_path / "run"
     config = PocketTrainConfig(
-        metadata=str(small_manifest), output_dir=str(run_dir), base=str(tiny_base),
+        metadata=str(manifest), output_dir=str(run_dir), base=str(tiny_base),
         text_mode="native", native_tokenizer="char", max_text_tokens=limit,
         per_device_train_batch_size=2, max_steps=2, save_steps=2, eval_steps=0,
         warmup_steps=0, use_precomputed_latents=False, device="cpu", precision="fp32",

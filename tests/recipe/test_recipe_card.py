@@ -19,7 +19,8 @@ EVALUATION = {
                  "by_category": {"numbers": {"count": 10, "corpus_cer": 0.2, "corpus_wer": 0.4,
                                              "runaway_rate": 0.1}}},
     },
-    "cpu": {"sentences": 5, "threads": 2, "first_chunk_s_median": 0.094, "rtf_median": 0.31},
+    "latency": {"sentences": 5, "device": "cpu", "threads": 2, "first_chunk_s_median": 0.094,
+                "rtf_median": 0.31},
     "runaway_rule": {"min_ratio": 0.4, "max_ratio": 2.5},
     "asr_model": "packaged:base",
     "speaker_model": "resemblyzer",
@@ -50,7 +51,7 @@ def test_a_published_recipe_card_says_how_to_load_it_from_the_hub(tmp_path: Path
     assert "classical-arabic" in card.data.tags
     html = MarkdownIt("commonmark").enable("table").render(card.text)
     assert ">4.1%</td>" in html and ">9.2%</td>" in html and ">0.810</td>" in html
-    assert "first audio after <strong>94 ms</strong>" in html
+    assert "On CPU (2 thread(s)" in html and "first audio after <strong>94 ms</strong>" in html
     assert "natiq speak --model hf://someone/natiq-clartts" in text
     assert "pocket-tts generate --config hf://someone/natiq-clartts/natiq_clartts.yaml" in text
     assert "- the model was trained with automatic diacritization, which stock tools lack." in text

@@ -29,7 +29,7 @@ def minimal(**sections: dict) -> dict:
 
 def test_the_shipped_recipes_load_and_recipes_is_that_folder() -> None:
     names = [p.stem for p in shipped_recipes()]
-    assert names == ["clartts-pocket", "clartts-pocket-lora", "demo"]
+    assert names == ["clartts-higgs", "clartts-pocket", "clartts-pocket-lora", "demo"]
     assert (REPO_ROOT / "recipes").resolve() == RECIPES_DIR
     reference = load_recipe("clartts-pocket")
     train = reference.train
@@ -132,6 +132,7 @@ def test_recipe_list_shows_the_shipped_recipes() -> None:
     result = CliRunner().invoke(app, ["recipe", "list"], catch_exceptions=False)
     assert result.exit_code == 0
     assert [line.split()[0] for line in result.output.splitlines()] == [
+        "clartts-higgs",
         "clartts-pocket",
         "clartts-pocket-lora",
         "demo",
@@ -139,5 +140,39 @@ def test_recipe_list_shows_the_shipped_recipes() -> None:
 
 
 def test_an_unknown_recipe_names_the_shipped_ones() -> None:
-    with pytest.raises(DataFormatError, match="clartts-pocket, clartts-pocket-lora, demo"):
+    with pytest.raises(
+        DataFormatError, match="clartts-higgs, clartts-pocket, clartts-pocket-lora, demo"
+    ):
         load_recipe("nope")
+
+
+def test_the_higgs_recipe_chains_chatml_codes_train_and_merge_in_the_run_folder(
+    tmp_path: Path,
+) -> None:
+    recipe = load_recipe("clartts-higgs")
+    assert (recipe.backend, recipe.MODEL_STAGE, recipe.merge.dtype) == ("higgs", "merge", "bf16")
+    assert recipe.card.license == "other" and recipe.card.license_name
+    run = tmp_path / "run"
+    placed = recipe.in_run_dir(run)
+    assert placed.chatml.metadata == run / "data" / "metadata.jsonl"
+    assert (placed.chatml.output, placed.chatml.split) == (run / "codes" / "train.jsonl", "train")
+    assert placed.train.chatml == run / "codes" / "train.jsonl"
+    assert placed.train.codes_dir == run / "codes" / "codes"
+    assert placed.train.frontend_config == run / "codes" / "natiq_frontend.json"
+    assert placed.train.output_dir == run / "train"
+    tiny = prepared_recipe(with_tiny(recipe), run)
+    assert tiny.train.model == str(run / "base")
+    assert (tiny.train.max_steps, tiny.train.device, tiny.merge.dtype) == (12, "cpu", "fp32")
+    assert tiny.evaluate.latency_device == "cpu"
+    data = {
+        "name": "h",
+        "backend": "higgs",
+        "prepare": {"manifest": "m"},
+        "train": {"codes_dir": "x"},
+    }
+    with pytest.raises(
+        DataFormatError, match=r"train\.codes_dir is set by the recipe's run folder"
+    ):
+        load_recipe(write(tmp_path / "h.yaml", data))
+    with pytest.raises(DataFormatError, match="backend 'bark' has no recipe; use pocket or higgs"):
+        load_recipe(write(tmp_path / "b.yaml", {**data, "backend": "bark"}))

@@ -77,7 +77,7 @@ def test_line_separators_inside_json_strings_do_not_split_a_batch_line():
         (b"", "empty"),
         (b'{"input": "a"}\n{"input": ', "batch:2: invalid JSON"),
         (b'{"input": "a"}\n[1]', "batch:2: expected a JSON object"),
-        (b'{"input": "a", "speed": 2}', "batch:1: unknown field 'speed'"),
+        (b'{"input": "a", "pitch": 2}', "batch:1: unknown field 'pitch'"),
         (b'{"voice": "v1"}', "batch:1: missing field"),
         (b'{"input": "   "}', "batch:1: 'input': must not be empty"),
         (b'{"text": "a", "id": "../x"}', "batch:1: 'id': '../x' is not a safe file name"),

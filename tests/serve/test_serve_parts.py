@@ -33,14 +33,6 @@ def test_streamed_wav_header_is_read_to_the_end_of_the_data():
     assert np.max(np.abs(decoded - tone)) < 1e-3
 
 
-@pytest.mark.parametrize("fmt", [f for f in audio_formats.available_formats() if f != "pcm"])
-def test_whole_file_formats_decode_to_the_same_length(fmt):
-    tone = (0.3 * np.sin(np.arange(24000) / 9)).astype(np.float32)
-    decoded, rate = sf.read(io.BytesIO(audio_formats.encode(tone, 24000, fmt)), dtype="float32")
-    assert rate == 24000
-    assert abs(decoded.shape[0] - 24000) < 2400  # mp3 pads a frame or two
-
-
 def test_pcm_is_raw_little_endian_int16_and_clipped():
     raw = audio_formats.encode(np.array([0.0, 0.5, 2.0, -2.0], dtype=np.float32), 24000, "pcm")
     assert np.frombuffer(raw, "<i2").tolist() == [0, 16384, 32767, -32767]

@@ -32,3 +32,17 @@ def independent_lsd_rows(head, cond, x1, draws) -> tuple[torch.Tensor, torch.Ten
     teacher = functional_call(head, frozen, (cond, t, t, mapped))  # weights frozen, input live
     distill = (velocity + (t - s) * d_velocity - teacher) ** 2
     return diag.sum(-1), distill.sum(-1)
+
+
+def random_draws(n: int, dim: int, generator: torch.Generator, device: str | torch.device = "cpu"):
+    """An ``LsdDraws`` of ``n`` rows: Gaussian noise, uniform times, ``s <= t``."""
+    from natiq.backends.pocket.objectives import LsdDraws
+
+    pair = torch.rand(n, 2, generator=generator, device=device).sort(dim=1).values
+    return LsdDraws(
+        x0=torch.randn(n, dim, generator=generator, device=device),
+        t=torch.rand(n, 1, generator=generator, device=device),
+        x0_distill=torch.randn(n, dim, generator=generator, device=device),
+        s=pair[:, :1],
+        t_distill=pair[:, 1:],
+    )

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -129,20 +130,25 @@ class ServerProcess:
                 self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
-    def start(self) -> None:
+    def _http_ready(self) -> bool:
+        try:
+            return httpx.get(self.url + "/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def start(self, ready: Callable[[], bool] | None = None) -> None:
+        """Fork the server and wait until ``ready()`` (default: /health answers 200)."""
         self.returncode = None
         self.pid = os.fork()
         if self.pid == 0:
             self._child()
+        ready = ready or self._http_ready
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._poll() is not None:
                 raise AssertionError(f"natiq serve exited with {self.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
+            if ready():
+                return
             time.sleep(0.05)
         self.stop(signal.SIGKILL)
         raise AssertionError(

@@ -23,7 +23,7 @@ line = st.text(alphabet=st.sampled_from(ALPHABET), max_size=25)
 lines_and_ends = st.tuples(
     st.lists(line, min_size=1, max_size=4), st.sampled_from(["\n", "\r\n"]), st.booleans()
 )
-SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 COMMANDS = [
     ["normalize"],
     ["verbalize"],
@@ -70,7 +70,7 @@ def test_every_text_command_prints_one_line_per_input_line(
     assert len(output_lines(command, stdin=text)) == line_count(text)
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=3, deadline=None)
 @given(lines_and_ends)
 def test_file_input_and_phonemes_keep_the_line_count(
     tmp_path_factory: pytest.TempPathFactory, case: tuple[list[str], str, bool]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
 from text_reading_table import READING_TABLE
 
 from natiq.text import FrontendConfig, TextFrontend, deromanize, normalize, romanize
+from natiq.text.config import FrontendConfigError
 from natiq.text.reading import apply_pausal, read_aloud
 
 needs_espeak = pytest.mark.skipif(
@@ -73,3 +75,23 @@ def test_a_config_saved_before_pausal_existed_loads_with_pausal_off(tmp_path: Pa
     new.config.save(tmp_path)
     assert json.loads((tmp_path / "natiq_frontend.json").read_text("utf-8"))["pausal"] is True
     assert TextFrontend.from_dir(tmp_path).prepare("مَدْرَسَةٌ").model_text == "madrasah."
+
+
+def test_a_phonetic_config_saved_before_the_reading_rules_warns_and_new_ones_record_them(
+    tmp_path: Path,
+) -> None:
+    from natiq.text.config import READING_RULES, ReadingRulesWarning
+
+    (tmp_path / "natiq_frontend.json").write_text(json.dumps({"scheme": "latin"}), "utf-8")
+    with pytest.warns(ReadingRulesWarning, match="reading rules v1"):
+        old = FrontendConfig.load(tmp_path)
+    assert old.reading_rules == 1
+    assert FrontendConfig(scheme="latin").to_dict()["reading_rules"] == READING_RULES == 2
+    native = tmp_path / "native"
+    native.mkdir()
+    (native / "natiq_frontend.json").write_text(json.dumps({"scheme": None}), "utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # reading rules never apply to Arabic script
+        assert FrontendConfig.load(native).reading_rules == 1
+    with pytest.raises(FrontendConfigError, match="reading_rules"):
+        FrontendConfig(reading_rules=3)

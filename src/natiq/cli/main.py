@@ -7,6 +7,8 @@ with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 
 import typer
 
@@ -67,12 +69,38 @@ def _register() -> None:
 _register()
 
 
+#: Libraries whose worker threads the CLI waits for before the interpreter exits.
+JOINED_THREAD_MODULES = ("pocket_tts.",)
+EXIT_JOIN_SECONDS = 10.0
+
+
+def wait_for_library_threads(timeout: float = EXIT_JOIN_SECONDS) -> None:
+    """Let generation threads that a library never joins finish before exit.
+
+    pocket-tts generates latents in a daemon thread it does not join; when the
+    process exits while that thread is still inside torch (a stream stopped at
+    ``--max-seconds``, or the decoder finishing first), the C++ runtime aborts
+    with "terminate called without an active exception" (exit status 134)
+    although every output was written. The thread stops by itself within a
+    frame once its stream is closed, so waiting (bounded) gives a clean exit.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        target = getattr(thread, "_target", None)
+        module = getattr(target, "__module__", "") or ""
+        if thread is threading.current_thread() or not module.startswith(JOINED_THREAD_MODULES):
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def main() -> None:
     try:
         app()
     except NatiqError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+    finally:
+        wait_for_library_threads()
 
 
 if __name__ == "__main__":

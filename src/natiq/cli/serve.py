@@ -4,7 +4,8 @@ A thin layer: flags become one ``ServeSettings`` field each, the model is
 loaded before the port opens (so a bad ``--model`` fails here with a clear
 message), then ``natiq.serve.app.create_app`` does the rest. Without an API
 key the server warns loudly, and refuses a non-loopback ``--host`` unless
-``--insecure`` is given.
+``--insecure`` is given. ``--wyoming`` adds a Wyoming server (Home Assistant)
+over the same model; with ``--no-http`` it runs alone.
 """
 
 from __future__ import annotations
@@ -117,8 +118,36 @@ def serve(
             help="Cap on the audio generated per piece of text, in seconds (any backend)."
         ),
     ] = _D.max_seconds,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            help="Pronunciation lexicon TSV (written form<TAB>diacritized Arabic or Buckwalter), added to the model's."
+        ),
+    ] = _D.lexicon,
+    pause: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=SECONDS silence after sentence, question, exclamation, comma, semicolon, colon or paragraph (repeatable)."
+        ),
+    ] = None,
+    wyoming: Annotated[
+        str | None,
+        typer.Option(
+            help="Also speak the Wyoming protocol (Home Assistant, Rhasspy) at tcp://HOST:PORT or unix://PATH; it has no authentication, so a non-loopback HOST needs --insecure."
+        ),
+    ] = _D.wyoming,
+    http: Annotated[
+        bool,
+        typer.Option(help="Serve HTTP; --no-http with --wyoming serves Wyoming only."),
+    ] = _D.http,
+    timings_model: Annotated[
+        str,
+        typer.Option(
+            help="Whisper model that aligns word timings (WebSocket and batch 'timings'); loaded at the first request that asks."
+        ),
+    ] = _D.timings_model,
 ) -> None:
-    """Run the speech server: REST, WebSocket streaming, batch jobs and a web page."""
+    """Run the speech server: REST, WebSocket streaming, batch jobs, a web page, and Wyoming (--wyoming)."""
     import logging
 
     import uvicorn
@@ -154,6 +183,11 @@ def serve(
         max_jobs_bytes=max_jobs_bytes,
         job_retention_hours=job_retention_hours,
         max_seconds=max_seconds,
+        lexicon=lexicon,
+        pauses=tuple(pause or ()),
+        wyoming=wyoming,
+        http=http,
+        timings_model=timings_model,
     )
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -161,6 +195,13 @@ def serve(
     limit_threads()  # NATIQ_NUM_THREADS, when set
     # the key file and the exposure are checked before the model loads
     application = create_app(settings)
+    if not settings.http:
+        import asyncio
+
+        from natiq.serve.wyoming import serve_without_http
+
+        asyncio.run(serve_without_http(application))
+        return
     uvicorn.run(
         application,
         host=host,

@@ -50,6 +50,12 @@ class SpeakConfig:
     quantize: bool = False
     append_translit: bool = False
     device: str = "auto"
+    ssml: bool | None = None
+    lexicon: Path | None = None
+    pause: tuple[str, ...] = ()
+    speed: float = 1.0
+    timings: Path | None = None
+    timings_model: str | None = None
 
     def requested_scheme(self) -> str | None:
         """``--scheme``, or the seed's ``--latinize`` (arabizi; latin with ``--no-arabizi``)."""
@@ -84,11 +90,19 @@ class SpeakConfig:
         if self.diacritize not in (None, "auto", "off"):
             raise NatiqError(f"--diacritize must be 'auto' or 'off', got {self.diacritize!r}")
         self.requested_scheme()
+        from natiq.synthesizer import JoinPolicy, parse_pauses
+
+        JoinPolicy().with_pauses(parse_pauses(self.pause))  # a bad --pause fails before loading
+        from natiq.data.tempo import require_stretch
+
+        require_stretch(self.speed, "--speed")
+        if self.timings_model is not None and self.timings is None:
+            raise NatiqError("--timings-model chooses the model of --timings: give --timings too")
         return self
 
 
 def load_synthesizer(config: SpeakConfig) -> Any:
-    from natiq.synthesizer import Synthesizer
+    from natiq.synthesizer import JoinPolicy, Synthesizer, parse_pauses
 
     options: dict[str, Any] = {}
     scheme = config.requested_scheme()
@@ -104,6 +118,8 @@ def load_synthesizer(config: SpeakConfig) -> Any:
         checkpoint=config.checkpoint,
         device=config.device,
         quantize=config.quantize,
+        join=JoinPolicy().with_pauses(parse_pauses(config.pause)),
+        lexicon=config.lexicon,
         **options,
     )
 
@@ -117,6 +133,16 @@ def voice_prompt(config: SpeakConfig) -> Any:
             raise NatiqError("--voice-text is the transcript of --voice: give --voice too")
         return None
     return VoicePrompt(audio=config.voice, text=config.voice_text)
+
+
+def load_aligner(config: SpeakConfig) -> Any:
+    """The word aligner of ``--timings`` (Whisper; ``--timings-model`` or the packaged base)."""
+    from natiq.eval.alignment import AlignerConfig, WordAligner
+
+    aligner_config = AlignerConfig(device="cpu" if config.device == "cpu" else "auto")
+    if config.timings_model is not None:
+        aligner_config = AlignerConfig(model=config.timings_model, device=aligner_config.device)
+    return WordAligner(aligner_config)
 
 
 def run_speak(config: SpeakConfig) -> None:
@@ -133,6 +159,7 @@ def run_speak(config: SpeakConfig) -> None:
         seed=config.seed,
     )
     backend_class(config.backend).check_options(options)  # before the weights are loaded
+    aligner = load_aligner(config) if config.timings is not None else None
     synth = load_synthesizer(config)
     prompt = voice_prompt(config)
     if config.input_file is not None:
@@ -140,7 +167,15 @@ def run_speak(config: SpeakConfig) -> None:
         # prepared once, so an unusable voice fails before the first line
         voice = synth.prepare_voice(prompt)
         summary = speak_jobs.speak_batch(
-            synth, config.input_file, config.output_dir, voice=voice, options=options
+            synth,
+            config.input_file,
+            config.output_dir,
+            voice=voice,
+            options=options,
+            ssml=config.ssml,
+            speed=config.speed,
+            word_timer=None if aligner is None else _word_dicts(aligner),
+            timings_dir=config.timings,
         )
         typer.echo(
             f"wrote {len(summary.written)} wav(s) ({summary.audio_s:.1f} s of audio) in {summary.total_s:.1f} s; "
@@ -153,6 +188,8 @@ def run_speak(config: SpeakConfig) -> None:
     output = config.output or DEFAULT_OUTPUT
     if config.append_translit:
         output = speak_jobs.with_translit(output, config.text)
+    words: list[dict[str, Any]] = []
+    on_sentence = None if aligner is None else lambda s: words.extend(_word_dicts(aligner)(s))
     if config.stream:
         timings = speak_jobs.stream_to_file(
             synth,
@@ -163,13 +200,33 @@ def run_speak(config: SpeakConfig) -> None:
             on_first_chunk=lambda seconds: typer.echo(
                 f"first chunk after {seconds * 1000:.0f} ms; writing {output}"
             ),
+            ssml=config.ssml,
+            speed=config.speed,
+            on_sentence=on_sentence,
         )
     else:
-        timings = speak_jobs.speak_to_file(synth, config.text, output, voice=voice, options=options)
+        timings = speak_jobs.speak_to_file(
+            synth,
+            config.text,
+            output,
+            voice=voice,
+            options=options,
+            ssml=config.ssml,
+            speed=config.speed,
+            on_sentence=on_sentence,
+        )
+    if config.timings is not None:
+        speak_jobs.write_word_timings(config.timings, words, timings["audio_s"])
+        typer.echo(f"{config.timings}: {len(words)} word timings")
     typer.echo(
         f"{output}: {timings['audio_s']:.2f} s of audio in {timings['total_s']:.2f} s "
         f"(first chunk {timings['first_chunk_s'] * 1000:.0f} ms, real-time factor {timings['rtf']:.2f})"
     )
+
+
+def _word_dicts(aligner: Any) -> Any:
+    """A sentence's ``SentenceAudio`` -> its word timings as JSON objects."""
+    return lambda segment: [timing.as_dict() for timing in aligner.sentence_timings(segment)]
 
 
 def speak(
@@ -278,6 +335,50 @@ def speak(
         ),
     ] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    ssml: Annotated[
+        bool | None,
+        typer.Option(
+            "--ssml/--no-ssml",
+            help="Read the text as SSML (default: only text starting with <speak> is SSML).",
+            show_default=False,
+        ),
+    ] = None,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option(
+            "--lexicon",
+            help="Pronunciation lexicon, TSV: written form<TAB>diacritized Arabic or Buckwalter.",
+        ),
+    ] = None,
+    pause: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pause",
+            help="NAME=SECONDS silence after sentence, question, exclamation, comma, semicolon, "
+            "colon or paragraph (repeatable; e.g. --pause comma=0.2).",
+        ),
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed",
+            help="Tempo from 0.25 to 4.0 (2 = twice as fast), pitch kept; silences scale too.",
+        ),
+    ] = 1.0,
+    timings: Annotated[
+        Path | None,
+        typer.Option(
+            "--timings",
+            help="Word timings JSON for --text; for --input-file a folder of <id>.json.",
+        ),
+    ] = None,
+    timings_model: Annotated[
+        str | None,
+        typer.Option(
+            "--timings-model",
+            help="Whisper model that aligns the words (default: the packaged base).",
+        ),
+    ] = None,
 ) -> None:
     """Speak Arabic text into a wav (or a batch of texts into a folder)."""
     run_speak(
@@ -305,6 +406,12 @@ def speak(
             quantize=quantize,
             append_translit=append_translit,
             device=device,
+            ssml=ssml,
+            lexicon=lexicon,
+            pause=tuple(pause or ()),
+            speed=speed,
+            timings=timings,
+            timings_model=timings_model,
         )
     )
 

@@ -16,6 +16,10 @@ class InputTextError(NatiqError, ValueError):
     """The text cannot be turned into speech (empty, nothing speakable, ...)."""
 
 
+class SsmlError(InputTextError):
+    """SSML that natiq cannot read: malformed (with its line and column) or outside the subset."""
+
+
 class AudioInputError(NatiqError, ValueError):
     """An audio file is unreadable, empty, silent or otherwise unusable."""
 

@@ -2,14 +2,17 @@
 
 Chosen by configuration, not by branches in model code: ``auto`` picks CUDA
 when present; mixed precision (bf16, or fp16 where bf16 is unsupported) is
-used on GPU only, CPU always runs fp32. Lives in ``common`` so that every
+used on GPU by default, CPU runs fp32 unless bf16 is asked for by name (to
+check mixed-precision code without a GPU). Lives in ``common`` so that every
 torch-using layer (backends, eval, serve, cli) shares one device rule.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import warnings
 from collections.abc import Iterator
 from typing import Literal
 
@@ -33,18 +36,35 @@ def select_device(name: str = "auto") -> torch.device:
 def resolve_precision(
     precision: Precision, device: torch.device
 ) -> Literal["fp32", "bf16", "fp16"]:
-    """Map ``auto`` to bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU."""
+    """Map ``auto`` to bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU.
+
+    On CPU only an explicit ``bf16`` is honoured (CPU autocast supports it; it is
+    there to check mixed-precision code paths without a GPU, and is slower than
+    fp32 on most CPUs); ``auto`` and ``fp16`` run fp32.
+    """
     if device.type != "cuda":
+        if precision == "bf16":
+            _warn_cpu_bf16()
+            return "bf16"
         return "fp32"
     if precision != "auto":
         return precision
     return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
 
 
+@functools.cache
+def _warn_cpu_bf16() -> None:
+    warnings.warn(
+        "bf16 autocast on CPU: meant for checking mixed-precision code without a GPU; "
+        "it is usually slower than fp32 there (use --precision auto for fp32)",
+        stacklevel=3,
+    )
+
+
 def autocast(
     device: torch.device, precision: Precision = "auto"
 ) -> contextlib.AbstractContextManager:
-    """An autocast context for GPU mixed precision; a no-op on CPU / fp32."""
+    """An autocast context for the resolved precision; a no-op for fp32."""
     resolved = resolve_precision(precision, device)
     if resolved == "fp32":
         return contextlib.nullcontext()

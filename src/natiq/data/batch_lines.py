@@ -5,13 +5,16 @@ bad line is reported in ``failures.jsonl`` and the others are spoken);
 ``POST /v1/batch`` reads a request body strictly (any bad line refuses the
 request, naming it). A line is::
 
-    {"id": "utt1", "text": "...", "voice": "...", "response_format": "wav"}
+    {"id": "utt1", "text": "...", "voice": "...", "response_format": "wav", "speed": 1.0,
+     "timings": true}
 
 ``text`` is required (``input``, the OpenAI speech API's name, is accepted
 for it); ``id`` is a safe file name (outputs are named after it); ``voice``
 is a reference clip path for the CLI (relative to the batch file) and a
 voice name for the server; ``response_format`` is checked by the runner,
-which knows the formats it writes. Unknown fields are refused, so a
+which knows the formats it writes; ``speed`` (0.25-4.0) changes the tempo
+with the pitch kept; ``timings: true`` asks for the line's word timings.
+Unknown fields are refused, so a
 misspelled one is not silently ignored. This module only parses.
 """
 
@@ -39,6 +42,8 @@ class BatchLine(BaseModel):
     id: str | None = None
     voice: str | None = None
     response_format: str | None = None
+    speed: float | None = Field(default=None, ge=0.25, le=4.0)
+    timings: bool | None = None
     line: int = Field(default=0, exclude=True, repr=False)
 
     @field_validator("text")

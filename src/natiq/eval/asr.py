@@ -26,6 +26,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -249,6 +250,11 @@ class WhisperTranscriber:
                 f"or the offline default {DEFAULT_ASR_MODEL!r}"
             ) from None
         self.device = device
+
+    @property
+    def whisper(self) -> Any:
+        """The loaded ``faster_whisper.WhisperModel`` (word alignment uses it directly)."""
+        return self._model
 
     def transcribe(self, samples: np.ndarray) -> str:
         """Transcript of one utterance (16 kHz mono), segments joined by spaces.

@@ -23,7 +23,9 @@ from natiq.common.files import atomic_write_text
 from natiq.recipe.config import Recipe
 
 CARD_FILE = "README.md"
+DEFAULT_VOICE_INFO = "default_voice.json"  # every backend's model folder names it so
 SET_TITLES = {"held_out": "held-out (val split of the training corpus)", "test": "natiq test list"}
+BACKEND_TITLES = {"pocket": "Pocket TTS", "higgs": "Higgs Audio v2"}
 SCOPE_PARTS = {
     "text": "the text embedding",
     "flow": "the flow head",
@@ -59,14 +61,15 @@ def metadata_block(recipe: Recipe) -> str:
 
     card = recipe.card
     data: dict[str, Any] = {"language": ["ar"], "license": card.license}
+    if card.license_name:
+        data["license_name"] = card.license_name
     if card.base_model:
         data["base_model"] = card.base_model
     if card.datasets:
         data["datasets"] = list(card.datasets)
     data["pipeline_tag"] = "text-to-speech"
-    data["tags"] = list(
-        dict.fromkeys(["text-to-speech", "arabic", "pocket-tts", "natiq", *card.tags])
-    )
+    library = "pocket-tts" if recipe.backend == "pocket" else "higgs-audio"
+    data["tags"] = list(dict.fromkeys(["text-to-speech", "arabic", library, "natiq", *card.tags]))
     return "---\n" + yaml.safe_dump(data, allow_unicode=True, sort_keys=False) + "---\n"
 
 
@@ -114,26 +117,46 @@ def _frontend_lines(frontend: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _training_lines(recipe: Recipe, training: dict[str, Any], data: dict[str, Any]) -> list[str]:
+def _pocket_training_rows(recipe: Any) -> list[tuple[str, str]]:
     train = recipe.train
     parts = SCOPE_PARTS[train.train_scope]
     scope = f"LoRA r={train.lora_r} on {parts}" if train.use_lora else f"{parts}, in full"
-    rows = [
-        (
-            "base",
-            f"`{train.base}`" if not recipe.tiny.enabled else "a tiny random model (`--tiny`)",
-        ),
-        (
-            "text",
-            f"{train.text_mode}"
-            + (
-                f" ({train.scheme})"
-                if train.text_mode == "romanized"
-                else f" ({train.native_tokenizer} tokenizer)"
-            ),
-        ),
+    text = (
+        f"romanized ({train.scheme})"
+        if train.text_mode == "romanized"
+        else f"native Arabic script ({train.native_tokenizer} tokenizer)"
+    )
+    return [
+        ("base", f"`{train.base}`"),
+        ("text", text),
         ("trained", scope),
         ("objective", train.objective.loss),
+        ("EMA", f"{train.ema_decay:g}" if train.ema_decay else "off"),
+    ]
+
+
+def _higgs_training_rows(recipe: Any) -> list[tuple[str, str]]:
+    train = recipe.train
+    targets = ", ".join(train.lora_target_modules)
+    return [
+        ("base", f"`{train.model}`"),
+        ("trained", f"LoRA r={train.lora_r} (alpha {train.lora_alpha:g}) on {targets}, merged"),
+        ("audio head", "trained in full" if train.train_audio_head else "frozen"),
+        ("quantized base", train.quantize),
+        ("merged weights", recipe.merge.dtype),
+    ]
+
+
+def _training_lines(recipe: Any, training: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    train = recipe.train
+    rows = (
+        _pocket_training_rows(recipe)
+        if recipe.backend == "pocket"
+        else _higgs_training_rows(recipe)
+    )
+    if recipe.tiny.enabled:
+        rows[0] = ("base", "a tiny random model (`--tiny`)")
+    rows += [
         ("steps", str(training.get("step"))),
         (
             "batch",
@@ -143,7 +166,6 @@ def _training_lines(recipe: Recipe, training: dict[str, Any], data: dict[str, An
             "learning rate",
             f"{train.learning_rate:g} ({train.lr_scheduler_type}, {train.warmup_steps} warmup steps)",
         ),
-        ("EMA", f"{train.ema_decay:g}" if train.ema_decay else "off"),
         (
             "data",
             f"{data.get('kept')} utterances ({data.get('train')} train, {data.get('val')} held out), {_number(data.get('hours'), 2)} h",
@@ -155,16 +177,40 @@ def _training_lines(recipe: Recipe, training: dict[str, Any], data: dict[str, An
     return ["| | |", "| --- | --- |", *(f"| {k} | {v} |" for k, v in rows)]
 
 
-def _usage_lines(
-    recipe: Recipe, yaml_name: str, frontend: dict[str, Any], stock_warnings: list[str]
-) -> list[str]:
+def _natiq_usage(recipe: Any, frontend: dict[str, Any]) -> list[str]:
     repo = recipe.publish.repo
     where = f"hf://{repo}" if repo else "path/to/this/folder"
-    flag = "--model" if repo else "--checkpoint"
+    pocket = recipe.backend == "pocket"
+    flag = "--checkpoint" if pocket and not repo else "--model"
+    backend = "" if pocket else " --backend higgs"
+    scheme = frontend.get("scheme")
+    return [
+        "## Use it with natiq",
+        "",
+        "```bash",
+        f'natiq speak{backend} {flag} {where} --text "مَرْحَبًا بِكُمْ" --output hello.wav',
+        f'natiq serve{backend} {flag} {where}   # OpenAI /v1/audio/speech: voice "alloy" (or none) is the default voice',
+        "```",
+        "",
+        "```python",
+        "from natiq import Synthesizer",
+        "",
+        f'synth = Synthesizer.load("{recipe.backend}", {flag.removeprefix("--")}="{where}")',
+        'result = synth.speak("مَرْحَبًا بِكُمْ")  # no voice: the default voice',
+        "```",
+        "",
+        "natiq applies the text front-end below (normalization, numbers, dates and currencies",
+        "as words, punctuation"
+        + (f", {scheme} romanization" if scheme else "")
+        + ") before the model sees the text.",
+    ]
+
+
+def _pocket_stock_usage(recipe: Any, yaml_name: str, stock_warnings: list[str]) -> list[str]:
+    repo = recipe.publish.repo
     config = f"hf://{repo}/{yaml_name}" if repo else yaml_name
     voice = f"hf://{repo}/default_voice.safetensors" if repo else "default_voice.safetensors"
-    scheme = frontend.get("scheme")
-    stock = [
+    lines = [
         "## Use it with the stock pocket-tts",
         "",
         "```bash",
@@ -173,36 +219,53 @@ def _usage_lines(
         "",
     ]
     if not repo:
-        stock += ["Run it in this folder: the YAML names its files relative to itself.", ""]
-    stock += [
-        "The stock tools do not run natiq's text front-end:",
+        lines += ["Run it in this folder: the YAML names its files relative to itself.", ""]
+    return [*lines, *_stock_limits(stock_warnings)]
+
+
+def _higgs_stock_usage(recipe: Any, stock_warnings: list[str]) -> list[str]:
+    where = recipe.publish.repo or "path/to/this/folder"
+    return [
+        "## Use it with transformers",
+        "",
+        "A plain transformers checkpoint (the LoRA adapter merged in) with its processor:",
+        "",
+        "```python",
+        "from transformers import AutoProcessor, HiggsAudioV2ForConditionalGeneration",
+        "",
+        f'model = HiggsAudioV2ForConditionalGeneration.from_pretrained("{where}")',
+        f'processor = AutoProcessor.from_pretrained("{where}")',
+        "```",
+        "",
+        "Clone from `default_voice.wav` with the words of `default_voice.txt`.",
+        "",
+        *_stock_limits(stock_warnings),
+    ]
+
+
+def _stock_limits(stock_warnings: list[str]) -> list[str]:
+    return [
+        "Other tools do not run natiq's text front-end:",
         "",
         *(f"- {warning}." for warning in stock_warnings),
         "- numbers, dates, currencies and abbreviations are not read out: write them as words "
         "(`natiq text verbalize` prints them).",
     ]
-    return [
-        "## Use it with natiq",
-        "",
-        "```bash",
-        f'natiq speak {flag} {where} --text "مَرْحَبًا بِكُمْ" --output hello.wav',
-        f'natiq serve {flag} {where}   # OpenAI /v1/audio/speech: voice "alloy" (or none) is the default voice',
-        "```",
-        "",
-        "```python",
-        "from natiq import Synthesizer",
-        "",
-        f'synth = Synthesizer.load("pocket", {flag.removeprefix("--")}="{where}")',
-        'result = synth.speak("مَرْحَبًا بِكُمْ")  # no voice: the default voice',
-        "```",
-        "",
-        "natiq applies the text front-end below (normalization, numbers, dates and currencies",
-        "as words, punctuation"
-        + (f", {scheme} romanization" if scheme else "")
-        + ") before the model sees the text.",
-        "",
-        *stock,
-    ]
+
+
+def _voice_line(recipe: Any, voice: dict[str, Any]) -> str:
+    files = (
+        "`default_voice.safetensors` (a voice state)"
+        if recipe.backend == "pocket"
+        else "`default_voice.wav` with its transcript `default_voice.txt`"
+    )
+    return (
+        f"{files}, {'given' if voice.get('chosen_by') == 'user' else 'chosen'}: clip "
+        f"`{voice.get('clip_id', voice.get('source_file'))}`"
+        + (f" of speaker `{voice['speaker']}`" if voice.get("speaker") else "")
+        + (f", {voice['rule']}" if voice.get("rule") else "")
+        + ". `natiq speak` and `natiq serve` use it when no voice is given."
+    )
 
 
 def render_card(
@@ -213,7 +276,7 @@ def render_card(
     training: dict[str, Any],
     data: dict[str, Any],
     voice: dict[str, Any],
-    yaml_name: str,
+    yaml_name: str | None = None,
     stock_warnings: Sequence[str] = (),
 ) -> str:
     """The whole ``README.md``."""
@@ -223,8 +286,8 @@ def render_card(
         lines += [recipe.description.strip(), ""]
     lines += [
         "Arabic text-to-speech made with natiq (`natiq recipe run`, "
-        f"recipe `{recipe.name}`): Pocket TTS fine-tuned on Arabic speech, evaluated on held-out "
-        "speech and natiq's fixed Arabic test list.",
+        f"recipe `{recipe.name}`): {BACKEND_TITLES[recipe.backend]} fine-tuned on Arabic "
+        "speech, evaluated on held-out speech and natiq's fixed Arabic test list.",
         "",
     ]
     if recipe.tiny.enabled:
@@ -235,12 +298,14 @@ def render_card(
             "",
         ]
     lines += ["## Evaluation", "", *metrics_table(evaluation), ""]
-    cpu = evaluation.get("cpu") or {}
-    if cpu:
+    timing = evaluation.get("latency") or {}
+    if timing:
+        where = "CPU" if timing.get("device", "cpu") == "cpu" else timing["device"]
         lines += [
-            f"On CPU ({cpu['threads']} thread(s), median of {cpu['sentences']} test sentences after a "
-            f"warm-up): first audio after **{1000 * cpu['first_chunk_s_median']:.0f} ms**, real-time factor "
-            f"**{cpu['rtf_median']:.2f}** (below 1 is faster than real time).",
+            f"On {where} ({timing['threads']} thread(s), median of {timing['sentences']} test "
+            f"sentences after a warm-up): first audio after "
+            f"**{1000 * timing['first_chunk_s_median']:.0f} ms**, real-time factor "
+            f"**{timing['rtf_median']:.2f}** (below 1 is faster than real time).",
             "",
         ]
     categories = category_table(evaluation)
@@ -267,13 +332,15 @@ def render_card(
         "",
         "## Default voice",
         "",
-        f"`default_voice.safetensors` ({voice.get('chosen_by', 'rule')}): clip "
-        f"`{voice.get('clip_id', voice.get('source_file'))}`"
-        + (f" of speaker `{voice['speaker']}`" if voice.get("speaker") else "")
-        + (f", chosen as {voice['rule']}" if voice.get("rule") else "")
-        + ". `natiq speak` and `natiq serve` use it when no voice is given.",
+        _voice_line(recipe, voice),
         "",
-        *_usage_lines(recipe, yaml_name, frontend, list(stock_warnings)),
+        *_natiq_usage(recipe, frontend),
+        "",
+        *(
+            _pocket_stock_usage(recipe, yaml_name or "", list(stock_warnings))
+            if recipe.backend == "pocket"
+            else _higgs_stock_usage(recipe, list(stock_warnings))
+        ),
         "",
         "## Intended use",
         "",
@@ -315,38 +382,60 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
+def _higgs_stock_warnings(frontend: dict[str, Any]) -> list[str]:
+    """What other tools miss of the front-end of a merged Higgs model (it reads model text)."""
+    warnings = []
+    if frontend.get("scheme"):
+        scheme = frontend["scheme"]
+        warnings.append(
+            f"this model reads {scheme!r}-romanized text: give other tools romanized input "
+            f"(`natiq text romanize --scheme {scheme}`)"
+        )
+    if frontend.get("diacritize") == "auto":
+        warnings.append("it was trained with automatic diacritization: give fully diacritized text")
+    return warnings
+
+
 def build_model_folder(
     recipe: Recipe,
     *,
-    export_dir: Path,
+    model_dir: Path,
     evaluation: Path,
     training: dict[str, Any],
     data: dict[str, Any],
     out_dir: Path,
 ) -> Path:
-    """``out_dir``: every file of the export (hard links) + ``README.md``; return the card."""
-    from natiq.backends.pocket.default_voice import DEFAULT_VOICE_INFO
-    from natiq.backends.pocket.export import export_yaml_of, stock_tool_warnings
+    """``out_dir``: every file of the model folder (hard links) + ``README.md``; return the card."""
     from natiq.text import FRONTEND_FILENAME
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for source in sorted(export_dir.iterdir()):
-        if source.is_file() and not source.name.startswith("."):
-            _link_or_copy(source, out_dir / source.name)
+    for source in sorted(model_dir.rglob("*")):
+        relative = source.relative_to(model_dir)
+        if source.is_file() and not any(part.startswith(".") for part in relative.parts):
+            (out_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(source, out_dir / relative)
 
     def read(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
-    yaml_path = export_yaml_of(export_dir)
+    frontend = read(model_dir / FRONTEND_FILENAME)
+    yaml_name = None
+    if recipe.backend == "pocket":
+        from natiq.backends.pocket.export import export_yaml_of, stock_tool_warnings
+
+        yaml_path = export_yaml_of(model_dir)
+        yaml_name = yaml_path.name if yaml_path else None
+        warnings = [w.rstrip(".") for w in stock_tool_warnings(model_dir)]
+    else:
+        warnings = _higgs_stock_warnings(frontend)
     text = render_card(
         recipe,
         evaluation=read(evaluation),
-        frontend=read(export_dir / FRONTEND_FILENAME),
+        frontend=frontend,
         training=training,
         data=data,
-        voice=read(export_dir / DEFAULT_VOICE_INFO),
-        yaml_name=yaml_path.name if yaml_path else f"{recipe.export.name}.yaml",
-        stock_warnings=[w.rstrip(".") for w in stock_tool_warnings(export_dir)],
+        voice=read(model_dir / DEFAULT_VOICE_INFO),
+        yaml_name=yaml_name,
+        stock_warnings=warnings,
     )
     card = out_dir / CARD_FILE
     atomic_write_text(card, text)

@@ -21,29 +21,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from natiq.backends.higgs.train_config import HiggsTrainConfig
 from natiq.backends.pocket.train_config import PocketTrainConfig
 from natiq.common.errors import DataFormatError
+from natiq.data.chatml import ChatMLConfig
 from natiq.data.prepare import PrepareConfig
 from natiq.eval.runner import EvalConfig
 from natiq.eval.voice_choice import VoiceChoiceConfig
 from natiq.recipe.evaluate import RunawayBounds
+from natiq.text import FRONTEND_FILENAME
 from natiq.training.config import deep_merge, read_config_file
 
 PACKAGE_PREFIX = "natiq:"
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
-# Fields the run folder decides; a recipe setting them is an error.
-RUN_OWNED: dict[str, tuple[str, ...]] = {
-    "prepare": ("output_dir",),
-    "train": ("metadata", "output_dir", "resume"),
-}
-RUN_PLACEHOLDERS: dict[str, dict[str, str]] = {
-    "prepare": {"output_dir": "data"},
-    "train": {"metadata": "latents/metadata_latents.jsonl", "output_dir": "train"},
-}
 # (section, field, always a path) of the settings resolved against the recipe's folder; the
 # others (a dataset or base may be a name: clartts, MBZUAI/ClArTTS, english, hf://...) are
 # resolved only when the path exists there or starts with ./ or ../.
@@ -52,6 +46,8 @@ PATH_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("prepare", "audio_dir", True),
     ("prepare", "dataset", False),
     ("train", "base", False),
+    ("train", "model", False),
+    ("train", "lexicon", True),
     ("export", "default_voice", True),
     ("evaluate", "test_sentences", True),
 )
@@ -67,6 +63,20 @@ class LatentsSection(RecipeSection):
     """``natiq pocket latents`` settings a recipe may change."""
 
     device: str = Field("auto", description="device that runs the Mimi encoder")
+
+
+class CodesSection(RecipeSection):
+    """``natiq higgs tokenize`` settings a recipe may change."""
+
+    device: str = Field("auto", description="device that runs the audio tokenizer")
+    max_seconds: float | None = Field(None, gt=0, description="reject clips longer than this")
+
+
+class MergeSection(RecipeSection):
+    """``natiq higgs merge`` settings a recipe may change (``MergeConfig``'s ``dtype``; its
+    module imports torch, which a run with nothing to do must not pay for)."""
+
+    dtype: Literal["bf16", "fp16", "fp32"] = Field("bf16", description="merged weights dtype")
 
 
 class ExportSection(RecipeSection):
@@ -95,9 +105,12 @@ class EvaluateSection(RecipeSection):
     seed: int = Field(0, description="sampling seed of every evaluation utterance")
     runaway: RunawayBounds = Field(default_factory=RunawayBounds)
     latency_sentences: int = Field(
-        5, ge=0, description="test sentences timed on CPU for first-chunk latency and RTF"
+        5, ge=0, description="test sentences timed for first-chunk latency and RTF"
     )
-    latency_threads: int = Field(1, ge=1, description="torch threads of the CPU timing")
+    latency_threads: int = Field(1, ge=1, description="torch threads of the latency timing")
+    latency_device: str = Field(
+        "cpu", description="device of the latency timing (cpu: what most listeners' servers have)"
+    )
     html_report: bool = Field(True, description="also write natiq eval's report.html")
 
 
@@ -105,11 +118,14 @@ class CardSection(RecipeSection):
     """The Hugging Face model card's facts that the run cannot know."""
 
     title: str | None = Field(None, description="card title (default: the recipe's name)")
-    license: str = Field("cc-by-4.0", description="license id of the model")
+    license: str = Field("cc-by-4.0", description="license id of the model (or 'other')")
+    license_name: str | None = Field(None, description="with license 'other': its name")
     base_model: str | None = Field(
-        "kyutai/pocket-tts", description="Hugging Face id of the base model"
+        None, description="Hugging Face id of the base model (e.g. kyutai/pocket-tts)"
     )
-    datasets: list[str] = Field(default_factory=lambda: ["MBZUAI/ClArTTS"])
+    datasets: list[str] = Field(
+        default_factory=list, description="Hugging Face ids of the training datasets"
+    )
     tags: list[str] = Field(default_factory=list)
     intended_use: str | None = Field(None, description="extra text for 'Intended use'")
     limitations: str | None = Field(None, description="extra text for 'Limitations'")
@@ -137,16 +153,21 @@ class TinySection(RecipeSection):
     seed: int = 0
 
 
-class PocketRecipe(RecipeSection):
-    """A Pocket TTS recipe: prepare -> latents -> train -> export -> evaluate -> card -> publish."""
+class RecipeBase(RecipeSection):
+    """What every recipe has: a name, the corpus, evaluation, the card, publishing, ``--tiny``.
 
-    backend: Literal["pocket"] = "pocket"
+    A backend's recipe adds its own stage sections; ``RUN_OWNED`` names the
+    paths of those sections the run folder decides (a recipe setting one is an
+    error) and ``RUN_PLACEHOLDERS`` fills them until ``in_run_dir``.
+    """
+
+    RUN_OWNED: ClassVar[dict[str, tuple[str, ...]]] = {"prepare": ("output_dir",)}
+    RUN_PLACEHOLDERS: ClassVar[dict[str, dict[str, str]]] = {"prepare": {"output_dir": "data"}}
+    MODEL_STAGE: ClassVar[str] = ""
+
     name: str = Field(pattern=r"^[\w.\-]+$", description="names the default run folder")
     description: str = ""
     prepare: PrepareConfig
-    latents: LatentsSection = Field(default_factory=LatentsSection)
-    train: PocketTrainConfig
-    export: ExportSection = Field(default_factory=ExportSection)
     evaluate: EvaluateSection = Field(default_factory=EvaluateSection)
     card: CardSection = Field(default_factory=CardSection)
     publish: PublishSection = Field(default_factory=PublishSection)
@@ -159,7 +180,7 @@ class PocketRecipe(RecipeSection):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        for section, names in RUN_OWNED.items():
+        for section, names in cls.RUN_OWNED.items():
             given = data.get(section)
             if not isinstance(given, dict):
                 continue
@@ -170,10 +191,62 @@ class PocketRecipe(RecipeSection):
                     "(use --run-dir to choose the folder)"
                 )
         # placeholders, relative to the run folder until ``in_run_dir`` makes them absolute
-        for section, placeholders in RUN_PLACEHOLDERS.items():
+        for section, placeholders in cls.RUN_PLACEHOLDERS.items():
             if isinstance(data.get(section), dict):
                 data[section] = {**data[section], **placeholders}
         return data
+
+    def _shrunk_common(self) -> dict[str, Any]:
+        """The ``--tiny`` changes every backend shares (data, evaluation, publish)."""
+        tiny = self.tiny
+        return {
+            "prepare": _replace_dataclass(self.prepare, limit=tiny.limit),
+            "evaluate": self.evaluate.model_copy(
+                update={
+                    "held_out": tiny.held_out,
+                    "test_limit": tiny.test_limit,
+                    "latency_sentences": tiny.latency_sentences,
+                    "device": "cpu",
+                    "latency_device": "cpu",
+                }
+            ),
+            # a tiny model is never uploaded: publish only writes its plan
+            "publish": self.publish.model_copy(update={"dry_run": True}),
+        }
+
+    def _tiny_training(self) -> dict[str, Any]:
+        """The ``--tiny`` training settings both trainers share (``natiq.training`` names)."""
+        tiny = self.tiny
+        return {
+            "max_steps": tiny.max_steps,
+            "save_steps": tiny.save_steps,
+            "per_device_train_batch_size": tiny.batch_size,
+            "gradient_accumulation_steps": 1,
+            "warmup_steps": max(1, tiny.max_steps // 10),
+            "logging_steps": max(1, tiny.max_steps // 4),
+            "eval_steps": 0,
+            "seed": tiny.seed,
+            "device": "cpu",
+        }
+
+
+class PocketRecipe(RecipeBase):
+    """A Pocket TTS recipe: prepare -> latents -> train -> export -> evaluate -> card -> publish."""
+
+    RUN_OWNED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "prepare": ("output_dir",),
+        "train": ("metadata", "output_dir", "resume"),
+    }
+    RUN_PLACEHOLDERS: ClassVar[dict[str, dict[str, str]]] = {
+        "prepare": {"output_dir": "data"},
+        "train": {"metadata": "latents/metadata_latents.jsonl", "output_dir": "train"},
+    }
+    MODEL_STAGE: ClassVar[str] = "export"
+
+    backend: Literal["pocket"] = "pocket"
+    latents: LatentsSection = Field(default_factory=LatentsSection)
+    train: PocketTrainConfig
+    export: ExportSection = Field(default_factory=ExportSection)
 
     def in_run_dir(self, run_dir: Path) -> PocketRecipe:
         """This recipe with every stage path inside ``run_dir``."""
@@ -190,49 +263,83 @@ class PocketRecipe(RecipeSection):
     def shrunk(self, base: str) -> PocketRecipe:
         """The ``--tiny`` variant: ``base`` (a tiny random model), few utterances and steps, CPU;
         ``publish`` becomes a dry run."""
-        tiny = self.tiny
-        prepare = _replace_dataclass(self.prepare, limit=tiny.limit)
+        native = self.train.text_mode == "native"
         train = PocketTrainConfig.from_dict(
             {
                 **self.train.to_dict(),
+                **self._tiny_training(),
                 "base": base,
-                "max_steps": tiny.max_steps,
-                "save_steps": tiny.save_steps,
-                "per_device_train_batch_size": tiny.batch_size,
-                "gradient_accumulation_steps": 1,
-                "warmup_steps": max(1, tiny.max_steps // 10),
-                "logging_steps": max(1, tiny.max_steps // 4),
-                "eval_steps": 0,
-                "seed": tiny.seed,
-                "device": "cpu",
-                "native_tokenizer": "char"
-                if self.train.text_mode == "native"
-                else self.train.native_tokenizer,
+                # a few utterances cannot fill a BPE vocabulary
+                "native_tokenizer": "char" if native else self.train.native_tokenizer,
             },
             source="tiny",
         )
-        evaluate = self.evaluate.model_copy(
-            update={
-                "held_out": tiny.held_out,
-                "test_limit": tiny.test_limit,
-                "latency_sentences": tiny.latency_sentences,
-                "device": "cpu",
-            }
-        )
         latents = self.latents.model_copy(update={"device": "cpu"})
+        return self.model_copy(update={**self._shrunk_common(), "train": train, "latents": latents})
+
+
+class HiggsRecipe(RecipeBase):
+    """A Higgs Audio v2 recipe: prepare -> codes -> train -> merge -> evaluate -> card -> publish."""
+
+    RUN_OWNED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "prepare": ("output_dir",),
+        "chatml": ("metadata", "output"),
+        "train": ("chatml", "output_dir", "codes_dir", "frontend_config", "resume"),
+    }
+    RUN_PLACEHOLDERS: ClassVar[dict[str, dict[str, str]]] = {
+        "prepare": {"output_dir": "data"},
+        "chatml": {"metadata": "data/metadata.jsonl", "output": "codes/train.jsonl"},
+        "train": {"chatml": "codes/train.jsonl", "output_dir": "train"},
+    }
+    MODEL_STAGE: ClassVar[str] = "merge"
+
+    backend: Literal["higgs"] = "higgs"
+    chatml: ChatMLConfig = Field(
+        default_factory=lambda: ChatMLConfig(metadata=Path("data"), output=Path("codes"))
+    )
+    codes: CodesSection = Field(default_factory=CodesSection)
+    train: HiggsTrainConfig
+    merge: MergeSection = Field(default_factory=MergeSection)
+    voice_choice: VoiceChoiceConfig = Field(default_factory=VoiceChoiceConfig)
+
+    def in_run_dir(self, run_dir: Path) -> HiggsRecipe:
+        """This recipe with every stage path inside ``run_dir``."""
+        codes = run_dir / "codes"
         return self.model_copy(
             update={
-                "prepare": prepare,
-                "train": train,
-                "evaluate": evaluate,
-                "latents": latents,
-                # a tiny model is never uploaded: publish only writes its plan
-                "publish": self.publish.model_copy(update={"dry_run": True}),
+                "prepare": _replace_dataclass(self.prepare, output_dir=run_dir / "data"),
+                "chatml": _replace_dataclass(
+                    self.chatml,
+                    metadata=run_dir / "data" / "metadata.jsonl",
+                    output=codes / "train.jsonl",
+                    split="train",
+                ),
+                "train": self.train.model_copy(
+                    update={
+                        "chatml": codes / "train.jsonl",
+                        "output_dir": run_dir / "train",
+                        "codes_dir": codes / "codes",
+                        "frontend_config": codes / FRONTEND_FILENAME,
+                    }
+                ),
             }
         )
 
+    def shrunk(self, base: str) -> HiggsRecipe:
+        """The ``--tiny`` variant: a tiny random Higgs model, few utterances and steps, CPU."""
+        train = HiggsTrainConfig.from_dict(
+            {**self.train.to_dict(), **self._tiny_training(), "model": base, "quantize": "none"},
+            source="tiny",
+        )
+        codes = self.codes.model_copy(update={"device": "cpu"})
+        merge = self.merge.model_copy(update={"dtype": "fp32"})
+        return self.model_copy(
+            update={**self._shrunk_common(), "train": train, "codes": codes, "merge": merge}
+        )
 
-Recipe = PocketRecipe
+
+Recipe = PocketRecipe | HiggsRecipe
+RECIPE_CLASSES: dict[str, type[RecipeBase]] = {"pocket": PocketRecipe, "higgs": HiggsRecipe}
 
 
 def _replace_dataclass(value: Any, **changes: Any) -> Any:
@@ -323,10 +430,12 @@ def recipe_from_dict(
     if not isinstance(data, Mapping):
         raise DataFormatError(f"{source}: a recipe must be a mapping of sections")
     backend = data.get("backend", "pocket")
-    if backend != "pocket":
-        raise DataFormatError(f"{source}: backend {backend!r} has no recipe stages; use pocket")
+    if backend not in RECIPE_CLASSES:
+        raise DataFormatError(
+            f"{source}: backend {backend!r} has no recipe; use {' or '.join(RECIPE_CLASSES)}"
+        )
     try:
-        return PocketRecipe.model_validate(_resolve_paths(dict(data), folder))
+        return RECIPE_CLASSES[backend].model_validate(_resolve_paths(dict(data), folder))
     except ValidationError as exc:
         raise DataFormatError(f"{source}: {_describe(exc)}") from None
     except DataFormatError as exc:

@@ -21,8 +21,8 @@ outside ``[min_ratio, max_ratio]``: a model that never emits EOS runs into the
 generation cap (``cap_factor`` x expected + ``cap_pad_s`` per sentence, above
 ``max_ratio``, so every capped utterance counts) or into pocket-tts' own cap;
 one that stops at once is too short. ``hit_cap`` records the first case.
-Finally a few test sentences are timed on CPU (after a warm-up) for
-first-chunk latency and real-time factor. ``evaluation.json`` holds the
+Finally a few test sentences are timed (on the CPU by default, after a
+warm-up) for first-chunk latency and real-time factor. ``evaluation.json`` holds the
 figures per set and per test category; the model card is made from it.
 """
 
@@ -47,6 +47,8 @@ EVALUATION_FILE = "evaluation.json"
 SCORES_DIR = "scores"
 AUDIO_DIR = "audio"
 SETS = ("held_out", "test")
+# The default voice's clip in a model folder, for every backend (the speaker-similarity prompt).
+DEFAULT_VOICE_CLIP = "default_voice.wav"
 # Summary metrics carried into evaluation.json (and the card), per set.
 CARRIED = ("cer", "wer", "speaker_similarity", "dnsmos_ovrl", "snr_db", "rtf")
 
@@ -271,29 +273,39 @@ def write_generated_manifest(
     return manifest
 
 
-def time_on_cpu(
+def load_model_folder(backend: str, model_dir: Path, device: str) -> Any:
+    """A ``Synthesizer`` of a recipe's model folder (a Pocket export, a merged Higgs model)."""
+    from natiq.synthesizer import Synthesizer
+
+    if backend == "pocket":
+        return Synthesizer.load("pocket", checkpoint=model_dir, device=device)
+    return Synthesizer.load(backend, model=str(model_dir), device=device)
+
+
+def time_speech(
+    backend: str,
     model_dir: Path,
     texts: Sequence[tuple[str, float]],
     *,
+    device: str,
     threads: int,
     seed: int,
 ) -> dict[str, Any]:
-    """First-chunk latency and real-time factor on CPU of ``(text, cap seconds)`` pairs.
+    """First-chunk latency and real-time factor of ``(text, cap seconds)`` pairs on ``device``.
 
-    The model is loaded on CPU with ``threads`` torch threads and speaks the
-    first text once as a warm-up (allocations, caches) before the timed runs.
+    The model is loaded with ``threads`` torch threads and speaks the first
+    text once as a warm-up (allocations, caches) before the timed runs.
     """
     import torch
 
     from natiq.backends.base import SynthesisOptions
-    from natiq.synthesizer import Synthesizer
 
     if not texts:
         return {}
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        synth = Synthesizer.load("pocket", checkpoint=model_dir, device="cpu")
+        synth = load_model_folder(backend, model_dir, device)
         voice = synth.prepare_voice(None)
 
         def speak(text: str, cap: float) -> dict[str, float]:
@@ -308,6 +320,7 @@ def time_on_cpu(
     rtf = [t["rtf"] for t in timings]
     return {
         "sentences": len(texts),
+        "device": device,
         "threads": threads,
         "first_chunk_s_median": statistics.median(first),
         "rtf_median": statistics.median(rtf),
@@ -380,6 +393,7 @@ def read_evaluation(out_dir: str | Path) -> dict[str, Any]:
 
 
 def run_evaluate(
+    backend: str,
     model_dir: Path,
     metadata: Path,
     out_dir: Path,
@@ -387,15 +401,13 @@ def run_evaluate(
     *,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """The whole stage: speak both sets, score them, time on CPU, write ``evaluation.json``.
+    """The whole stage: speak both sets, score them, time them, write ``evaluation.json``.
 
     ``settings`` is the recipe's ``evaluate`` section (``EvaluateSection``).
     """
-    from natiq.backends.pocket.default_voice import DEFAULT_VOICE_CLIP
     from natiq.eval.manifest import read_generated_manifest
     from natiq.eval.results import load_results
     from natiq.eval.runner import run_evaluation
-    from natiq.synthesizer import Synthesizer
 
     out_dir.mkdir(parents=True, exist_ok=True)
     bounds = settings.runaway
@@ -405,7 +417,7 @@ def run_evaluate(
     log(
         f"speaking {len(utterances)} utterances ({len(tests)} test sentences), {rate:.1f} letters/s"
     )
-    synth = Synthesizer.load("pocket", checkpoint=model_dir, device=settings.device)
+    synth = load_model_folder(backend, model_dir, settings.device)
     voice = synth.prepare_voice(None)
     generation = generate(
         synth,
@@ -418,7 +430,7 @@ def run_evaluate(
         log=log,
     )
     del synth, voice
-    clip = model_dir / DEFAULT_VOICE_CLIP
+    clip = model_dir / DEFAULT_VOICE_CLIP  # the same name for every backend
     manifest = write_generated_manifest(generation, out_dir, clip if clip.is_file() else None)
     scores_dir = out_dir / SCORES_DIR
     run_evaluation(
@@ -430,11 +442,19 @@ def run_evaluate(
     results, summary = load_results(scores_dir)
     caps = {row["id"]: row["cap_s"] for row in generation}
     timed = [(u.text, caps[u.id]) for u in tests[: settings.latency_sentences]]
-    log(f"timing {len(timed)} test sentences on CPU ({settings.latency_threads} thread(s))")
-    cpu = time_on_cpu(model_dir, timed, threads=settings.latency_threads, seed=settings.seed)
+    device = settings.latency_device
+    log(f"timing {len(timed)} test sentences on {device} ({settings.latency_threads} thread(s))")
+    latency = time_speech(
+        backend,
+        model_dir,
+        timed,
+        device=device,
+        threads=settings.latency_threads,
+        seed=settings.seed,
+    )
     evaluation = {
         "sets": figures_by_set(results, generation),
-        "cpu": cpu,
+        "latency": latency,
         "speaking_rate_letters_per_s": rate,
         "runaway_rule": bounds.model_dump(),
         "asr_model": summary.get("asr_model"),

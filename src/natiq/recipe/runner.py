@@ -30,7 +30,18 @@ from typing import Any
 from natiq.common.errors import RecipeError
 from natiq.common.files import atomic_write_json
 from natiq.recipe.config import Recipe
-from natiq.recipe.stages import RunContext, Stage, pocket_stages
+from natiq.recipe.higgs_stages import CodesStage, HiggsTrainStage, MergeStage
+from natiq.recipe.pocket_stages import ExportStage, LatentsStage, TrainStage
+from natiq.recipe.stages import (
+    BaseStage,
+    CardStage,
+    EvaluateStage,
+    PrepareStage,
+    PublishStage,
+    RunContext,
+    Stage,
+    tiny_base_path,
+)
 from natiq.recipe.state import DONE, RUNNING, RunState, StageRecord, fingerprint, stage_key
 
 RECIPE_RECORD = "recipe.json"
@@ -61,6 +72,24 @@ def default_run_dir(recipe: Recipe) -> Path:
     return RUNS_DIR / (f"{recipe.name}-tiny" if recipe.tiny.enabled else recipe.name)
 
 
+def recipe_stages(backend: str, *, tiny: bool) -> list[Stage]:
+    """The stages of a recipe of ``backend``, in order (``base`` only with ``--tiny``)."""
+    if backend == "pocket":
+        middle: list[Stage] = [LatentsStage(), TrainStage(), ExportStage()]
+        model_stage = "export"
+    else:
+        middle = [CodesStage(), HiggsTrainStage(), MergeStage()]
+        model_stage = "merge"
+    stages = [
+        PrepareStage(),
+        *middle,
+        EvaluateStage(model_stage),
+        CardStage(model_stage),
+        PublishStage(),
+    ]
+    return [BaseStage(), *stages] if tiny else stages
+
+
 def with_tiny(recipe: Recipe) -> Recipe:
     """The recipe with ``tiny.enabled`` on (``--tiny``)."""
     return recipe.model_copy(update={"tiny": recipe.tiny.model_copy(update={"enabled": True})})
@@ -69,9 +98,7 @@ def with_tiny(recipe: Recipe) -> Recipe:
 def prepared_recipe(recipe: Recipe, run_dir: Path) -> Recipe:
     """The recipe as it will run: shrunk when tiny, every stage path in ``run_dir``."""
     if recipe.tiny.enabled:
-        from natiq.recipe.stages import TINY_BASE_NAME
-
-        recipe = recipe.shrunk(base=str(run_dir / "base" / f"{TINY_BASE_NAME}.yaml"))
+        recipe = recipe.shrunk(base=str(tiny_base_path(recipe.backend, run_dir)))
     return recipe.in_run_dir(run_dir)
 
 
@@ -102,7 +129,7 @@ def run_recipe(
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     recipe = prepared_recipe(recipe, folder)
-    stages = pocket_stages(tiny=recipe.tiny.enabled)
+    stages = recipe_stages(recipe.backend, tiny=recipe.tiny.enabled)
     first = _check_stage_name(from_stage, stages, "--from") or 0
     last = _check_stage_name(to_stage, stages, "--to")
     last = len(stages) - 1 if last is None else last
@@ -164,7 +191,7 @@ def run_stages(
         started = time.perf_counter()
         record = state.start(stage.name, settings, inputs)
         outputs = stage.run(ctx, resume=resume)
-        state.finish(record, outputs, stage.output_dir(ctx))
+        state.finish(record, outputs, stage.output_dir(ctx), ignore=stage.volatile)
         ctx.records[stage.name] = record
         seconds = time.perf_counter() - started
         log(f"[{stage.name}] done in {seconds:.1f} s")
@@ -188,7 +215,7 @@ def _write_if_changed(path: Path, value: Any) -> None:
 def _unchanged(stage: Stage, record: StageRecord, key: str, ctx: RunContext) -> bool:
     if record.status != DONE or record.key != key:
         return False
-    return fingerprint(stage.output_dir(ctx)) == record.output_fingerprint
+    return fingerprint(stage.output_dir(ctx), ignore=stage.volatile) == record.output_fingerprint
 
 
 def _why_again(

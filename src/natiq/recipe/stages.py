@@ -1,15 +1,15 @@
-"""The stages of a Pocket recipe, each a thin call of the library function its command calls.
+"""The stage interface, the run context, and the stages every recipe shares.
 
-| stage    | folder      | calls (the same code as)                                        |
-| -------- | ----------- | --------------------------------------------------------------- |
-| base     | ``base/``   | ``write_tiny_model`` (``--tiny`` only: a random tiny base)       |
-| prepare  | ``data/``   | ``run_prepare`` (``natiq data prepare``)                        |
-| latents  | ``latents/``| ``extract_latents`` (``natiq pocket latents``; ``train.speech_trim``) |
-| train    | ``train/``  | ``pocket.trainer.train`` (``natiq pocket train``)               |
-| export   | ``export/`` | ``export_with_default_voice`` (``natiq pocket export``)         |
-| evaluate | ``evaluate/``| ``natiq.recipe.evaluate`` + ``run_evaluation`` (``natiq eval``) |
-| card     | ``model/``  | ``natiq.recipe.card`` (the export + ``README.md``)               |
-| publish  | ``publish/``| the Hub upload of ``model/`` (``publish.repo`` set)              |
+A recipe's stages, in order (``natiq.recipe.runner.recipe_stages``):
+
+| stage    | folder       | calls (the same code as)                                              |
+| -------- | ------------ | --------------------------------------------------------------------- |
+| base     | ``base/``    | the backend's ``write_tiny_model`` (``--tiny`` only)                  |
+| prepare  | ``data/``    | ``run_prepare`` (``natiq data prepare``)                              |
+| latents / codes, train, export / merge | | the backend's own: ``natiq.recipe.pocket_stages``, ``natiq.recipe.higgs_stages`` |
+| evaluate | ``evaluate/``| ``natiq.recipe.evaluate`` + ``run_evaluation`` (``natiq eval``)       |
+| card     | ``model/``   | ``natiq.recipe.card``: the model folder + ``README.md``               |
+| publish  | ``publish/`` | ``natiq.publish`` (``natiq hub push``), when ``publish.repo`` is set   |
 
 A stage declares its settings (what, changed, makes it run again), the
 earlier stages it reads and the external files it depends on, and how it
@@ -29,10 +29,14 @@ from typing import Any
 from natiq.recipe.config import Recipe
 from natiq.recipe.state import StageRecord, fingerprint
 
-# Train settings that do not change the trained weights (never a reason to retrain).
+# Train settings that do not change the trained weights, or are paths the run decides
+# (their contents are inputs): never a reason to train again.
 TRAIN_SETTINGS_IGNORED = (
     "output_dir",
     "metadata",
+    "chatml",
+    "codes_dir",
+    "frontend_config",
     "resume",
     "logging_steps",
     "keep_last",
@@ -65,6 +69,8 @@ class Stage:
     name: str = ""
     folder: str = ""
     reads: tuple[str, ...] = ()
+    # files in the folder that later stages rewrite (logs, not outputs): not fingerprinted
+    volatile: tuple[str, ...] = ()
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         return {}
@@ -91,7 +97,7 @@ class Stage:
         return ctx.run_dir / self.folder
 
 
-def _local_fingerprint(value: str | Path | None) -> str:
+def local_fingerprint(value: str | Path | None) -> str:
     """A local file/folder's fingerprint; a name (``english``, ``clartts``, ``hf://``) as itself."""
     if value is None:
         return "none"
@@ -99,20 +105,70 @@ def _local_fingerprint(value: str | Path | None) -> str:
     return fingerprint(path) if "://" not in str(value) and path.exists() else f"name:{value}"
 
 
+def setting_path(ctx: RunContext, value: str | Path) -> str:
+    """A path inside the run folder as a run-relative name (moving the run keeps its keys)."""
+    path = Path(str(value))
+    if path.is_absolute() and path.is_relative_to(ctx.run_dir):
+        return "run:" + path.relative_to(ctx.run_dir).as_posix()
+    return str(value)
+
+
+def base_input(ctx: RunContext, base: str | Path) -> dict[str, str]:
+    """The base model as an input: the ``base`` stage's output under ``--tiny``, else its files."""
+    return {} if ctx.recipe.tiny.enabled else {"base": local_fingerprint(base)}
+
+
+def lexicon_input(config: Any) -> dict[str, str]:
+    """The train config's pronunciation lexicon file, whose entries the checkpoint records."""
+    return {"lexicon": fingerprint(config.lexicon)} if config.lexicon else {}
+
+
+def train_settings(config: Any) -> dict[str, Any]:
+    """A train config's settings that decide the trained weights (``TRAIN_SETTINGS_IGNORED`` out)."""
+    return {k: v for k, v in config.to_dict().items() if k not in TRAIN_SETTINGS_IGNORED}
+
+
+def resumable(ctx: RunContext, config: Any, run_dir: Path, *, resume: bool) -> Any:
+    """A train config that resumes from ``run_dir``'s newest checkpoint when the stage resumes
+    and one exists; otherwise ``run_dir`` is cleared (an interrupted run without a complete
+    checkpoint leaves nothing worth keeping) and ``config`` starts afresh."""
+    from natiq.training.checkpoint import list_checkpoints
+
+    found = list_checkpoints(run_dir)
+    if resume and found:
+        ctx.log(f"train: resuming from {found[-1][1].name}")
+        return config.model_copy(update={"resume": "latest"})
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    return config
+
+
+def tiny_base_path(backend: str, run_dir: Path) -> Path:
+    """Where ``--tiny``'s random base lives: a Pocket YAML, or a Higgs model folder."""
+    folder = run_dir / "base"
+    return folder / f"{TINY_BASE_NAME}.yaml" if backend == "pocket" else folder
+
+
 class BaseStage(Stage):
+    """``--tiny`` only: a tiny randomly initialised model of the recipe's backend."""
+
     name, folder = "base", "base"
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {"seed": ctx.recipe.tiny.seed, "name": TINY_BASE_NAME}
+        return {"backend": ctx.recipe.backend, "seed": ctx.recipe.tiny.seed}
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
-        from natiq.backends.pocket.tiny import write_tiny_model
+        seed = ctx.recipe.tiny.seed
+        if ctx.recipe.backend == "pocket":
+            from natiq.backends.pocket.tiny import write_tiny_model
 
-        yaml_path = write_tiny_model(
-            self.output_dir(ctx), seed=ctx.recipe.tiny.seed, name=TINY_BASE_NAME
-        )
-        ctx.log("tiny random base (not a real voice): " + ctx.relative(yaml_path))
-        return {"yaml": ctx.relative(yaml_path)}
+            written = write_tiny_model(self.output_dir(ctx), seed=seed, name=TINY_BASE_NAME)
+        else:
+            from natiq.backends.higgs.tiny import write_tiny_model as write_tiny_higgs
+
+            written = write_tiny_higgs(self.output_dir(ctx), seed=seed)
+        ctx.log("tiny random base (not a real voice): " + ctx.relative(written))
+        return {"base": ctx.relative(written)}
 
 
 class PrepareStage(Stage):
@@ -125,7 +181,7 @@ class PrepareStage(Stage):
     def external_inputs(self, ctx: RunContext) -> dict[str, str]:
         config = ctx.recipe.prepare
         source = config.manifest or config.audio_dir or config.dataset
-        return {"corpus": _local_fingerprint(source)}
+        return {"corpus": local_fingerprint(source)}
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
         import dataclasses
@@ -146,127 +202,12 @@ class PrepareStage(Stage):
         }
 
 
-def _base_input(ctx: RunContext) -> dict[str, str]:
-    return {} if ctx.recipe.tiny.enabled else {"base": _local_fingerprint(ctx.recipe.train.base)}
-
-
-class LatentsStage(Stage):
-    name, folder = "latents", "latents"
-    reads = ("base", "prepare")
-
-    def settings(self, ctx: RunContext) -> dict[str, Any]:
-        return {
-            "base": _setting_path(ctx, ctx.recipe.train.base),
-            "speech_trim": ctx.recipe.train.speech_trim.model_dump(mode="json"),
-        }
-
-    def external_inputs(self, ctx: RunContext) -> dict[str, str]:
-        return _base_input(ctx)
-
-    def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
-        from natiq.backends.pocket.latents import extract_latents
-
-        summary = extract_latents(
-            ctx.path("prepare", "metadata"),
-            self.output_dir(ctx),
-            base=ctx.recipe.train.base,
-            device=ctx.recipe.latents.device,
-            trim=ctx.recipe.train.speech_trim,
-        )
-        ctx.log(
-            f"latents: {summary.encoded} encoded, {summary.reused} reused, "
-            f"{summary.total_frames} frames"
-        )
-        return {"manifest": ctx.relative(summary.manifest), "frames": summary.total_frames}
-
-
-def _setting_path(ctx: RunContext, value: str | Path) -> str:
-    """A path inside the run folder as a run-relative name (moving the run keeps its keys)."""
-    path = Path(str(value))
-    if path.is_absolute() and path.is_relative_to(ctx.run_dir):
-        return "run:" + path.relative_to(ctx.run_dir).as_posix()
-    return str(value)
-
-
-class TrainStage(Stage):
-    name, folder = "train", "train"
-    reads = ("base", "latents")
-
-    def settings(self, ctx: RunContext) -> dict[str, Any]:
-        config = ctx.recipe.train.to_dict()
-        kept = {k: v for k, v in config.items() if k not in TRAIN_SETTINGS_IGNORED}
-        kept["base"] = _setting_path(ctx, ctx.recipe.train.base)
-        return kept
-
-    def external_inputs(self, ctx: RunContext) -> dict[str, str]:
-        return _base_input(ctx)
-
-    def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
-        from natiq.backends.pocket.trainer import train
-        from natiq.training.checkpoint import list_checkpoints
-
-        run_dir = self.output_dir(ctx)
-        found = list_checkpoints(run_dir)
-        config = ctx.recipe.train
-        if resume and found:
-            ctx.log(f"train: resuming from {found[-1][1].name}")
-            config = config.model_copy(update={"resume": "latest"})
-        elif run_dir.exists():
-            shutil.rmtree(run_dir)  # no complete checkpoint: nothing worth keeping
-        result = train(config, log=lambda line: ctx.log(f"  {line}"))
-        if result.checkpoint is None:
-            from natiq.common.errors import RecipeError
-
-            raise RecipeError(f"{run_dir}: training wrote no checkpoint")
-        return {
-            "checkpoint": ctx.relative(result.checkpoint),
-            "step": result.step,
-            "losses": result.losses,
-        }
-
-
-class ExportStage(Stage):
-    name, folder = "export", "export"
-    reads = ("prepare", "train")
-
-    def settings(self, ctx: RunContext) -> dict[str, Any]:
-        return ctx.recipe.export.model_dump(mode="json", exclude={"default_voice"})
-
-    def external_inputs(self, ctx: RunContext) -> dict[str, str]:
-        voice = ctx.recipe.export.default_voice
-        return {"default_voice": _local_fingerprint(voice)} if voice else {}
-
-    def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
-        from natiq.backends.pocket.export import stock_tool_warnings
-        from natiq.recipe.pocket_export import export_with_default_voice
-
-        out = self.output_dir(ctx)
-        if out.exists():
-            shutil.rmtree(out)
-        settings = ctx.recipe.export
-        result = export_with_default_voice(
-            ctx.path("train", "checkpoint"),
-            out,
-            name=settings.name,
-            use_ema=settings.use_ema,
-            default_voice=settings.default_voice,
-            voice_manifest=ctx.path("prepare", "metadata"),
-            voice_choice=settings.voice_choice,
-            log=lambda line: ctx.log(f"  {line}"),
-        )
-        for warning in stock_tool_warnings(out):
-            ctx.log(f"  warning: {warning}")
-        return {
-            "dir": ctx.relative(out),
-            "yaml": ctx.relative(result.yaml_path),
-            "default_voice": ctx.relative(result.default_voice),
-            "voice": result.voice_info,
-        }
-
-
 class EvaluateStage(Stage):
     name, folder = "evaluate", "evaluate"
-    reads = ("prepare", "export")
+
+    def __init__(self, model_stage: str) -> None:
+        self.model_stage = model_stage
+        self.reads = ("prepare", model_stage)
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         return ctx.recipe.evaluate.model_dump(mode="json", exclude={"test_sentences"})
@@ -283,7 +224,8 @@ class EvaluateStage(Stage):
         if not resume and out.exists():
             shutil.rmtree(out)
         evaluation = run_evaluate(
-            ctx.path("export", "dir"),
+            ctx.recipe.backend,
+            ctx.path(self.model_stage, "dir"),
             ctx.path("prepare", "metadata"),
             out,
             ctx.recipe.evaluate,
@@ -297,7 +239,10 @@ class EvaluateStage(Stage):
 
 class CardStage(Stage):
     name, folder = "card", "model"
-    reads = ("prepare", "train", "export", "evaluate")
+
+    def __init__(self, model_stage: str) -> None:
+        self.model_stage = model_stage
+        self.reads = ("prepare", "train", model_stage, "evaluate")
 
     def settings(self, ctx: RunContext) -> dict[str, Any]:
         recipe = ctx.recipe
@@ -307,8 +252,8 @@ class CardStage(Stage):
             "description": recipe.description,
             "repo": recipe.publish.repo,
             "tiny": recipe.tiny.enabled,
-            "train": TrainStage().settings(ctx),
-            "prepare": PrepareStage().settings(ctx),
+            "train": ctx.records["train"].settings,
+            "prepare": ctx.records["prepare"].settings,
         }
 
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
@@ -319,7 +264,7 @@ class CardStage(Stage):
             shutil.rmtree(out)
         card = build_model_folder(
             ctx.recipe,
-            export_dir=ctx.path("export", "dir"),
+            model_dir=ctx.path(self.model_stage, "dir"),
             evaluation=ctx.path("evaluate", "evaluation"),
             training=ctx.records["train"].outputs,
             data=ctx.records["prepare"].outputs,
@@ -347,20 +292,3 @@ class PublishStage(Stage):
         return publish_model_folder(
             ctx.path("card", "dir"), ctx.recipe.publish, self.output_dir(ctx), log=ctx.log
         )
-
-
-def pocket_stages(*, tiny: bool) -> list[Stage]:
-    """The stages of a Pocket recipe, in order (``base`` only with ``--tiny``)."""
-    stages: list[Stage] = [
-        PrepareStage(),
-        LatentsStage(),
-        TrainStage(),
-        ExportStage(),
-        EvaluateStage(),
-        CardStage(),
-        PublishStage(),
-    ]
-    return [BaseStage(), *stages] if tiny else stages
-
-
-STAGE_NAMES = ("base", "prepare", "latents", "train", "export", "evaluate", "card", "publish")

@@ -53,11 +53,11 @@ def _file_entry(path: Path, stat: os.stat_result) -> list[Any]:
     return [stat.st_size, stat.st_mtime_ns]
 
 
-def fingerprint(path: str | os.PathLike[str]) -> str:
+def fingerprint(path: str | os.PathLike[str], *, ignore: tuple[str, ...] = ()) -> str:
     """A digest of a file or a folder tree (names, sizes, and contents or mtimes).
 
     A missing path has the fingerprint ``"missing"``; hidden names (``.recipe``,
-    temporary files) are left out.
+    temporary files) and the relative paths in ``ignore`` are left out.
     """
     root = Path(path)
     if not root.exists():
@@ -71,7 +71,9 @@ def fingerprint(path: str | os.PathLike[str]) -> str:
             if name.startswith("."):
                 continue
             file = Path(dirpath) / name
-            entries.append([file.relative_to(root).as_posix(), _file_entry(file, file.stat())])
+            relative = file.relative_to(root).as_posix()
+            if relative not in ignore:
+                entries.append([relative, _file_entry(file, file.stat())])
     return hash_of(["tree", entries])
 
 
@@ -143,10 +145,17 @@ class RunState:
         self.save(record)
         return record
 
-    def finish(self, record: StageRecord, outputs: dict[str, Any], output_dir: Path) -> None:
+    def finish(
+        self,
+        record: StageRecord,
+        outputs: dict[str, Any],
+        output_dir: Path,
+        *,
+        ignore: tuple[str, ...] = (),
+    ) -> None:
         record.status = DONE
         record.outputs = outputs
-        record.output_fingerprint = fingerprint(output_dir)
+        record.output_fingerprint = fingerprint(output_dir, ignore=ignore)
         record.seconds = time.time() - record.started
         self.save(record)
 

@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from natiq.backends.base import VoicePrompt
 from natiq.common.errors import DataFormatError, NatiqError
 from natiq.data.audio import save_wav
+from natiq.data.tempo import require_stretch
 from natiq.serve import audio_formats
 from natiq.serve.auth import ApiKeyMiddleware
 from natiq.serve.jobs import JOB_ID, parse_batch
@@ -51,9 +52,10 @@ from natiq.serve.metrics import CONTENT_TYPE, MetricsMiddleware
 from natiq.serve.security import HostOriginMiddleware, SecurityHeadersMiddleware
 from natiq.serve.settings import ServeSettings
 from natiq.serve.state import ServerState, error_status
-from natiq.serve.streaming import audio_response, serve_ws, start_stream
+from natiq.serve.streaming import audio_response, serve_ws, sse_response, start_stream
 from natiq.serve.strict_json import StrictJSONRoute
 from natiq.serve.voices import decode_upload
+from natiq.serve.wyoming import WyomingAddress, WyomingServer
 
 log = logging.getLogger("natiq.serve")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -80,7 +82,10 @@ class SpeechRequest(BaseModel):
     )
     response_format: Literal["wav", "pcm", "flac", "mp3", "opus", "aac"] = "mp3"
     speed: float = Field(
-        1.0, ge=0.25, le=4.0, description="Only 1.0 is supported by the natiq backends."
+        1.0,
+        ge=0.25,
+        le=4.0,
+        description="Tempo (2.0 = twice as fast), pitch kept; silences scale too.",
     )
     stream_format: Literal["audio", "sse"] = "audio"
     instructions: str | None = Field(None, max_length=4096)
@@ -88,8 +93,12 @@ class SpeechRequest(BaseModel):
 
 def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastAPI:
     """Build the application around ``synthesizer`` (loaded from ``settings`` when ``None``)."""
+    wyoming_address = WyomingAddress.parse(settings.wyoming) if settings.wyoming else None
+    if wyoming_address is not None:
+        wyoming_address.check_exposure(settings.insecure)
     api_key = settings.read_api_key()
-    settings.check_exposure(has_key=api_key is not None)
+    if settings.http:
+        settings.check_exposure(has_key=api_key is not None)
     if synthesizer is None:
         from natiq import Synthesizer
 
@@ -99,9 +108,12 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             model=settings.model,
             checkpoint=settings.checkpoint,
             device=settings.device,
+            join=settings.join_policy(),
+            lexicon=settings.lexicon,
             **settings.backend_load_options(),
         )
     state = ServerState(settings, synthesizer)
+    wyoming = WyomingServer(state, wyoming_address) if wyoming_address is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,8 +125,12 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
                 ", ".join(state.jobs.resumed),
             )
         try:
+            if wyoming is not None:
+                await wyoming.start()
             yield
         finally:
+            if wyoming is not None:
+                await wyoming.stop()
             await asyncio.to_thread(state.jobs.stop)
             state.engine.shutdown()
 
@@ -128,6 +144,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
     )
     app.router.route_class = StrictJSONRoute
     app.state.natiq = state
+    app.state.wyoming = wyoming
     # the last added runs first: headers on every answer, then metrics, Host/Origin, key, size
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if api_key is not None:
@@ -203,19 +220,11 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
                 status_code=422,
                 detail=f"response_format {fmt!r} is not available here; use one of {', '.join(state.formats)}",
             )
-        if body.stream_format != "audio":
-            raise HTTPException(
-                status_code=422,
-                detail="stream_format 'sse' is not supported; use 'audio' (or the WebSocket /v1/stream)",
-            )
-        if body.speed != 1.0:
-            raise HTTPException(
-                status_code=422,
-                detail="speed other than 1.0 is not supported by the natiq backends",
-            )
         ref = body.voice.id if isinstance(body.voice, VoiceRef) else body.voice
         voice = state.resolve_voice(ref)
-        stream, first = await start_stream(state, text, voice)
+        stream, first = await start_stream(state, text, voice, speed=body.speed)
+        if body.stream_format == "sse":
+            return sse_response(state, stream, first, fmt, input_tokens=len(text))
         return audio_response(state, stream, first, fmt)
 
     async def _read_upload(upload: UploadFile) -> bytes:
@@ -378,6 +387,7 @@ def _validated_batch(state: ServerState, body: bytes) -> list[dict[str, Any]]:
     for item in items:
         try:
             state.engine.plan(item["text"])
+            require_stretch(item.get("speed") or 1.0)
         except NatiqError as exc:
             raise DataFormatError(f"batch item {item['index']}: {exc}") from None
     return items

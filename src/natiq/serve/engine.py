@@ -20,6 +20,11 @@ A request goes through four steps:
 4. streaming: chunks cross back to the event loop through an asyncio queue as
    they are produced. A client that goes away stops its ticket: the model's
    generation loop stops at the next frame.
+
+A stream may ask for a ``speed`` (the Synthesizer stretches each sentence)
+and for word timings: each finished sentence is then aligned on the worker
+thread (``word_timer``, set by the server state) and its words follow its
+audio through the same queue (``AudioStream.take_words``).
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ from natiq.common.errors import InputTextError
 from natiq.serve.lanes import ModelLanes, ScheduledBackend, SynthesisCancelled, Ticket
 from natiq.serve.limits import AdmissionGate
 from natiq.serve.metrics import Metrics
-from natiq.synthesizer import Synthesizer, TextPlan
+from natiq.synthesizer import SentenceAudio, SentenceHook, Synthesizer, TextPlan
+
+WordTimer = Callable[[SentenceAudio], list[Any]]
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,21 @@ class Timings:
 class AudioStream:
     """Async iterator over one interactive synthesis' float32 chunks; ``timings`` is set when it ends."""
 
-    def __init__(self, engine: SpeechEngine, plan: TextPlan, voice: VoicePrompt | None) -> None:
+    def __init__(
+        self,
+        engine: SpeechEngine,
+        plan: TextPlan,
+        voice: VoicePrompt | None,
+        *,
+        speed: float = 1.0,
+        timings: bool = False,
+    ) -> None:
         self._engine = engine
         self._plan = plan
         self._voice = voice
+        self._speed = speed
+        self._timed = timings
+        self._words: list[Any] = []
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self.ticket = Ticket(interactive=True)
@@ -80,8 +98,14 @@ class AudioStream:
                 return
             self._engine.gate.started()
             started = True
+            on_sentence = self._words_of if self._timed else None
             timings = self._engine.run(
-                self._plan, self._voice, lambda chunk: self._put(("chunk", chunk)), self.ticket
+                self._plan,
+                self._voice,
+                lambda chunk: self._put(("chunk", chunk)),
+                self.ticket,
+                speed=self._speed,
+                on_sentence=on_sentence,
             )
             self._put(("end", timings))
         except BaseException as exc:  # delivered to the awaiting request, which maps it to a status
@@ -89,17 +113,29 @@ class AudioStream:
         finally:
             self._engine.gate.finished(started=started)
 
+    def _words_of(self, segment: SentenceAudio) -> None:
+        self._put(("words", self._engine.word_times(segment)))
+
     def __aiter__(self) -> AudioStream:
         return self
 
     async def __anext__(self) -> np.ndarray:
-        kind, item = await self._queue.get()
-        if kind == "chunk":
-            return item
-        if kind == "end":
-            self.timings = item
-            raise StopAsyncIteration
-        raise item
+        while True:
+            kind, item = await self._queue.get()
+            if kind == "words":  # kept for take_words, in order with the audio
+                self._words.extend(item)
+                continue
+            if kind == "chunk":
+                return item
+            if kind == "end":
+                self.timings = item
+                raise StopAsyncIteration
+            raise item
+
+    def take_words(self) -> list[Any]:
+        """The word timings that arrived since the last call (sentences whose audio was read)."""
+        words, self._words = self._words, []
+        return words
 
     def close(self) -> None:
         """Stop producing: the model stops at its next frame (or never starts)."""
@@ -145,9 +181,7 @@ class SpeechEngine:
         self.lanes = ModelLanes(slots=max_concurrency)
         wrapper = SharedLoopBackend if synthesizer.backend.max_batch > 1 else ScheduledBackend
         scheduled = wrapper(synthesizer.backend, self.lanes, metrics.preempted.inc)
-        self.synthesizer = Synthesizer(
-            scheduled, join=synthesizer.join, max_chunk_chars=synthesizer.max_chunk_chars
-        )
+        self.synthesizer = synthesizer.over(scheduled)
         self.sample_rate = int(synthesizer.sample_rate)
         self.max_model_chars = max_model_chars
         self.options = options
@@ -156,6 +190,13 @@ class SpeechEngine:
         self.executor = ThreadPoolExecutor(
             max_workers=max_concurrency, thread_name_prefix="natiq-synth"
         )
+        self.word_timer: WordTimer | None = None
+
+    def word_times(self, segment: SentenceAudio) -> list[Any]:
+        """Word timings of one spoken sentence (``word_timer``; runs on the synthesis thread)."""
+        if self.word_timer is None:
+            raise RuntimeError("this engine has no word_timer")
+        return self.word_timer(segment)
 
     def plan(self, text: str) -> TextPlan:
         """What the model would read for ``text``; ``InputTextError`` if nothing, or too much."""
@@ -168,10 +209,17 @@ class SpeechEngine:
             )
         return plan
 
-    def open_stream(self, plan: TextPlan, voice: VoicePrompt | None) -> AudioStream:
+    def open_stream(
+        self,
+        plan: TextPlan,
+        voice: VoicePrompt | None,
+        *,
+        speed: float = 1.0,
+        timings: bool = False,
+    ) -> AudioStream:
         """Admit (or raise ``ServerBusy``) and start synthesizing; call from the event loop."""
         self.gate.admit()
-        return AudioStream(self, plan, voice)
+        return AudioStream(self, plan, voice, speed=speed, timings=timings)
 
     def run(
         self,
@@ -179,6 +227,9 @@ class SpeechEngine:
         voice: VoicePrompt | None,
         emit: Callable[[np.ndarray], None],
         ticket: Ticket,
+        *,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> Timings:
         """Synthesize on the calling thread under ``ticket``, handing each chunk to ``emit``.
 
@@ -189,7 +240,9 @@ class SpeechEngine:
         samples = 0
         try:
             with self.lanes.serving(ticket):
-                chunks = self.synthesizer.stream(plan, voice=voice, options=self.options)
+                chunks = self.synthesizer.stream(
+                    plan, voice=voice, options=self.options, speed=speed, on_sentence=on_sentence
+                )
                 with closing(chunks):
                     for chunk in chunks:
                         array = np.asarray(chunk, dtype=np.float32).reshape(-1)
@@ -213,12 +266,19 @@ class SpeechEngine:
         )
 
     def synthesize_batch_item(
-        self, text: str, voice: VoicePrompt | None, stop: threading.Event
+        self,
+        text: str,
+        voice: VoicePrompt | None,
+        stop: threading.Event,
+        *,
+        speed: float = 1.0,
+        on_sentence: SentenceHook | None = None,
     ) -> tuple[np.ndarray, Timings]:
         """A whole utterance on the calling thread (the batch worker), behind interactive requests."""
         plan = self.plan(text)
         parts: list[np.ndarray] = []
-        timings = self.run(plan, voice, parts.append, Ticket(interactive=False, stop=stop))
+        ticket = Ticket(interactive=False, stop=stop)
+        timings = self.run(plan, voice, parts.append, ticket, speed=speed, on_sentence=on_sentence)
         audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         return audio, timings
 

@@ -90,7 +90,8 @@ def parse_batch(body: bytes, limits: BatchLimits) -> list[dict[str, Any]]:
     Every problem names its line (``batch:3: ...``). Lines end at ``\n`` only
     (U+2028 or U+0085 may sit inside a string), and each is first read by the
     server's strict JSON parser (no NaN/Infinity, bounded nesting). Returns
-    the items to store: ``index``, ``id``, ``text``, ``voice``, ``response_format``.
+    the items to store: ``index``, ``id``, ``text``, ``voice``, ``response_format``
+    (and ``speed``, ``timings`` when the line sets them).
     """
     try:
         text = body.decode("utf-8")
@@ -116,15 +117,16 @@ def parse_batch(body: bytes, limits: BatchLimits) -> list[dict[str, Any]]:
             raise DataFormatError(
                 f"batch:{line.line}: 'response_format' must be one of {', '.join(limits.formats)}"
             )
-        items.append(
-            {
-                "index": len(items),
-                "id": line.id,
-                "text": line.text,
-                "voice": line.voice,
-                "response_format": fmt,
-            }
-        )
+        item = {
+            "index": len(items),
+            "id": line.id,
+            "text": line.text,
+            "voice": line.voice,
+            "response_format": fmt,
+        }
+        # set only when asked: items stored before these fields existed read the same
+        item.update({k: v for k, v in (("speed", line.speed), ("timings", line.timings)) if v})
+        items.append(item)
     if not items:
         raise DataFormatError("the batch is empty: send one JSON object per line")
     return items

@@ -44,7 +44,7 @@ class Metrics:
         r = self.registry
         self.requests = Counter(
             "natiq_requests",
-            "HTTP and WebSocket requests by route template, method and status.",
+            "HTTP, WebSocket and Wyoming requests by route template (wyoming), method (Wyoming event) and status.",
             ["route", "method", "status"],
             registry=r,
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from natiq.common.errors import NatiqError
+from natiq.synthesizer import JoinPolicy, parse_pauses
 
 log = logging.getLogger("natiq.serve")
 
@@ -63,6 +64,11 @@ class ServeSettings:
     max_jobs_bytes: int = 2 * GIB
     job_retention_hours: float = 24.0
     max_seconds: float | None = None
+    lexicon: Path | None = None
+    pauses: tuple[str, ...] = ()
+    wyoming: str | None = None
+    http: bool = True
+    timings_model: str = "packaged:base"
 
     def __post_init__(self) -> None:
         positive = {
@@ -99,6 +105,13 @@ class ServeSettings:
             raise NatiqError("--max-queued-items must be at least --max-batch-items")
         if self.job_retention_hours <= 0:
             raise NatiqError("--job-retention-hours must be positive")
+        if not self.http and self.wyoming is None:
+            raise NatiqError("--no-http needs --wyoming: the server would have nothing to serve")
+        self.join_policy()  # a bad --pause fails before the model loads
+
+    def join_policy(self) -> JoinPolicy:
+        """The silences between sentences (``--pause NAME=SECONDS``) on top of the defaults."""
+        return JoinPolicy().with_pauses(parse_pauses(self.pauses))
 
     def backend_load_options(self) -> dict[str, int]:
         """``max_batch`` for the backend's ``load``: ``--max-concurrency`` unless given.

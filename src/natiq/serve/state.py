@@ -48,6 +48,16 @@ OPENAI_VOICES = frozenset(
 DEFAULT_VOICE_NAMES = OPENAI_VOICES | {"default"}
 
 
+class UnknownVoice(InputTextError):
+    """A voice string that names no stored voice (by id or name) and no default voice (422)."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(
+            f"unknown voice {ref[:80]!r}: use an id or name from GET /v1/voices, or upload one with POST /v1/voices"
+        )
+
+
 def error_status(exc: NatiqError) -> int:
     """HTTP status of a natiq error: the input's fault (422) unless it says otherwise."""
     if isinstance(exc, ModelLoadError):
@@ -90,6 +100,9 @@ class ServerState:
         for leftover in self.tmp_dir.iterdir():  # one-off uploads of a server that was killed
             leftover.unlink(missing_ok=True)
         self.formats = audio_formats.available_formats()
+        self.engine.word_timer = self.word_timings
+        self.aligner: Any = None  # loaded at the first request for word timings
+        self._aligner_lock = threading.Lock()
         self.batch_limits = BatchLimits(
             settings.max_batch_items, settings.max_text_chars, self.formats
         )
@@ -151,9 +164,7 @@ class ServerState:
             if voice is not None:
                 return self.voices.prompt(voice)
             if ref not in DEFAULT_VOICE_NAMES:
-                raise InputTextError(
-                    f"unknown voice {ref[:80]!r}: use an id or name from GET /v1/voices, or upload one with POST /v1/voices"
-                )
+                raise UnknownVoice(ref)
         if self.default_voice_error is not None:
             raise InputTextError(
                 "this server's model has no default voice; choose a voice from GET /v1/voices "
@@ -161,11 +172,36 @@ class ServerState:
             )
         return None
 
+    def word_timings(self, segment: Any) -> list[dict[str, Any]]:
+        """The word timings of one spoken sentence as JSON objects (the aligner is loaded once)."""
+        with self._aligner_lock:
+            if self.aligner is None:
+                from natiq.eval.alignment import AlignerConfig, WordAligner
+
+                log.info("loading the word aligner %s ...", self.settings.timings_model)
+                self.aligner = WordAligner(AlignerConfig(model=self.settings.timings_model))
+        return [timing.as_dict() for timing in self.aligner.sentence_timings(segment)]
+
     def _render_batch_item(
         self, item: dict[str, Any], stop: threading.Event
     ) -> tuple[bytes, dict[str, Any]]:
         voice = self.resolve_voice(item.get("voice"))
         text = item["text"] if "text" in item else item["input"]  # "input": jobs stored before
-        audio, timings = self.engine.synthesize_batch_item(text, voice, stop)
+        words: list[dict[str, Any]] = []
+        audio, timings = self.engine.synthesize_batch_item(
+            text,
+            voice,
+            stop,
+            speed=item.get("speed") or 1.0,
+            on_sentence=(lambda s: words.extend(self.word_timings(s)))
+            if item.get("timings")
+            else None,
+        )
         data = audio_formats.encode(audio, self.engine.sample_rate, item["response_format"])
-        return data, {"duration": round(timings.audio_s, 3), "rtf": round(timings.rtf, 4)}
+        facts: dict[str, Any] = {
+            "duration": round(timings.audio_s, 3),
+            "rtf": round(timings.rtf, 4),
+        }
+        if item.get("timings"):
+            facts["words"] = words
+        return data, facts

@@ -4,20 +4,32 @@ Both wait for the first chunk before answering, so that a bad voice or an
 unspeakable text becomes a status code (or an error message on the socket)
 rather than a stream that breaks after its headers.
 
+HTTP audio (``audio_response``): every format is encoded while the model
+speaks (``audio_formats.Encoder``), on a thread for the compressed ones.
+``stream_format: "sse"`` sends the same bytes as OpenAI's server-sent events:
+``data: {"type": "speech.audio.delta", "audio": "<base64>"}`` per piece, then
+``data: {"type": "speech.audio.done", "usage": {...}}``; decoded and joined,
+the deltas are the file ``stream_format: "audio"`` would have sent.
+
 WebSocket protocol (``/v1/stream``), any number of requests per connection:
-client sends a text message ``{"text": ..., "voice": ...}``; server sends
-``{"type": "start", "sample_rate": N, "format": "pcm_s16le"}``, binary PCM16
-chunks as they are generated, then ``{"type": "end", "chunks": N, "timings":
-{...}}``, or ``{"type": "error", "status": S, "detail": ...}`` instead. A
-binary message from the client closes the socket with code 1003 (only text
-is understood); a message over the size limit is closed by the server (1009).
+client sends a text message ``{"text": ..., "voice": ..., "speed": 1.0,
+"timings": false}`` (only ``text`` is required); server sends ``{"type":
+"start", "sample_rate": N, "format": "pcm_s16le"}``, binary PCM16 chunks as
+they are generated, with ``timings`` a ``{"type": "word", "text", "start",
+"end"}`` message per word after the audio of its sentence, then ``{"type":
+"end", "chunks": N, "timings": {...}}``, or ``{"type": "error", "status": S,
+"detail": ...}`` instead. A binary message from the client closes the socket
+with code 1003 (only text is understood); a message over the size limit is
+closed by the server (1009).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 
@@ -27,6 +39,7 @@ from fastapi.responses import StreamingResponse
 
 from natiq.backends.base import VoicePrompt
 from natiq.common.errors import NatiqError
+from natiq.data.tempo import require_stretch
 from natiq.serve import audio_formats, strict_json
 from natiq.serve.engine import AudioStream
 from natiq.serve.limits import ServerBusy
@@ -36,12 +49,18 @@ UNSUPPORTED_DATA = 1003
 
 
 async def start_stream(
-    state: ServerState, text: str, voice: VoicePrompt | None
+    state: ServerState,
+    text: str,
+    voice: VoicePrompt | None,
+    *,
+    speed: float = 1.0,
+    timings: bool = False,
 ) -> tuple[AudioStream, np.ndarray | None]:
     """Plan (off the event loop), admit, start, and wait for the first chunk, so that
     errors become a status code, not a broken stream."""
+    require_stretch(speed)  # a speed this server cannot make is a 422, before any work
     plan = await asyncio.to_thread(state.engine.plan, text)
-    stream = state.engine.open_stream(plan, voice)
+    stream = state.engine.open_stream(plan, voice, speed=speed, timings=timings)
     try:
         first = await stream.__anext__()
     except StopAsyncIteration:
@@ -52,32 +71,74 @@ async def start_stream(
     return stream, first
 
 
+async def encoded(
+    state: ServerState, stream: AudioStream, first: np.ndarray | None, fmt: str
+) -> AsyncIterator[bytes]:
+    """The bytes of one ``fmt`` file as the chunks arrive; the stream is closed at the end."""
+    encoder = audio_formats.Encoder(fmt, state.engine.sample_rate)
+    cheap = fmt in ("wav", "pcm")  # PCM conversion is quick enough for the event loop
+
+    async def add(chunk: np.ndarray) -> bytes:
+        return encoder.add(chunk) if cheap else await asyncio.to_thread(encoder.add, chunk)
+
+    try:
+        if first is not None and (data := await add(first)):
+            yield data
+        async for chunk in stream:
+            if data := await add(chunk):
+                yield data
+        if data := (encoder.finish() if cheap else await asyncio.to_thread(encoder.finish)):
+            yield data
+    finally:
+        stream.close()
+
+
 def audio_response(
     state: ServerState, stream: AudioStream, first: np.ndarray | None, fmt: str
 ) -> StreamingResponse:
-    rate = state.engine.sample_rate
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            if fmt in audio_formats.STREAMABLE:
-                if fmt == "wav":
-                    yield audio_formats.wav_header(rate)
-                if first is not None:
-                    yield audio_formats.pcm16(first)
-                async for chunk in stream:
-                    yield audio_formats.pcm16(chunk)
-            else:
-                parts = [] if first is None else [first]
-                parts += [chunk async for chunk in stream]
-                audio = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-                yield await asyncio.to_thread(audio_formats.encode, audio, rate, fmt)
-        finally:
-            stream.close()
-
-    headers = {"X-Sample-Rate": str(rate)}
+    headers = {"X-Sample-Rate": str(state.engine.sample_rate)}
     if fmt == "wav":
         headers["Content-Disposition"] = 'inline; filename="speech.wav"'
-    return StreamingResponse(body(), media_type=audio_formats.MEDIA_TYPES[fmt], headers=headers)
+    return StreamingResponse(
+        encoded(state, stream, first, fmt),
+        media_type=audio_formats.MEDIA_TYPES[fmt],
+        headers=headers,
+    )
+
+
+def sse_response(
+    state: ServerState,
+    stream: AudioStream,
+    first: np.ndarray | None,
+    fmt: str,
+    input_tokens: int,
+) -> StreamingResponse:
+    """OpenAI's ``stream_format: "sse"``. ``usage`` counts what the model read
+    (characters, as ``input_tokens``) and made (80 ms audio frames, as ``output_tokens``)."""
+
+    async def events() -> AsyncIterator[str]:
+        async for data in encoded(state, stream, first, fmt):
+            delta = {"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()}
+            yield f"data: {json.dumps(delta)}\n\n"
+        audio_s = stream.timings.audio_s if stream.timings else 0.0
+        output_tokens = math.ceil(audio_s / 0.08)
+        usage = {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+        }
+        yield f"data: {json.dumps({'type': 'speech.audio.done', 'usage': usage})}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Sample-Rate": str(state.engine.sample_rate)},
+    )
+
+
+async def _send_words(websocket: WebSocket, stream: AudioStream) -> None:
+    for word in stream.take_words():
+        await websocket.send_text(json.dumps(word, ensure_ascii=False))
 
 
 async def _ws_error(websocket: WebSocket, status: int, detail: str) -> None:
@@ -114,20 +175,29 @@ async def serve_ws_request(state: ServerState, websocket: WebSocket, message: st
             request = strict_json.loads(message)
             text = request["text"]
             voice_ref = request.get("voice")
-            if not isinstance(text, str) or (
-                voice_ref is not None and not isinstance(voice_ref, str)
+            speed = request.get("speed", 1.0)
+            timed = request.get("timings", False)
+            if (
+                not isinstance(text, str)
+                or (voice_ref is not None and not isinstance(voice_ref, str))
+                or isinstance(speed, bool)
+                or not isinstance(speed, int | float)
+                or not isinstance(timed, bool)
             ):
                 raise TypeError
         except (ValueError, KeyError, TypeError, AttributeError):
             status = 422
             await _ws_error(
-                websocket, 422, 'send a JSON object {"text": "...", "voice": "<voice id or name>"}'
+                websocket,
+                422,
+                'send a JSON object {"text": "...", "voice": "<voice id or name>", '
+                '"speed": 0.25-4.0, "timings": true|false} (only "text" is required)',
             )
             return
         try:
             state.check_text(text)
             voice = state.resolve_voice(voice_ref)
-            stream, first = await start_stream(state, text, voice)
+            stream, first = await start_stream(state, text, voice, speed=speed, timings=timed)
         except HTTPException as exc:
             status = exc.status_code
             await _ws_error(websocket, status, str(exc.detail))
@@ -156,8 +226,10 @@ async def serve_ws_request(state: ServerState, websocket: WebSocket, message: st
                 await websocket.send_bytes(audio_formats.pcm16(first))
                 chunks += 1
             async for chunk in stream:
+                await _send_words(websocket, stream)  # words of the sentences already sent
                 await websocket.send_bytes(audio_formats.pcm16(chunk))
                 chunks += 1
+            await _send_words(websocket, stream)
         except NatiqError as exc:
             status = error_status(exc)
             await _ws_error(websocket, status, str(exc))

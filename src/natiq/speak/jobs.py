@@ -6,6 +6,11 @@ finished utterance is written atomically, existing outputs are skipped on a
 re-run, and a bad line is recorded in ``failures.jsonl`` and skipped instead
 of stopping the job. Nothing here knows a model: everything goes through a
 ``natiq.Synthesizer``.
+
+Word timings: the jobs take an ``on_sentence`` hook (single texts) or a
+``word_timer`` (batches: each sentence's ``SentenceAudio`` -> word dicts,
+e.g. ``natiq.eval.alignment.WordAligner.sentence_timings``); the timings
+file is written before its wav, so a wav that exists has its timings.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import soundfile as sf
 
 from natiq.backends.base import SynthesisOptions
 from natiq.common.errors import DataFormatError, NatiqError
-from natiq.common.files import append_jsonl
+from natiq.common.files import append_jsonl, atomic_write_json
 from natiq.common.rows import BadRow
 from natiq.data.audio import save_wav
 from natiq.data.batch_lines import BatchLine, read_batch_file
@@ -53,11 +58,26 @@ def speak_to_file(
     *,
     voice: Any = None,
     options: SynthesisOptions | None = None,
+    ssml: bool | None = None,
+    speed: float = 1.0,
+    on_sentence: Callable[[Any], None] | None = None,
 ) -> dict[str, float]:
-    """Speak ``text`` into a wav written atomically; return the timings."""
-    result = synth.speak(text, voice=voice, options=options)
+    """Speak ``text`` into a wav written atomically; return the timings.
+
+    ``ssml`` as ``Synthesizer.prepare_text`` takes it (``None``: text starting with ``<speak>``);
+    ``speed`` and ``on_sentence`` as ``Synthesizer.speak`` takes them.
+    """
+    result = synth.speak(
+        text, voice=voice, options=options, ssml=ssml, speed=speed, on_sentence=on_sentence
+    )
     save_wav(output, result.audio, result.sample_rate)
     return result.timings
+
+
+def write_word_timings(path: Path, words: list[dict[str, Any]], audio_s: float) -> Path:
+    """``{"duration": seconds, "words": [{"type": "word", "text", "start", "end"}, ...]}``, atomically."""
+    atomic_write_json(path, {"duration": round(audio_s, 3), "words": words})
+    return path
 
 
 def stream_to_file(
@@ -68,6 +88,9 @@ def stream_to_file(
     voice: Any = None,
     options: SynthesisOptions | None = None,
     on_first_chunk: Callable[[float], None] | None = None,
+    ssml: bool | None = None,
+    speed: float = 1.0,
+    on_sentence: Callable[[Any], None] | None = None,
 ) -> dict[str, float]:
     """Write the wav while it is generated (the header is updated after every chunk).
 
@@ -87,7 +110,15 @@ def stream_to_file(
             subtype="PCM_16",
             format="WAV",
         ) as handle:
-            for chunk in synth.stream(text, voice=voice, options=options):
+            chunks = synth.stream(
+                text,
+                voice=voice,
+                options=options,
+                ssml=ssml,
+                speed=speed,
+                on_sentence=on_sentence,
+            )
+            for chunk in chunks:
                 if first is None:
                     first = time.perf_counter() - started
                 handle.write(np.clip(chunk, -1.0, 1.0))
@@ -125,9 +156,15 @@ def speak_batch(
     voice: Any = None,
     options: SynthesisOptions | None = None,
     progress: bool = True,
+    ssml: bool | None = None,
+    speed: float = 1.0,
+    word_timer: Callable[[Any], list[dict[str, Any]]] | None = None,
+    timings_dir: Path | None = None,
 ) -> BatchSummary:
     """Speak every line of ``input_file`` into ``output_dir/<id>.wav``.
 
+    A line's ``speed`` overrides ``speed``. With ``word_timer``, each line's
+    word timings are written to ``timings_dir/<id>.json`` (``write_word_timings``).
     Existing outputs are skipped, so a killed job resumes where it stopped.
     Each failing line (bad JSON, unsafe id, unspeakable text, bad voice file)
     is appended to ``output_dir/failures.jsonl`` with its line number and
@@ -156,8 +193,26 @@ def speak_batch(
                     f"{input_file}:{item.line}: natiq speak writes wav files; drop "
                     f"'response_format' {item.response_format!r} (the server writes others)"
                 )
+            if item.timings and word_timer is None:
+                raise DataFormatError(
+                    f"{input_file}:{item.line}: this line asks for word timings: "
+                    "run natiq speak with --timings DIR"
+                )
             voice_of_line = _voice_of(item, input_file) or voice
-            timings = speak_to_file(synth, item.text, target, voice=voice_of_line, options=options)
+            words: list[dict[str, Any]] = []
+            result = synth.speak(
+                item.text,
+                voice=voice_of_line,
+                options=options,
+                ssml=ssml,
+                speed=item.speed if item.speed is not None else speed,
+                on_sentence=None if word_timer is None else _collector(words, word_timer),
+            )
+            timings = result.timings
+            if word_timer is not None:
+                folder = timings_dir or output_dir
+                write_word_timings(folder / f"{item.output_id()}.json", words, timings["audio_s"])
+            save_wav(target, result.audio, result.sample_rate)
         except NatiqError as exc:
             _record_failure(summary, failures, item.line, item.id, type(exc).__name__, str(exc))
             continue
@@ -165,6 +220,13 @@ def speak_batch(
         summary.audio_s += timings["audio_s"]
     summary.total_s = time.perf_counter() - started
     return summary
+
+
+def _collector(
+    words: list[dict[str, Any]], word_timer: Callable[[Any], list[dict[str, Any]]]
+) -> Callable[[Any], None]:
+    """An ``on_sentence`` hook that adds each sentence's word timings to ``words``."""
+    return lambda segment: words.extend(word_timer(segment))
 
 
 def _voice_of(item: BatchLine, input_file: Path) -> Path | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from natiq.common.files import atomic_write_json
 
 FRONTEND_FILENAME = "natiq_frontend.json"
 SCHEME_NAMES = ("buckwalter", "arabizi", "latin", "ipa")
+LATIN_MODES = ("auto", "pass", "transliterate")
 
 
 class FrontendConfigError(NatiqError, ValueError):
@@ -28,7 +30,20 @@ class FrontendConfigError(NatiqError, ValueError):
 
 #: Settings added after checkpoints were already trained: a saved config that
 #: lacks one was trained without it, so it loads with the old behaviour.
-LEGACY_DEFAULTS: dict[str, Any] = {"pausal": False}
+LEGACY_DEFAULTS: dict[str, Any] = {"pausal": False, "reading_rules": 1}
+
+#: Version of the reading rules of the phonetic schemes (``natiq.text.reading``):
+#: 1 = letters and marks as written; 2 = hamzat al-wasl elision, the spelling
+#: rules (ى with a vowel, marks on the alef of لا, dagger and long alef, Uthmani
+#: shadda). Only the current version is implemented; a checkpoint recorded
+#: with another one is loaded with a warning, because its model never heard
+#: text read this way.
+READING_RULES = 2
+PHONETIC_SCHEMES = ("arabizi", "latin", "ipa")
+
+
+class ReadingRulesWarning(UserWarning):
+    """A checkpoint's phonetic scheme was trained with older reading rules."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,17 @@ class FrontendConfig:
       and the end) in its pausal form, as Arabic is read aloud (مَدْرَسَةٌ. ->
       madrasah). A saved config without this key predates it and loads as
       ``False``, the behaviour it was trained with; new configs default to ``True``.
+    - ``reading_rules``: the version of the reading rules the phonetic schemes
+      used (``READING_RULES``); recorded so that a model trained with other
+      rules is reported instead of silently fed differently read text.
+    - ``latin``: what happens to Latin-script words inside Arabic text
+      (``natiq.text.code_switch``): "pass" hands them to the model as written
+      (a model that reads English), "transliterate" writes them in Arabic
+      letters; "auto" passes them for the ``latin``/``arabizi``/``ipa`` schemes
+      and transliterates for Arabic script and ``buckwalter``.
+    - ``lexicon``: the user pronunciation lexicon (``natiq.text.user_lexicon``),
+      as (written form, diacritized Arabic) pairs; recorded here so that a model
+      trained with a lexicon applies it at inference without being told again.
     """
 
     diacritics: Literal["keep", "strip"] = "keep"
@@ -56,6 +82,9 @@ class FrontendConfig:
     map_punctuation: bool = True
     fold: bool = False
     pausal: bool = True
+    reading_rules: int = READING_RULES
+    latin: Literal["auto", "pass", "transliterate"] = "auto"
+    lexicon: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.diacritics not in ("keep", "strip"):
@@ -75,13 +104,35 @@ class FrontendConfig:
                 raise FrontendConfigError(
                     f"{name} must be true or false, not {getattr(self, name)!r}"
                 )
+        if not isinstance(self.reading_rules, int) or not 1 <= self.reading_rules <= READING_RULES:
+            raise FrontendConfigError(
+                f"reading_rules must be an integer from 1 to {READING_RULES}, "
+                f"not {self.reading_rules!r} (a newer natiq wrote this config?)"
+            )
         if self.fold and self.diacritics == "keep":
             raise FrontendConfigError(
                 "fold=true needs diacritics='strip' (folding corrupts diacritized words)"
             )
+        if self.latin not in LATIN_MODES:
+            raise FrontendConfigError(
+                f"latin must be one of {', '.join(LATIN_MODES)}, not {self.latin!r}"
+            )
+        if not isinstance(self.lexicon, tuple) or not all(
+            isinstance(pair, tuple)
+            and len(pair) == 2
+            and all(isinstance(side, str) and side.strip() for side in pair)
+            for pair in self.lexicon
+        ):
+            raise FrontendConfigError(
+                "lexicon must be a list of [written form, pronunciation] pairs of non-empty strings"
+            )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as JSON values (the lexicon as lists), equal to what ``save`` writes
+        and reads back, so a config compares equal to its own saved copy."""
+        data = dataclasses.asdict(self)
+        data["lexicon"] = [list(pair) for pair in self.lexicon]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FrontendConfig:
@@ -100,7 +151,22 @@ class FrontendConfig:
             raise FrontendConfigError(
                 f"unknown front-end config key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
             )
-        return cls(**{**LEGACY_DEFAULTS, **data})
+        values = {**LEGACY_DEFAULTS, **data}
+        if isinstance(values.get("lexicon"), list):
+            values["lexicon"] = tuple(
+                tuple(pair) if isinstance(pair, list) else pair for pair in values["lexicon"]
+            )
+        config = cls(**values)
+        if config.scheme in PHONETIC_SCHEMES and config.reading_rules != READING_RULES:
+            warnings.warn(
+                f"this model's front-end ({config.scheme}) was trained with reading rules "
+                f"v{config.reading_rules}; natiq now reads text with v{READING_RULES} (hamzat "
+                "al-wasl elision and spelling rules), which the model never heard: expect "
+                "small pronunciation differences, or fine-tune again to match",
+                ReadingRulesWarning,
+                stacklevel=2,
+            )
+        return config
 
     def save(self, directory: str | Path) -> Path:
         """Write ``natiq_frontend.json`` into ``directory`` (atomically)."""

@@ -96,6 +96,11 @@ class TrainConfig(ConfigSection):
         None,
         description="continue from 'latest' (the newest checkpoint of --output-dir) or a step_N/ directory",
     )
+    lexicon: Path | None = Field(
+        None,
+        description="pronunciation lexicon TSV (written form<TAB>diacritized Arabic or Buckwalter); "
+        "recorded in every checkpoint's natiq_frontend.json",
+    )
     seed: int = Field(1234, description="seed of every random choice (data order, noise, init)")
     max_steps: int | None = Field(
         None, ge=1, description="optimizer steps to train (default: --num-train-epochs epochs)"
@@ -130,7 +135,9 @@ class TrainConfig(ConfigSection):
         0.0, ge=0, lt=1, description="EMA decay of the trained weights, 0 = off (recipe: 0.999)"
     )
     precision: Precision = Field(
-        "auto", description="mixed precision on GPU (auto = bf16 where supported); CPU runs fp32"
+        "auto",
+        description="mixed precision (auto = bf16 on GPUs that support it, fp32 on CPU; "
+        "bf16 on CPU runs CPU autocast, slower, for checks)",
     )
     device: str = Field(
         "auto", description="auto, cpu or cuda (several GPUs: torchrun or accelerate launch)"

@@ -3,6 +3,8 @@
 Training writes the ``FrontendConfig`` it used as ``natiq_frontend.json``
 into every checkpoint and the adapter dir; cloning reads it back, so Arabic
 text is normalized and romanized at inference exactly as at training.
+Higgs reads English (its base model was trained on it), so ``latin="auto"``
+means "pass Latin words to the model as written" here (``natiq.text.code_switch``).
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ def frontend_config_from_file(path: Path | None) -> Any:
     from natiq.text import FrontendConfig
 
     if path is None:
-        return FrontendConfig()
+        return reads_english(FrontendConfig())
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise DataFormatError(f"{path}: cannot read the front-end config ({exc})") from None
-    return FrontendConfig.from_dict(data)
+    return reads_english(FrontendConfig.from_dict(data))
+
+
+def reads_english(config: Any) -> Any:
+    """``config`` with ``latin="auto"`` made ``"pass"``: Higgs reads Latin text as written."""
+    import dataclasses
+
+    return dataclasses.replace(config, latin="pass") if config.latin == "auto" else config
 
 
 def save_frontend_config(directory: Path, config: Any) -> Path:
@@ -41,7 +50,7 @@ def load_frontend(directory: Path | None) -> Any:
     from natiq.text import FrontendConfig, TextFrontend
 
     if directory is None:
-        return TextFrontend(FrontendConfig())
+        return TextFrontend(reads_english(FrontendConfig()))
     source = Path(directory) / FRONTEND_FILE
     if not source.is_file():
         raise CheckpointMismatchError(

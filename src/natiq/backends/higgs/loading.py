@@ -135,4 +135,23 @@ def load_model(
         raise _load_error("model", source, exc) from None
     if bnb is None:
         model = model.to(device)
+    match_audio_embedding_dtype(model)
     return model
+
+
+def match_audio_embedding_dtype(model: torch.nn.Module) -> None:
+    """Audio embeddings come out in the text embeddings' dtype, under autocast too (idempotent).
+
+    transformers' ``HiggsAudioV2Model`` sums each audio frame's codebook
+    embeddings and scatters the sums into the text embeddings, moving them to
+    the right device only. CUDA autocast runs that sum in fp32 (a reduction),
+    so for a bf16 model the sums are fp32 beside bf16 text embeddings and
+    ``masked_scatter`` refuses them (``docs/higgs-arabic.md``, "Mixed precision").
+    ``model``: the Higgs model, or a PEFT wrapper of it.
+    """
+    core = model.get_base_model() if hasattr(model, "get_base_model") else model
+    audio, text = core.model.embed_audio_tokens, core.model.embed_tokens
+    if getattr(audio, "_natiq_dtype_hook", None) is None:
+        audio._natiq_dtype_hook = audio.register_forward_hook(
+            lambda module, args, output: output.to(text.weight.dtype)
+        )

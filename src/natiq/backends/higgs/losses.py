@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from natiq.backends.higgs.chatml_inputs import IGNORE_INDEX
+from natiq.backends.higgs.loading import match_audio_embedding_dtype
 
 
 def place_audio_labels(
@@ -107,6 +108,7 @@ class HiggsTrainingObjective(nn.Module):
         super().__init__()
         self.model = model
         self.text_loss_weight = text_loss_weight
+        match_audio_embedding_dtype(model)  # trained under autocast: see its docstring
 
     def _core(self) -> nn.Module:
         inner = self.model

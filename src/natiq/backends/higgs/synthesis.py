@@ -1,10 +1,12 @@
 """``HiggsBackend``: Higgs Audio v2 voice cloning behind the common backend interface.
 
 ``natiq speak --backend higgs`` and the server reach Higgs through this
-class. A voice is a reference clip plus its transcript (``VoicePrompt.text``);
-there is no default voice, because Higgs cloning needs one. When a caller
-passes only a clip (``natiq speak --voice ref.wav``), the transcript is read
-from ``ref.txt`` beside it. The
+class. A voice is a reference clip plus its transcript (``VoicePrompt.text``).
+When a caller passes only a clip (``natiq speak --voice ref.wav``), the
+transcript is read from ``ref.txt`` beside it. A model folder that holds
+``default_voice.wav`` (+ ``default_voice.txt``, written by a natiq recipe's
+merge stage) speaks in that voice when none is given; other models have no
+default voice, because Higgs cloning needs one. The
 ``checkpoint`` option is an adapter dir from ``natiq higgs train`` (its
 front-end settings and system prompt are used) or ``None`` for the base
 model; the ``system_prompt`` load option overrides the recorded prompt. A
@@ -29,6 +31,8 @@ from natiq.backends.higgs.cloning import CloneOptions, HiggsCloner, Reference
 from natiq.common.errors import AudioInputError, InputTextError
 
 log = logging.getLogger(__name__)
+# A model folder's default voice; its transcript is the sidecar default_voice.txt.
+DEFAULT_VOICE_CLIP = "default_voice.wav"
 
 
 def reference_transcript(audio: Path) -> str:
@@ -53,9 +57,16 @@ class HiggsBackend(SpeechBackend):
         "seed",
     )
 
-    def __init__(self, cloner: HiggsCloner, defaults: CloneOptions | None = None) -> None:
+    def __init__(
+        self,
+        cloner: HiggsCloner,
+        defaults: CloneOptions | None = None,
+        *,
+        default_voice: Path | None = None,
+    ) -> None:
         self.cloner = cloner
         self.defaults = defaults or CloneOptions()
+        self.default_voice = default_voice
 
     @classmethod
     def load(
@@ -82,7 +93,9 @@ class HiggsBackend(SpeechBackend):
             quantize=mode,
             system_prompt=system_prompt,
         )
-        return cls(cloner)
+        folder = Path(model) if model is not None else None
+        default = folder / DEFAULT_VOICE_CLIP if folder is not None else None
+        return cls(cloner, default_voice=default if default and default.is_file() else None)
 
     @property
     def sample_rate(self) -> int:
@@ -94,9 +107,11 @@ class HiggsBackend(SpeechBackend):
 
     def prepare_voice(self, prompt: VoicePrompt | None) -> Reference:
         if prompt is None:
-            raise AudioInputError(
-                "Higgs has no default voice: give a reference clip and its transcript"
-            )
+            if self.default_voice is None:
+                raise AudioInputError(
+                    "Higgs has no default voice: give a reference clip and its transcript"
+                )
+            prompt = VoicePrompt(audio=self.default_voice)
         text = prompt.text if prompt.text is not None else reference_transcript(Path(prompt.audio))
         return self.cloner.prepare_reference(
             prompt.audio, text, max_seconds=self.defaults.max_ref_seconds

@@ -82,6 +82,7 @@ from natiq.training.schedule import (
     step_schedule,
     total_steps,
 )
+from natiq.training.text_frontend import run_frontend
 
 ADAPTER_FILE = "adapter_model.safetensors"
 MODEL_PREFIX = "model."  # the PEFT model inside HiggsTrainingObjective
@@ -142,7 +143,7 @@ def train_on_samples(
     """Train a LoRA adapter on already-read ChatML samples."""
     from accelerate.utils import set_seed
 
-    from natiq.text import FrontendConfig, TextFrontend
+    from natiq.text import TextFrontend
 
     run_dir = Path(config.output_dir)
     resume_dir = run_folder.resolve_checkpoint(config.resume, run_dir) if config.resume else None
@@ -158,10 +159,8 @@ def train_on_samples(
         run_folder.remove_stale_temporaries(run_dir)
 
     # ---- text front-end, system prompt, audio codes (encoded once, on the main process)
-    frontend_config = (
-        FrontendConfig.load(resume_dir)
-        if resume_dir is not None
-        else frontend_config_from_file(config.frontend_config)
+    frontend_config = run_frontend(
+        resume_dir, lambda: frontend_config_from_file(config.frontend_config), config.lexicon
     )
     frontend = TextFrontend(frontend_config)
     samples, system_prompt = with_system_prompt(samples, config.system_prompt)

@@ -30,6 +30,7 @@ from natiq.backends.pocket.train_config import STRUCTURAL_FIELDS, PocketTrainCon
 from natiq.common.errors import CheckpointMismatchError, ModelLoadError
 from natiq.common.files import atomic_path
 from natiq.training import checkpoint as run_folder
+from natiq.training.text_frontend import run_frontend
 
 TRAINER = "pocket"
 
@@ -302,7 +303,7 @@ def setup_run(
 ) -> RunSetup:
     """Load the base, choose the text front-end and tokenizer, mark what trains."""
     from natiq.backends.pocket.lora import prepare_trainable
-    from natiq.text import FrontendConfig, TextFrontend
+    from natiq.text import TextFrontend
 
     record = None
     if resume_dir is not None:
@@ -339,9 +340,7 @@ def setup_run(
         "snapshot": ckpt.BASE_SNAPSHOT_FILE if random_base else None,
     }
 
-    frontend_config = (
-        FrontendConfig.load(resume_dir) if resume_dir is not None else frontend_for(config)
-    )
+    frontend_config = run_frontend(resume_dir, lambda: frontend_for(config), config.lexicon)
     frontend = TextFrontend(frontend_config)
     n_bins = int(tts.config.flow_lm.lookup_table.n_bins)
     if config.text_mode == "native":

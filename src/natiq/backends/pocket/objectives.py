@@ -284,6 +284,9 @@ class LsdDraws:
     s: torch.Tensor
     t_distill: torch.Tensor
 
+    def to(self, dtype: torch.dtype) -> LsdDraws:
+        return LsdDraws(**{name: value.to(dtype) for name, value in vars(self).items()})
+
 
 def lsd_rows(
     head: torch.nn.Module,
@@ -299,7 +302,28 @@ def lsd_rows(
     ``X_{s,t}(x) = x + (t - s) v(s, t, x)``, so ``dX/dt = v + (t - s) dv/dt``.
     One head call computes both: the diagonal rows and the distillation rows
     side by side, ``dv/dt`` by forward-mode AD on the end time.
+
+    Runs in the head's own precision (its weights' dtype, fp32 when trained
+    under mixed precision) with autocast off, whatever the caller's autocast:
+    forward-mode AD and autocast do not mix. Tangent formulas run under the
+    caller's autocast, and CUDA's computes their reductions in fp32, so a
+    tangent turned fp32 beside its bf16 primal and the next matmul failed
+    (``docs/pocket-training.md``, "Mixed precision"). The rows come back in
+    that precision; ``cond`` (bf16 from an autocast backbone) is cast up and
+    its gradient cast back.
     """
+    dtype = _weight_dtype(head)
+    with torch.autocast(x1.device.type, enabled=False):
+        return _lsd_rows(head, cond.to(dtype), x1.to(dtype), draws.to(dtype), teacher_gradient)
+
+
+def _lsd_rows(
+    head: torch.nn.Module,
+    cond: torch.Tensor,
+    x1: torch.Tensor,
+    draws: LsdDraws,
+    teacher_gradient: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
     n = x1.shape[0]
     x_t = (1 - draws.t) * draws.x0 + draws.t * x1
     s, t = draws.s, draws.t_distill
@@ -394,6 +418,11 @@ def _weighted(
 
 def _mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (prediction - target).pow(2).mean()
+
+
+def _weight_dtype(head: torch.nn.Module) -> torch.dtype:
+    """The dtype the head's weights have now (inside an FSDP forward: the unsharded ones)."""
+    return next(p.dtype for p in head.parameters() if p.is_floating_point())
 
 
 def _num_time_conds(head: torch.nn.Module) -> int:
