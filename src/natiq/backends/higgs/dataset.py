@@ -6,8 +6,8 @@ empty after the front-end; each skip is returned with its reason so the
 trainer can write it to ``skipped.jsonl``.
 
 The system prompt is each line's own (``natiq data chatml --scene`` sets it)
-unless training overrides it for all lines; ``system_prompt_used`` is what
-the adapter records so that inference builds the same prompt.
+unless training overrides it for all lines (the trainer records the one it
+used with the adapter so that inference builds the same prompt).
 """
 
 from __future__ import annotations
@@ -36,12 +36,6 @@ def system_prompt_of(sample: Any, override: str | None = None) -> str:
     if override is not None:
         return override
     return sample.system or DEFAULT_SYSTEM_PROMPT
-
-
-def system_prompt_used(samples: Sequence[Any], override: str | None = None) -> str | None:
-    """The one system prompt training saw, to record with the adapter; ``None`` if lines differ."""
-    prompts = {system_prompt_of(sample, override).strip() for sample in samples}
-    return prompts.pop() if len(prompts) == 1 else None
 
 
 def prepared_texts(sample: Any, frontend: Any, system_prompt: str | None = None) -> CloningTexts:
