@@ -121,7 +121,10 @@ function highlightAt(seconds) {
     span.classList.toggle("current", on);
     if (on) current = index;
   });
-  if (current >= 0) $("words").dataset.current = String(current);
+  // the last word heard stays marked (in a pause, too) until the next one starts
+  if (current >= 0 && $("words").dataset.current !== String(current)) {
+    $("words").dataset.current = String(current);
+  }
 }
 
 function followLive() {
