@@ -25,7 +25,7 @@ def test_declared_load_options_are_exactly_the_load_keywords(name: str) -> None:
 @pytest.mark.parametrize(
     ("name", "options", "message"),
     [
-        ("pocket", {"audio_tokenizer": "x"}, "the pocket backend has no load option(s) audio_tokenizer (its own options: scheme, diacritize, temperature, eos_threshold)"),
+        ("pocket", {"audio_tokenizer": "x"}, "the pocket backend has no load option(s) audio_tokenizer (its own options: scheme, diacritize, temperature, eos_threshold, max_batch)"),
         ("higgs", {"scheme": "latin", "diacritize": "auto"}, "the higgs backend has no load option(s) diacritize, scheme (its own options: audio_tokenizer, system_prompt)"),
     ],
 )  # fmt: skip

@@ -20,6 +20,7 @@ This module must not import torch or any model library.
 from __future__ import annotations
 
 import math
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -164,6 +165,29 @@ class SpeechBackend(ABC):
 
         At most ``max_seconds * sample_rate`` samples in all when ``max_seconds`` is set.
         """
+
+    @property
+    def max_batch(self) -> int:
+        """Streams this loaded model generates together (a shared batched loop); 1: one at a time."""
+        return 1
+
+    def generate_scheduled(
+        self,
+        model_text: str,
+        voice: Any,
+        options: SynthesisOptions,
+        *,
+        interactive: bool,
+        stop: threading.Event,
+    ) -> Iterator[np.ndarray]:
+        """``generate`` as one of several concurrent streams (a server's).
+
+        A backend whose ``max_batch`` is above 1 lets ``interactive`` streams
+        go before batch items itself, and ends the stream at its next frame
+        once ``stop`` is set. The default is plain ``generate``: the caller
+        gives such a backend one stream at a time.
+        """
+        return self.generate(model_text, voice, options)
 
     def stream(
         self, model_text: str, voice: Any, options: SynthesisOptions | None = None

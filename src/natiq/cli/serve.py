@@ -63,6 +63,13 @@ def serve(
     max_concurrency: Annotated[
         int, typer.Option(help="Syntheses running at once.")
     ] = _D.max_concurrency,
+    max_batch: Annotated[
+        int | None,
+        typer.Option(
+            help="Streams the model steps together in one batched loop (Pocket); "
+            "default: --max-concurrency; 1: one stream at a time."
+        ),
+    ] = _D.max_batch,
     max_queue: Annotated[
         int, typer.Option(help="Requests allowed to wait; one more gets 429.")
     ] = _D.max_queue,
@@ -161,6 +168,7 @@ def serve(
         allowed_origins=tuple(allowed_origin or ()),
         max_auth_failures=max_auth_failures,
         max_concurrency=max_concurrency,
+        max_batch=max_batch,
         max_queue=max_queue,
         data_dir=data_dir,
         max_text_chars=max_text_chars,

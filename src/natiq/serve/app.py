@@ -110,6 +110,7 @@ def create_app(settings: ServeSettings, synthesizer: Any | None = None) -> FastA
             device=settings.device,
             join=settings.join_policy(),
             lexicon=settings.lexicon,
+            **settings.backend_load_options(),
         )
     state = ServerState(settings, synthesizer)
     wyoming = WyomingServer(state, wyoming_address) if wyoming_address is not None else None

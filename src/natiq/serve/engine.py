@@ -11,7 +11,12 @@ A request goes through four steps:
 3. synthesis on a worker thread (interactive: a pool of ``max_concurrency``;
    batch: the job worker's own thread). The ``Synthesizer`` hands the model
    one model-sized piece at a time and each piece waits for its turn in
-   ``ModelLanes``: interactive requests before batch items.
+   ``ModelLanes``: interactive requests before batch items. A backend that
+   steps concurrent streams together (``max_batch`` above 1: Pocket's shared
+   loop) takes no turns (``SharedLoopBackend``): every piece joins its loop
+   at once with the ticket's priority and stop event, and the loop lets
+   interactive streams go first (a batch item's row waits, parked, and
+   resumes where it stopped: nothing is generated twice).
 4. streaming: chunks cross back to the event loop through an asyncio queue as
    they are produced. A client that goes away stops its ticket: the model's
    generation loop stops at the next frame.
@@ -27,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import asdict, dataclass
@@ -137,6 +142,31 @@ class AudioStream:
         self._engine.lanes.cancel(self.ticket)
 
 
+class SharedLoopBackend(ScheduledBackend):
+    """A backend that batches concurrent streams itself: no turns, the ticket goes to its loop.
+
+    ``prepare_voice`` still takes a turn (``ScheduledBackend``); ``generate``
+    hands the thread's ticket (priority, stop event) to the backend's
+    ``generate_scheduled``, whose loop admits interactive streams first and
+    ends a stopped stream at its next frame.
+    """
+
+    def generate(self, model_text: str, voice: Any, options: Any) -> Iterator[np.ndarray]:
+        ticket = self.lanes.current()
+        if ticket.stop.is_set():
+            raise SynthesisCancelled
+        chunks = self.backend.generate_scheduled(
+            model_text, voice, options, interactive=ticket.interactive, stop=ticket.stop
+        )
+        with closing(chunks):
+            for chunk in chunks:
+                if ticket.stop.is_set():
+                    raise SynthesisCancelled
+                yield chunk
+        if ticket.stop.is_set():
+            raise SynthesisCancelled
+
+
 class SpeechEngine:
     def __init__(
         self,
@@ -149,7 +179,8 @@ class SpeechEngine:
         options: SynthesisOptions | None = None,
     ) -> None:
         self.lanes = ModelLanes(slots=max_concurrency)
-        scheduled = ScheduledBackend(synthesizer.backend, self.lanes, metrics.preempted.inc)
+        wrapper = SharedLoopBackend if synthesizer.backend.max_batch > 1 else ScheduledBackend
+        scheduled = wrapper(synthesizer.backend, self.lanes, metrics.preempted.inc)
         self.synthesizer = synthesizer.over(scheduled)
         self.sample_rate = int(synthesizer.sample_rate)
         self.max_model_chars = max_model_chars

@@ -47,6 +47,8 @@ class ServeSettings:
     allowed_origins: tuple[str, ...] = ()
     max_auth_failures: int = 20
     max_concurrency: int = 1
+    # streams one model steps together (a backend that batches, Pocket); None: --max-concurrency
+    max_batch: int | None = None
     max_queue: int = 8
     data_dir: Path = Path("natiq-serve-data")
     max_text_chars: int = 2000
@@ -81,6 +83,8 @@ class ServeSettings:
         for flag, value in positive.items():
             if value < 1:
                 raise NatiqError(f"{flag} must be at least 1")
+        if self.max_batch is not None and self.max_batch < 1:
+            raise NatiqError("--max-batch must be at least 1")
         if self.max_queue < 0:
             raise NatiqError("--max-queue must be 0 or more")
         if self.max_model_chars < self.max_text_chars:
@@ -108,6 +112,20 @@ class ServeSettings:
     def join_policy(self) -> JoinPolicy:
         """The silences between sentences (``--pause NAME=SECONDS``) on top of the defaults."""
         return JoinPolicy().with_pauses(parse_pauses(self.pauses))
+
+    def backend_load_options(self) -> dict[str, int]:
+        """``max_batch`` for the backend's ``load``: ``--max-concurrency`` unless given.
+
+        Left out for a backend that does not batch streams unless it was given
+        explicitly (then that backend refuses it with an ``OptionError``).
+        """
+        if self.max_batch is not None:
+            return {"max_batch": self.max_batch}
+        from natiq.backends.registry import backend_class
+
+        if "max_batch" in backend_class(self.backend).load_options:
+            return {"max_batch": self.max_concurrency}
+        return {}
 
     @property
     def host_names(self) -> frozenset[str]:

@@ -8,7 +8,11 @@ with the model (``natiq_frontend.json`` in the checkpoint or beside the YAML);
 only a model that records none may be given a romanization scheme by hand.
 
 Generation goes through pocket-tts's own ``generate_audio_stream`` (generation
-and Mimi decoding in two threads), so speed equals the stock package. Pocket
+and Mimi decoding in two threads), so speed equals the stock package, one
+stream at a time (a lock). With ``max_batch`` above 1, concurrent calls
+instead join one shared loop that steps up to ``max_batch`` streams together
+(``natiq.backends.pocket.batched``): same audio per stream, several streams
+for little more than the cost of one. Pocket
 runs in fp32 on every device: its generation thread would not inherit an
 autocast context. This module does not split or prepare text; the
 ``natiq.Synthesizer`` does.
@@ -77,6 +81,7 @@ class PocketBackend(SpeechBackend):
         "diacritize",
         "temperature",
         "eos_threshold",
+        "max_batch",
     )
     # no top-p/top-k: pocket-tts samples its flow with a temperature only
     sampling_options: ClassVar[tuple[str, ...]] = ("temperature", "max_seconds", "seed")
@@ -90,6 +95,7 @@ class PocketBackend(SpeechBackend):
         frontend_recorded: bool,
         source: str,
         default_voice: Path | None = None,
+        max_batch: int = 1,
     ) -> None:
         from natiq.text import TextFrontend
 
@@ -101,6 +107,11 @@ class PocketBackend(SpeechBackend):
         self.source = source
         self._frontend = TextFrontend(frontend_config)
         self._lock = threading.Lock()
+        self._loop = None
+        if max_batch != 1:
+            from natiq.backends.pocket.batched import BatchedGeneration
+
+            self._loop = BatchedGeneration(tts_model, max_batch=max_batch)
 
     @classmethod
     def load(
@@ -114,6 +125,7 @@ class PocketBackend(SpeechBackend):
         diacritize: str | None = None,
         temperature: float | None = None,
         eos_threshold: float | None = None,
+        max_batch: int | None = None,
     ) -> PocketBackend:
         """Load a stock model (``model``) or a natiq checkpoint / export dir (``checkpoint``).
 
@@ -122,7 +134,12 @@ class PocketBackend(SpeechBackend):
         always be chosen: it only fills diacritics missing from the input.
         ``temperature`` and ``eos_threshold`` override the config's defaults.
         ``quantize`` is pocket-tts's dynamic int8 path, on CPU only.
+        ``max_batch`` above 1 makes concurrent calls share one batched loop.
         """
+        if max_batch is not None and (
+            isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
+        ):
+            raise OptionError(f"max_batch is a whole number of streams >= 1, not {max_batch!r}")
         if not isinstance(quantize, bool):
             raise OptionError(
                 f"the pocket backend's quantize is on or off (its CPU int8 path), not {quantize!r}"
@@ -164,6 +181,7 @@ class PocketBackend(SpeechBackend):
             frontend_recorded=recorded,
             source=source,
             default_voice=default_voice_file(source),
+            max_batch=1 if max_batch is None else max_batch,
         )
 
     @staticmethod
@@ -231,29 +249,65 @@ class PocketBackend(SpeechBackend):
         """Encode a reference clip once and save the state for fast reuse."""
         return voices.export_voice_state(self.prepare_voice(prompt), output)
 
+    @property
+    def max_batch(self) -> int:
+        return 1 if self._loop is None else self._loop.max_batch
+
     def generate(
         self, model_text: str, voice: Any, options: SynthesisOptions
+    ) -> Iterator[np.ndarray]:
+        return self.generate_scheduled(
+            model_text, voice, options, interactive=True, stop=threading.Event()
+        )
+
+    def generate_scheduled(
+        self,
+        model_text: str,
+        voice: Any,
+        options: SynthesisOptions,
+        *,
+        interactive: bool,
+        stop: threading.Event,
     ) -> Iterator[np.ndarray]:
         if voice is None:
             voice = self.prepare_voice(None)
         limit = max_samples(options, self.sample_rate)
+        if self._loop is not None:
+            chunks = self._loop.stream(
+                model_text,
+                voice,
+                temperature=options.temperature,
+                seed=options.seed,
+                interactive=interactive,
+                stop=stop,
+            )
+            return _capped(chunks, limit)
+        return self._generate_locked(model_text, voice, limit, options, stop)
+
+    def _generate_locked(
+        self,
+        model_text: str,
+        voice: Any,
+        limit: int | None,
+        options: SynthesisOptions,
+        stop: threading.Event,
+    ) -> Iterator[np.ndarray]:
+        """pocket-tts's own two-thread stream, one caller at a time; ``stop`` is checked per chunk."""
         with self._lock, self._sampling(options):
-            stop = threading.Event()
-            produced = 0
-            stream = self.model.generate_audio_stream(voice, model_text, copy_state=True, stop=stop)
+            if stop.is_set():
+                return
+            ended = threading.Event()  # stops pocket-tts's generation thread at its next frame
+            stream = self.model.generate_audio_stream(
+                voice, model_text, copy_state=True, stop=ended
+            )
+            chunks = (chunk.detach().to("cpu", torch.float32).numpy() for chunk in stream)
             try:
-                for chunk in stream:
-                    audio = chunk.detach().to("cpu", torch.float32).numpy()
-                    if limit is not None and produced + audio.size >= limit:
-                        audio = audio[: limit - produced]
-                        stop.set()
-                    produced += audio.size
-                    if audio.size:
-                        yield audio
+                for audio in _capped(chunks, limit):
+                    yield audio
                     if stop.is_set():
                         break
             finally:
-                stop.set()
+                ended.set()
                 stream.close()
 
     @contextlib.contextmanager
@@ -268,3 +322,21 @@ class PocketBackend(SpeechBackend):
             yield
         finally:
             self.model.temp = previous
+
+
+def _capped(chunks: Iterator[np.ndarray], limit: int | None) -> Iterator[np.ndarray]:
+    """``chunks`` up to ``limit`` samples in all; the source is closed when this ends."""
+    produced = 0
+    try:
+        for audio in chunks:
+            if limit is not None and produced + audio.size >= limit:
+                if limit > produced:
+                    yield audio[: limit - produced]
+                return
+            produced += audio.size
+            if audio.size:
+                yield audio
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
