@@ -6,7 +6,8 @@ measurement behind the choice of library (docs/speaking.md, "Speed").
 
 Candidates (each skipped, with the reason, when it is not installed):
 
-- ``natiq``: what natiq ships (``natiq.speak.speed``);
+- ``natiq``: what natiq ships (``natiq.data.tempo.change_tempo``: Rubber Band R3 with
+  exact output lengths);
 - ``rubberband``: the Rubber Band CLI (Debian ``rubberband-cli``) through
   ``pyrubberband``, default R2 engine, and ``rubberband-r3`` (its finer engine);
 - ``sox-tempo``: SoX's WSOLA ``tempo -s`` (speech mode), through a pipe;

@@ -44,18 +44,26 @@ def check_timings(words: list, sentences: list, audio_s: float) -> None:
 
 
 def test_pocket_audio_gets_ordered_timings_inside_it(synth, voice_wav, aligner) -> None:
-    speed = 1.5
-    sentences: list = []
-    result = synth.speak(
-        TEXT,
-        voice=voice_wav,
-        options=SynthesisOptions(seed=1, max_seconds=1.0),
-        speed=speed,
-        on_sentence=sentences.append,
-    )
-    words = [w for s in sentences for w in aligner.sentence_timings(s)]
-    check_timings(words, sentences, result.audio.size / result.sample_rate)
-    assert [s.rate for s in sentences] == [speed, speed]
+    def timed(speed: float) -> tuple[list, list, float]:
+        sentences: list = []
+        result = synth.speak(
+            TEXT,
+            voice=voice_wav,
+            options=SynthesisOptions(seed=1, max_seconds=1.0),
+            speed=speed,
+            on_sentence=sentences.append,
+        )
+        words = [w for s in sentences for w in aligner.sentence_timings(s)]
+        return words, sentences, result.audio.size / result.sample_rate
+
+    words, sentences, audio_s = timed(1.5)
+    check_timings(words, sentences, audio_s)
+    assert [s.rate for s in sentences] == [1.5, 1.5]
+    # the same model audio (same seed) played 1.5 times as fast: every time divided by 1.5
+    normal, _, _ = timed(1.0)
+    fast_times = [t for w in words for t in (w.start, w.end)]
+    normal_times = [t for w in normal for t in (w.start, w.end)]
+    assert fast_times == pytest.approx([t / 1.5 for t in normal_times], abs=1e-3)
 
 
 def test_speak_writes_timings_beside_the_audio(
