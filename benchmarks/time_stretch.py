@@ -2,7 +2,7 @@
 
 Why this exists: natiq's ``speed`` control (OpenAI ``speed`` 0.25-4.0) changes
 the tempo of generated speech without changing its pitch. This script is the
-measurement behind the choice of library (docs/speaking.md, "Speed").
+measurement behind the choice of library (docs/speaking.md, "Speaking rate").
 
 Candidates (each skipped, with the reason, when it is not installed):
 

@@ -188,7 +188,8 @@ def test_a_voice_recorded_from_the_microphone_becomes_a_voice(driver) -> None:
 
 def test_playback_starts_before_the_response_ends_and_the_highlight_follows_it(driver) -> None:
     spoken = driver.speak("1", follow_playback=True)
-    print(f"speed 1: {spoken}")
+    lead = spoken["end_at"] - spoken["sources"][0]["sounds_at"]
+    print(f"speed 1: audio sounding {lead:.0f} ms before the end event; {spoken}")
     assert spoken["words"] == WORDS
     sources = spoken["sources"]
     # the audio is scheduled as it arrives, the first piece to sound before the response ended
