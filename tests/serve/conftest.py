@@ -116,3 +116,23 @@ def espeak_wav() -> Callable[[str], bytes]:
         ).stdout
 
     return speak
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every page test (a fake microphone that plays a tone,
+    its permission granted), closed at the end of the session."""
+    from support.browser import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *FAKE_MEDIA_ARGS], headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
