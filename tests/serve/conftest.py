@@ -118,10 +118,12 @@ def espeak_wav() -> Callable[[str], bytes]:
     return speak
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every page test (a fake microphone that plays a tone,
-    its permission granted), closed at the end of the session."""
+    """One headless Chromium for the page tests of a module (a fake microphone that plays
+    a tone, its permission granted), closed at the end of the module: while Playwright's
+    sync API is open its event loop runs in this thread, and every later ``asyncio.run``
+    (the Wyoming tests) would fail with "cannot be called from a running event loop"."""
     from support.browser import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
 
     if not CHROMIUM.exists():
