@@ -120,10 +120,10 @@ def espeak_wav() -> Callable[[str], bytes]:
 
 @pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the page tests of a module (a fake microphone that plays
-    a tone, its permission granted), closed at the end of the module: while Playwright's
-    sync API is open its event loop runs in this thread, and every later ``asyncio.run``
-    (the Wyoming tests) would fail with "cannot be called from a running event loop"."""
+    """One headless Chromium for the page tests of a module (a fake microphone that
+    plays a tone, its permission granted). Module, not session: while Playwright's
+    sync API is open, the main thread has a running asyncio loop, and the tests
+    that call ``asyncio.run`` (Wyoming) would fail after the page tests."""
     from support.browser import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
 
     if not CHROMIUM.exists():
