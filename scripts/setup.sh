@@ -48,6 +48,10 @@ if [ ! -f "$stamp" ]; then
   pip_quiet --no-deps -e .
   .venv/bin/python -c "import natiq, torch, torchaudio, pocket_tts, transformers" \
     || { echo "[setup] the Python environment is incomplete; see the pip output above" >&2; exit 1; }
+  # librosa compiles its numba kernels on first use (~15 s; DNSMOS features in evaluation)
+  # and caches them in the venv: compile them once here, as pip compiles bytecode.
+  echo "[setup] compiling librosa's numba kernels"
+  .venv/bin/python -c "import numpy, librosa; librosa.feature.melspectrogram(y=numpy.zeros(4000, numpy.float32), sr=16000)"
   rm -f .venv/.natiq-lock-*
   touch "$stamp"
 fi
