@@ -49,6 +49,7 @@ import numpy as np
 from pocket_speak import model_text_of, proc_status_mb, voice_clip, write_export_dir
 
 MAX_BATCH = 8
+OUTLIER = 1e-5  # a per-seed difference above this is listed (rounding alone gives ~5e-8)
 
 
 @dataclass
@@ -284,12 +285,15 @@ def main() -> None:
                 )
     load_after = load_average()
     stats = backends["batched"]._loop.stats
+    backends["batched"]._loop.close()  # its threads end before the interpreter does
 
     diffs = []
+    outliers = []  # (clients, round, seed, difference) above OUTLIER
     for key, key_runs in runs.items():
         if key[0] != "batched":
             continue
-        for batched, locked in zip(key_runs, runs[("locked", key[1])], strict=True):
+        pairs = zip(key_runs, runs[("locked", key[1])], strict=True)
+        for round_index, (batched, locked) in enumerate(pairs):
             for seed in sorted(set(batched.audio) & set(locked.audio)):
                 audio, reference = batched.audio[seed], locked.audio[seed]
                 if reference.shape != audio.shape:
@@ -297,6 +301,8 @@ def main() -> None:
                         f"seed {seed}: {audio.shape} samples batched, {reference.shape} locked"
                     )
                 diffs.append(float(np.abs(reference - audio).max()))
+                if diffs[-1] > OUTLIER:
+                    outliers.append((key[1], round_index + 1, seed, diffs[-1]))
     if not diffs:
         raise SystemExit("no request completed in both variants: give a longer --seconds")
 
@@ -336,6 +342,8 @@ def main() -> None:
     print(
         f"max abs difference per seed, batched vs locked: {max(diffs):.2e} over {len(diffs)} requests"
     )
+    for clients, round_index, seed, gap in outliers:
+        print(f"  above {OUTLIER:.0e}: x{clients} round {round_index} seed {seed}: {gap:.2e}")
 
     top, single = max(args.streams), min(args.streams)
     # paired by round: the two runs were measured minutes apart at most, under similar load
@@ -376,6 +384,7 @@ def main() -> None:
                 "gain_by_round": gains,
                 "memory_mb": memory,
                 "max_abs_diff": max(diffs),
+                "outliers": outliers,
                 "load_average": [load_before, load_after],
             }
         )
