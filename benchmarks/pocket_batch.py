@@ -160,6 +160,56 @@ def run_clients(backend, text: str, voice, clients: int, window_s: float, stagge
     return run
 
 
+def step_costs(export_dir: Path, text: str, frames: int = 20) -> None:
+    """Milliseconds of one FlowLM step (all rows) and one Mimi frame (all rows) at 1, 2, 4, 8 rows.
+
+    The loop's own row classes on one thread, no other thread running: where
+    the time of a frame goes, and how it grows with the rows.
+    """
+    import torch
+
+    from natiq.backends.pocket import batched
+
+    backend = load_backend(export_dir, 1)
+    model = backend.model
+    voice = backend.prepare_voice(voice_prompt(export_dir))
+    segment = batched.plan_segments(model, text)[0]
+    batched.relayout_linear_weights(model.flow_lm)  # as the loop does
+    with torch.no_grad():
+        prompt = batched.prompt_state(model, voice, segment.tokens)
+        for rows in (1, 2, 4, 8):
+            flow, mimi = batched.FlowRows(model), batched.MimiRows(model)
+            for index in range(rows):
+                stream = batched._Stream(
+                    voice=voice,
+                    generator=torch.Generator().manual_seed(index),
+                    temperature=float(model.temp),
+                    interactive=True,
+                    stop=threading.Event(),
+                    order=index,
+                )
+                stream.start(segment)
+                flow.add_prompt(stream, prompt)
+            mimi.apply(flow.ops)
+            flow.ops = []
+            for _ in range(3):  # warm-up
+                latents = flow.step().latents
+                mimi.decode(latents[:, None])
+            started = time.perf_counter()
+            for _ in range(frames):
+                latents = flow.step().latents
+            flowed = time.perf_counter()
+            for _ in range(frames):
+                mimi.decode(latents[:, None])
+            decoded = time.perf_counter()
+            print(
+                f"{rows} rows: FlowLM {(flowed - started) / frames * 1000:5.1f} ms per step, "
+                f"Mimi {(decoded - flowed) / frames * 1000:5.1f} ms per frame "
+                f"(load {load_average():.1f})",
+                flush=True,
+            )
+
+
 def child(variant: str, streams: int, export_dir: Path, text: str) -> None:
     """Load one variant, run ``streams`` concurrent requests once, print the peak RSS (MB) as JSON."""
     backend = load_backend(export_dir, MAX_BATCH if variant == "batched" else 1)
@@ -224,6 +274,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--step-costs",
+        action="store_true",
+        help="only time one FlowLM step and one Mimi frame at 1, 2, 4 and 8 rows, on this thread",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-streams", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -253,6 +308,9 @@ def main() -> None:
         print(f"model written in {time.perf_counter() - started:.1f} s: {export_dir}")
     text = model_text_of(export_dir)
     print(f"model text: {text!r}; torch threads {torch.get_num_threads()}; {os.cpu_count()} CPUs")
+    if args.step_costs:
+        step_costs(export_dir, text)
+        return
 
     backends = {
         "locked": load_backend(export_dir, 1),
