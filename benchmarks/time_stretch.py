@@ -2,11 +2,12 @@
 
 Why this exists: natiq's ``speed`` control (OpenAI ``speed`` 0.25-4.0) changes
 the tempo of generated speech without changing its pitch. This script is the
-measurement behind the choice of library (docs/speaking.md, "Speed").
+measurement behind the choice of library (docs/speaking.md, "Speaking rate").
 
 Candidates (each skipped, with the reason, when it is not installed):
 
-- ``natiq``: what natiq ships (``natiq.speak.speed``);
+- ``natiq``: what natiq ships (``natiq.data.tempo.change_tempo``: Rubber Band R3 with
+  exact output lengths);
 - ``rubberband``: the Rubber Band CLI (Debian ``rubberband-cli``) through
   ``pyrubberband``, default R2 engine, and ``rubberband-r3`` (its finer engine);
 - ``sox-tempo``: SoX's WSOLA ``tempo -s`` (speech mode), through a pipe;

@@ -116,3 +116,25 @@ def espeak_wav() -> Callable[[str], bytes]:
         ).stdout
 
     return speak
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the page tests of a module (a fake microphone that
+    plays a tone, its permission granted). Module, not session: while Playwright's
+    sync API is open, the main thread has a running asyncio loop, and the tests
+    that call ``asyncio.run`` (Wyoming) would fail after the page tests."""
+    from support.browser import CHROMIUM, CHROMIUM_ARGS, FAKE_MEDIA_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *FAKE_MEDIA_ARGS], headless=True
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -71,6 +71,18 @@ def test_the_openai_client_gets_compressed_formats_it_can_decode(
     assert response.response.headers["content-type"].startswith(
         {"opus": "audio/ogg", "aac": "audio/aac", "mp3": "audio/mpeg"}[fmt]
     )
+    # the container its type names: an Ogg page of Opus, an ADTS frame, an MPEG layer III frame
+    data = response.content
+    if fmt == "opus":
+        assert data[:4] == b"OggS" and b"OpusHead" in data[:64]
+    elif fmt == "aac":
+        assert data[0] == 0xFF and data[1] & 0xF6 == 0xF0  # sync, layer 0
+    else:
+        if (
+            data[:3] == b"ID3"
+        ):  # an ID3v2 tag first: skip it (its size is "syncsafe", 7 bits a byte)
+            data = data[10 + sum(byte << (7 * (3 - k)) for k, byte in enumerate(data[6:10])) :]
+        assert data[0] == 0xFF and data[1] & 0xE6 == 0xE2  # sync, layer III
     audio, decoded_rate = decode(response.content)
     assert decoded_rate == rate
     assert normal_s <= audio.size / rate <= normal_s + 0.15  # codec priming/padding only
@@ -146,6 +158,9 @@ def test_the_websocket_sends_word_events_after_their_audio(timed_api, api_key) -
     assert {w["type"] for w in words} == {"word"}
     times = [t for w in words for t in (w["start"], w["end"])]
     assert times == sorted(times) and times[-1] <= samples / 24000
+    # the first sentence's words come while the second sentence's audio is still to come
+    kinds = [kind for kind, _ in received]
+    assert "audio" in kinds[kinds.index("word") :]
     # each word comes after audio that reaches its end: a player can highlight it in time
     heard = 0
     for kind, value in received:

@@ -12,26 +12,22 @@ import time
 import pytest
 
 from natiq.serve.app import create_app
-from support.browser import CHROMIUM, CHROMIUM_ARGS
+from support.alignment import shared_aligner
 from support.serve import ThreadedServer, make_settings
 
 pytestmark = pytest.mark.slow
 
 
 def test_page_speaks_arabic_typed_by_keyboard(
-    tmp_path, synthesizer, api_key, voice_clip, artifacts_dir
+    tmp_path, synthesizer, api_key, voice_clip, artifacts_dir, browser, tmp_path_factory
 ):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     app = create_app(make_settings(tmp_path), synthesizer)
-    with ThreadedServer(app) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    app.state.natiq.aligner = shared_aligner(tmp_path_factory)
+    with ThreadedServer(app) as server:
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="ar")
         try:
-            page = browser.new_page(viewport={"width": 390, "height": 844}, locale="ar")
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on(
@@ -78,4 +74,4 @@ def test_page_speaks_arabic_typed_by_keyboard(
             page.screenshot(path=str(artifacts_dir / "serve_page_desktop.png"), full_page=True)
             assert errors == []
         finally:
-            browser.close()
+            page.close()

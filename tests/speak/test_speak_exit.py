@@ -31,11 +31,11 @@ def test_exit_waits_for_a_library_thread_and_not_for_other_daemons() -> None:
     library.start()
     other.start()
     started = time.monotonic()
-    wait_for_library_threads(timeout=5)
+    wait_for_library_threads(timeout=20)
     waited = time.monotonic() - started
     assert not library.is_alive()
     assert other.is_alive()
-    assert 0.2 < waited < 3.0
+    assert 0.2 < waited < 10  # waiting for the other daemon too would take the whole 20 s
 
 
 def test_no_pocket_tts_thread_outlives_a_stream_stopped_early(synth, voice_wav) -> None:

@@ -9,6 +9,7 @@ tests/eval/test_eval_alignment.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -56,6 +57,19 @@ def test_pocket_audio_gets_ordered_timings_inside_it(synth, voice_wav, aligner) 
     words = [w for s in sentences for w in aligner.sentence_timings(s)]
     check_timings(words, sentences, result.audio.size / result.sample_rate)
     assert [s.rate for s in sentences] == [speed, speed]
+    # the same model audio, unstretched and at the start: every time is the
+    # stretched sentence's start plus the unstretched time divided by the speed
+    # (two runs of the model differ in the last float bits, and Whisper's
+    # alignment of the tiny model's noise with them: the same audio is aligned here)
+    for sentence in sentences:
+        stretched = aligner.sentence_timings(sentence)
+        plain = aligner.sentence_timings(dataclasses.replace(sentence, start_s=0.0, rate=1.0))
+        expected = [
+            min(sentence.start_s + t / speed, sentence.start_s + sentence.duration_s)
+            for w in plain
+            for t in (w.start, w.end)
+        ]
+        assert [t for w in stretched for t in (w.start, w.end)] == pytest.approx(expected, abs=1e-9)
 
 
 def test_speak_writes_timings_beside_the_audio(

@@ -16,3 +16,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# a fake microphone (a beeping tone) whose permission prompt is accepted, and
+# audio that may start without a click (the page test plays what it generates)
+FAKE_MEDIA_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 import subprocess
 import sys
 
@@ -95,31 +97,55 @@ def test_a_verse_number_is_not_read_as_a_cardinal() -> None:
 
 
 # Runs in a child process, so that a quadratic stage fails the test (timeout)
-# instead of hanging it: prints the best CPU seconds of preparing ``size`` chars.
+# instead of hanging it. Prints "size seconds" after each timing: every size
+# ascending, then again for each repeat, so the parent keeps the best CPU
+# seconds of each size and, on a timeout, still has the sizes that finished.
 TIMED_PREPARE = """
-import sys, time
+import gc, sys, time
 from natiq.text import FrontendConfig, TextFrontend
-unit, size, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-text = "ب" + unit * (size // len(unit))
+unit, repeats, sizes = sys.argv[1], int(sys.argv[2]), [int(size) for size in sys.argv[3:]]
 prepare = TextFrontend(FrontendConfig(scheme="latin")).prepare
-best = float("inf")
+texts = {size: "ب" + unit * (size // len(unit)) for size in sizes}
 for _ in range(repeats):
-    start = time.process_time()
-    prepare(text)
-    best = min(best, time.process_time() - start)
-print(best)
+    for size in sizes:
+        gc.collect()
+        start = time.process_time()
+        prepare(texts[size])
+        print(size, time.process_time() - start, flush=True)
 """
+SIZES = (200_000, 400_000, 800_000, 1_600_000)
+LINEAR_TIMEOUT_S = 120  # seconds when linear: ~3 idle, ~15 at load 10
 
 
-def _cpu_seconds(unit: str, size: int, repeats: int, timeout: float) -> float:
-    result = subprocess.run(
-        [sys.executable, "-c", TIMED_PREPARE, unit, str(size), str(repeats)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=True,
-    )
-    return float(result.stdout.split()[-1])
+def _best_cpu_seconds(unit: str, repeats: int) -> dict[int, float]:
+    """The best CPU seconds of preparing each of SIZES chars of ``unit``."""
+    command = [sys.executable, "-c", TIMED_PREPARE, unit, str(repeats), *map(str, SIZES)]
+    try:
+        result = subprocess.run(command, capture_output=True, timeout=LINEAR_TIMEOUT_S)
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        output, finished = result.stdout, True
+    except subprocess.TimeoutExpired as timeout:
+        output, finished = timeout.stdout or b"", False
+    best: dict[int, float] = {}
+    for line in output.decode().splitlines():
+        size, seconds = line.split()
+        best[int(size)] = min(best.get(int(size), math.inf), float(seconds))
+    assert finished, f"not done in {LINEAR_TIMEOUT_S} s; CPU seconds by size so far: {best}"
+    return best
+
+
+def growth_exponent(seconds_by_size: dict[int, float]) -> float:
+    """The least-squares slope of log(time) against log(size): 1 linear, 2 quadratic."""
+    sizes = [math.log(size) for size in seconds_by_size]
+    seconds = [math.log(seconds) for seconds in seconds_by_size.values()]
+    return statistics.linear_regression(sizes, seconds).slope
+
+
+def test_growth_exponent_reads_powers() -> None:
+    linear = {size: 3e-7 * size for size in SIZES}
+    assert growth_exponent(linear) == pytest.approx(1.0)
+    assert growth_exponent({size: 1e-12 * size**2 for size in SIZES}) == pytest.approx(2.0)
+    assert growth_exponent({**linear, SIZES[-1]: 1.3 * linear[SIZES[-1]]}) < 1.2
 
 
 @pytest.mark.slow
@@ -132,6 +158,10 @@ def _cpu_seconds(unit: str, size: int, repeats: int, timeout: float) -> float:
     ids=["marks", "pauses"],
 )
 def test_time_grows_linearly_with_input_size(unit: str) -> None:
-    small = _cpu_seconds(unit, 1_000_000, 2, timeout=300)
-    large = _cpu_seconds(unit, 4_000_000, 1, timeout=60 + 40 * small)
-    assert large / small < 5, f"4x the input took {large / small:.1f}x the time"
+    # The exponent fitted over four sizes (8x apart), each the best of three CPU
+    # times, shrugs off a noisy timing: one size 30% slow moves it by ~0.1, while
+    # a quadratic stage gives ~2 (or the child's timeout).
+    best = _best_cpu_seconds(unit, repeats=3)
+    exponent = growth_exponent(best)
+    print(f"exponent {exponent:.2f}; CPU seconds by size: {best}")
+    assert exponent < 1.5, f"time grows as size^{exponent:.2f}; CPU seconds by size: {best}"

@@ -279,10 +279,10 @@ def test_entity_expansion_and_external_entities_are_refused_before_any_work(tmp_
         '<!DOCTYPE speak SYSTEM "http://example.com/speak.dtd"><speak>a</speak>',
     ]
     for bomb in bombs:
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU time: a busy machine does not count
         with pytest.raises(SsmlError, match="must not declare a DOCTYPE") as raised:
             parse_ssml(bomb)
-        assert time.perf_counter() - started < 1.0  # refused at the DOCTYPE, nothing expanded
+        assert time.thread_time() - started < 1.0  # refused at the DOCTYPE, nothing expanded
         assert "TOP SECRET" not in str(raised.value)
 
 

@@ -11,10 +11,10 @@ its command-line tool (Debian ``rubberband-cli``, installed by
 process, so natiq links no GPL code. ``benchmarks/time_stretch.py`` compared
 it on speech with ffmpeg's WSOLA ``atempo`` (in-process through PyAV), SoX's
 WSOLA ``tempo``, audiotsm, librosa's phase vocoder and PyTSMod: R3 had the
-best Whisper intelligibility and predicted MOS at 0.5x, 1.5x and 2x, at 20-80x
-real time on one core (docs/speaking.md, "Speed"). When the tool is missing a
-rate other than 1 is a ``TimeStretchUnavailable`` error saying what to
-install, never a silently different algorithm.
+best predicted MOS and near-best Whisper intelligibility at 0.5x, 1.5x and
+2x, at 19-100x real time on one core (docs/speaking.md, "Speaking rate").
+When the tool is missing a rate other than 1 is a ``TimeStretchUnavailable``
+error saying what to install, never a silently different algorithm.
 
 This module only transforms samples: which audio is stretched (a whole
 sentence, never a stream chunk) is the ``Synthesizer``'s decision.

@@ -113,8 +113,8 @@ def sse_response(
     fmt: str,
     input_tokens: int,
 ) -> StreamingResponse:
-    """OpenAI's ``stream_format: "sse"``. ``usage`` counts what the model read
-    (characters, as ``input_tokens``) and made (80 ms audio frames, as ``output_tokens``)."""
+    """OpenAI's ``stream_format: "sse"``. ``usage`` counts the input's characters
+    (``input_tokens``) and the 80 ms frames of audio made (``output_tokens``)."""
 
     async def events() -> AsyncIterator[str]:
         async for data in encoded(state, stream, first, fmt):

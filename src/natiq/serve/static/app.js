@@ -1,11 +1,17 @@
 // natiq web page: speaks through the same public API any client uses.
 // The API key (when the server asks for one) is kept in sessionStorage and
-// sent as a Bearer header; nothing else is stored.
+// sent as a Bearer header (or a WebSocket subprotocol); nothing else is stored.
+//
+// Speech comes over the WebSocket /v1/stream: each PCM chunk is scheduled in
+// a Web Audio context as it arrives, so playback starts while the rest is
+// still being generated; word events (timings) highlight the word being
+// heard. When the stream ends the same samples become a WAV file for the
+// player (replay, with highlighting) and the download link.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FORMAT_NAMES = { wav: "WAV", mp3: "MP3", flac: "FLAC" };
 let lastUrl = null;
+let live = null; // the generation being played: {context, startedAt, words}
 
 function apiKey() {
   return sessionStorage.getItem("natiq-api-key") || "";
@@ -35,19 +41,31 @@ async function errorText(response) {
   }
 }
 
-// A streamed wav says "unknown length" in its header; once the whole file is
-// here, write the real sizes so players show the duration and downloads are
-// ordinary wav files.
-function withExactWavSizes(buffer, format) {
-  const type = format === "wav" ? "audio/wav" : format === "mp3" ? "audio/mpeg" : `audio/${format}`;
-  if (format === "wav" && buffer.byteLength >= 44) {
-    const view = new DataView(buffer);
-    if (view.getUint32(40, true) === 0xffffffff) {
-      view.setUint32(4, buffer.byteLength - 8, true);
-      view.setUint32(40, buffer.byteLength - 44, true);
-    }
-  }
-  return new Blob([buffer], { type });
+// 16-bit mono WAV with exact sizes, from PCM16 bytes.
+function wavFile(pcmChunks, sampleRate) {
+  const size = pcmChunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  const header = new DataView(new ArrayBuffer(44));
+  const text = (offset, value) => [...value].forEach((c, i) => header.setUint8(offset + i, c.charCodeAt(0)));
+  text(0, "RIFF");
+  header.setUint32(4, 36 + size, true);
+  text(8, "WAVEfmt ");
+  header.setUint32(16, 16, true);
+  header.setUint16(20, 1, true);
+  header.setUint16(22, 1, true);
+  header.setUint32(24, sampleRate, true);
+  header.setUint32(28, sampleRate * 2, true);
+  header.setUint16(32, 2, true);
+  header.setUint16(34, 16, true);
+  text(36, "data");
+  header.setUint32(40, size, true);
+  return new Blob([header.buffer, ...pcmChunks], { type: "audio/wav" });
+}
+
+function pcmToFloat(bytes) {
+  const ints = new Int16Array(bytes);
+  const floats = new Float32Array(ints.length);
+  for (let i = 0; i < ints.length; i++) floats[i] = ints[i] / 32768;
+  return floats;
 }
 
 async function loadVoices(selectId) {
@@ -72,9 +90,6 @@ async function loadVoices(selectId) {
 
 async function init() {
   const health = await (await fetch("/health")).json();
-  $("format").replaceChildren(
-    ...health.formats.filter((f) => f in FORMAT_NAMES).map((f) => new Option(FORMAT_NAMES[f], f)),
-  );
   $("text").maxLength = health.max_text_chars;
   if (health.auth) {
     $("key-section").hidden = false;
@@ -88,7 +103,48 @@ async function init() {
   await loadVoices();
 }
 
-async function generate(event) {
+// ----- words highlighted as they are heard
+function addWord(word) {
+  const span = document.createElement("span");
+  span.className = "word";
+  span.textContent = word.text;
+  span.dataset.start = word.start;
+  span.dataset.end = word.end;
+  $("words").append(span, " ");
+}
+
+function highlightAt(seconds) {
+  let current = -1;
+  const spans = $("words").querySelectorAll(".word");
+  spans.forEach((span, index) => {
+    const on = Number(span.dataset.start) <= seconds && seconds < Number(span.dataset.end);
+    span.classList.toggle("current", on);
+    if (on) current = index;
+  });
+  // the last word heard stays marked (in a pause, too) until the next one starts
+  if (current >= 0 && $("words").dataset.current !== String(current)) {
+    $("words").dataset.current = String(current);
+  }
+}
+
+function followLive() {
+  if (!live || live.startedAt === null) return;
+  highlightAt(live.context.currentTime - live.startedAt);
+  if (live.context.currentTime < live.endsAt + 0.1 || !live.ended) requestAnimationFrame(followLive);
+}
+
+function followPlayer() {
+  const player = $("player");
+  highlightAt(player.currentTime);
+  if (!player.paused && !player.ended) requestAnimationFrame(followPlayer);
+}
+
+// ----- speaking over the WebSocket
+function streamUrl() {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/stream`;
+}
+
+function generate(event) {
   event.preventDefault();
   const text = $("text").value.trim();
   if (!text) {
@@ -96,49 +152,104 @@ async function generate(event) {
     $("text").focus();
     return;
   }
-  const format = $("format").value || "wav";
   const button = $("generate");
   button.disabled = true;
   setStatus("جارٍ التوليد…");
+  $("player").pause();
+  $("words").replaceChildren();
+  delete $("words").dataset.current;
+  const progress = $("progress");
+  delete progress.dataset.firstAudioMs;
+  delete progress.dataset.endMs;
+  if (live) live.context.close();
+  // created inside the click or key press, so the browser lets it play
+  live = { context: new AudioContext(), startedAt: null, endsAt: 0, ended: false, pcm: [], rate: 24000 };
+  const current = live;
   const started = performance.now();
-  try {
-    const response = await fetch("/v1/audio/speech", {
-      method: "POST",
-      headers: headers({ "Content-Type": "application/json" }),
-      body: JSON.stringify({ model: "natiq", input: text, voice: $("voice").value || null, response_format: format }),
-    });
-    if (!response.ok) {
-      setStatus(await errorText(response), true);
+  const key = apiKey();
+  const socket = new WebSocket(streamUrl(), key ? ["natiq", `bearer.${key}`] : ["natiq"]);
+  socket.binaryType = "arraybuffer";
+  const finish = () => {
+    button.disabled = false;
+  };
+  socket.onopen = () => {
+    socket.send(
+      JSON.stringify({
+        text,
+        voice: $("voice").value || null,
+        speed: Number($("speed").value),
+        timings: true,
+      }),
+    );
+  };
+  socket.onmessage = (message) => {
+    if (typeof message.data !== "string") {
+      playChunk(current, message.data, started);
       return;
     }
-    const blob = withExactWavSizes(await response.arrayBuffer(), format);
-    if (lastUrl) URL.revokeObjectURL(lastUrl);
-    lastUrl = URL.createObjectURL(blob);
-    const player = $("player");
-    player.src = lastUrl;
-    const link = $("download");
-    link.href = lastUrl;
-    link.download = `natiq.${format}`;
-    link.hidden = false;
-    const seconds = ((performance.now() - started) / 1000).toFixed(2);
-    $("timing").textContent = `استغرق التوليد ${seconds} ثانية.`;
-    setStatus("جاهز. اضغط تشغيل للاستماع.");
-    player.play().catch(() => {});
-  } catch (error) {
-    setStatus(`تعذّر الاتصال بالخادم: ${error}`, true);
-  } finally {
-    button.disabled = false;
-  }
+    const event = JSON.parse(message.data);
+    if (event.type === "start") {
+      current.rate = event.sample_rate;
+    } else if (event.type === "word") {
+      addWord(event);
+    } else if (event.type === "end") {
+      current.ended = true;
+      progress.dataset.endMs = String(Math.round(performance.now() - started));
+      socket.close();
+      finished(current, event, started);
+      finish();
+    } else if (event.type === "error") {
+      setStatus(`خطأ ${event.status}: ${event.detail}`, true);
+      socket.close();
+      finish();
+    }
+  };
+  socket.onerror = () => {
+    setStatus("تعذّر الاتصال بالخادم.", true);
+    finish();
+  };
 }
 
-async function uploadVoice(event) {
-  event.preventDefault();
-  const form = new FormData();
-  const file = $("voice-file").files[0];
-  if (!file) {
-    setStatus("اختر ملف تسجيل.", true);
-    return;
+function playChunk(current, bytes, started) {
+  current.pcm.push(bytes);
+  const samples = pcmToFloat(bytes);
+  if (!samples.length) return;
+  const context = current.context;
+  const buffer = context.createBuffer(1, samples.length, current.rate);
+  buffer.copyToChannel(samples, 0);
+  const source = context.createBufferSource();
+  source.buffer = buffer;
+  source.connect(context.destination);
+  if (current.startedAt === null) {
+    current.startedAt = context.currentTime + 0.05;
+    current.endsAt = current.startedAt;
+    $("progress").dataset.firstAudioMs = String(Math.round(performance.now() - started));
+    setStatus("يُشغَّل الصوت أثناء توليده…");
+    requestAnimationFrame(followLive);
   }
+  const at = Math.max(current.endsAt, context.currentTime);
+  source.start(at);
+  current.endsAt = at + buffer.duration;
+}
+
+function finished(current, end, started) {
+  const blob = wavFile(current.pcm, current.rate);
+  if (lastUrl) URL.revokeObjectURL(lastUrl);
+  lastUrl = URL.createObjectURL(blob);
+  $("player").src = lastUrl;
+  const link = $("download");
+  link.href = lastUrl;
+  link.download = "natiq.wav";
+  link.hidden = false;
+  const seconds = ((performance.now() - started) / 1000).toFixed(2);
+  const audio = (end.timings.audio_s || 0).toFixed(2);
+  $("timing").textContent = `${audio} ثانية من الصوت في ${seconds} ثانية.`;
+  setStatus("جاهز. اضغط تشغيل للاستماع مرة أخرى.");
+}
+
+// ----- voices: a file, or a recording from the microphone
+async function uploadClip(file) {
+  const form = new FormData();
   form.append("file", file);
   if ($("voice-text").value.trim()) form.append("text", $("voice-text").value.trim());
   if ($("voice-name").value.trim()) form.append("name", $("voice-name").value.trim());
@@ -159,15 +270,75 @@ async function uploadVoice(event) {
   }
 }
 
+async function uploadVoice(event) {
+  event.preventDefault();
+  const file = $("voice-file").files[0];
+  if (!file) {
+    setStatus("اختر ملف تسجيل أو سجّل صوتك.", true);
+    return;
+  }
+  await uploadClip(file);
+}
+
+// The browser records compressed audio (WebM/Opus in Chromium); it is
+// decoded here and sent as a plain WAV, a format the server reads anyway.
+let recorder = null;
+
+async function toggleRecording() {
+  const button = $("record");
+  if (recorder) {
+    recorder.stop();
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  } catch (error) {
+    setStatus(`لا يمكن استخدام الميكروفون: ${error.message || error}`, true);
+    return;
+  }
+  const pieces = [];
+  recorder = new MediaRecorder(stream);
+  recorder.ondataavailable = (event) => pieces.push(event.data);
+  recorder.onstop = async () => {
+    stream.getTracks().forEach((track) => track.stop());
+    recorder = null;
+    button.textContent = "سجّل من الميكروفون";
+    button.setAttribute("aria-pressed", "false");
+    try {
+      const recorded = new Blob(pieces, { type: pieces[0]?.type || "audio/webm" });
+      const context = new AudioContext();
+      const decoded = await context.decodeAudioData(await recorded.arrayBuffer());
+      context.close();
+      const samples = decoded.getChannelData(0);
+      const pcm = new Int16Array(samples.length);
+      for (let i = 0; i < samples.length; i++) pcm[i] = Math.max(-1, Math.min(1, samples[i])) * 32767;
+      const wav = wavFile([pcm.buffer], decoded.sampleRate);
+      await uploadClip(new File([wav], "recording.wav", { type: "audio/wav" }));
+    } catch (error) {
+      setStatus(`تعذّر قراءة التسجيل: ${error.message || error}`, true);
+    }
+  };
+  recorder.start();
+  button.textContent = "أوقف التسجيل وأضف الصوت";
+  button.setAttribute("aria-pressed", "true");
+  setStatus("جارٍ التسجيل… تكلّم ثم اضغط «أوقف التسجيل».");
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   $("speak-form").addEventListener("submit", generate);
   $("voice-form").addEventListener("submit", uploadVoice);
+  $("record").addEventListener("click", toggleRecording);
   $("text").addEventListener("input", () => {
     $("char-count").textContent = String($("text").value.length);
   });
   $("text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("speak-form").requestSubmit();
   });
+  $("speed").addEventListener("input", () => {
+    $("speed-value").textContent = `${Number($("speed").value).toFixed(2)}×`;
+  });
+  $("player").addEventListener("play", () => requestAnimationFrame(followPlayer));
   $("key-section").addEventListener("submit", async (event) => {
     event.preventDefault();
     sessionStorage.setItem("natiq-api-key", $("api-key").value.trim());
