@@ -49,6 +49,7 @@ import numpy as np
 from pocket_speak import model_text_of, proc_status_mb, voice_clip, write_export_dir
 
 MAX_BATCH = 8
+OUTLIER = 1e-5  # a per-seed difference above this is listed (rounding alone gives ~5e-8)
 
 
 @dataclass
@@ -159,6 +160,56 @@ def run_clients(backend, text: str, voice, clients: int, window_s: float, stagge
     return run
 
 
+def step_costs(export_dir: Path, text: str, frames: int = 20) -> None:
+    """Milliseconds of one FlowLM step (all rows) and one Mimi frame (all rows) at 1, 2, 4, 8 rows.
+
+    The loop's own row classes on one thread, no other thread running: where
+    the time of a frame goes, and how it grows with the rows.
+    """
+    import torch
+
+    from natiq.backends.pocket import batched
+
+    backend = load_backend(export_dir, 1)
+    model = backend.model
+    voice = backend.prepare_voice(voice_prompt(export_dir))
+    segment = batched.plan_segments(model, text)[0]
+    batched.relayout_linear_weights(model.flow_lm)  # as the loop does
+    with torch.no_grad():
+        prompt = batched.prompt_state(model, voice, segment.tokens)
+        for rows in (1, 2, 4, 8):
+            flow, mimi = batched.FlowRows(model), batched.MimiRows(model)
+            for index in range(rows):
+                stream = batched._Stream(
+                    voice=voice,
+                    generator=torch.Generator().manual_seed(index),
+                    temperature=float(model.temp),
+                    interactive=True,
+                    stop=threading.Event(),
+                    order=index,
+                )
+                stream.start(segment)
+                flow.add_prompt(stream, prompt)
+            mimi.apply(flow.ops)
+            flow.ops = []
+            for _ in range(3):  # warm-up
+                latents = flow.step().latents
+                mimi.decode(latents[:, None])
+            started = time.perf_counter()
+            for _ in range(frames):
+                latents = flow.step().latents
+            flowed = time.perf_counter()
+            for _ in range(frames):
+                mimi.decode(latents[:, None])
+            decoded = time.perf_counter()
+            print(
+                f"{rows} rows: FlowLM {(flowed - started) / frames * 1000:5.1f} ms per step, "
+                f"Mimi {(decoded - flowed) / frames * 1000:5.1f} ms per frame "
+                f"(load {load_average():.1f})",
+                flush=True,
+            )
+
+
 def child(variant: str, streams: int, export_dir: Path, text: str) -> None:
     """Load one variant, run ``streams`` concurrent requests once, print the peak RSS (MB) as JSON."""
     backend = load_backend(export_dir, MAX_BATCH if variant == "batched" else 1)
@@ -223,6 +274,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument(
+        "--step-costs",
+        action="store_true",
+        help="only time one FlowLM step and one Mimi frame at 1, 2, 4 and 8 rows, on this thread",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-streams", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -252,6 +308,9 @@ def main() -> None:
         print(f"model written in {time.perf_counter() - started:.1f} s: {export_dir}")
     text = model_text_of(export_dir)
     print(f"model text: {text!r}; torch threads {torch.get_num_threads()}; {os.cpu_count()} CPUs")
+    if args.step_costs:
+        step_costs(export_dir, text)
+        return
 
     backends = {
         "locked": load_backend(export_dir, 1),
@@ -284,12 +343,15 @@ def main() -> None:
                 )
     load_after = load_average()
     stats = backends["batched"]._loop.stats
+    backends["batched"]._loop.close()  # its threads end before the interpreter does
 
     diffs = []
+    outliers = []  # (clients, round, seed, difference) above OUTLIER
     for key, key_runs in runs.items():
         if key[0] != "batched":
             continue
-        for batched, locked in zip(key_runs, runs[("locked", key[1])], strict=True):
+        pairs = zip(key_runs, runs[("locked", key[1])], strict=True)
+        for round_index, (batched, locked) in enumerate(pairs):
             for seed in sorted(set(batched.audio) & set(locked.audio)):
                 audio, reference = batched.audio[seed], locked.audio[seed]
                 if reference.shape != audio.shape:
@@ -297,6 +359,8 @@ def main() -> None:
                         f"seed {seed}: {audio.shape} samples batched, {reference.shape} locked"
                     )
                 diffs.append(float(np.abs(reference - audio).max()))
+                if diffs[-1] > OUTLIER:
+                    outliers.append((key[1], round_index + 1, seed, diffs[-1]))
     if not diffs:
         raise SystemExit("no request completed in both variants: give a longer --seconds")
 
@@ -336,6 +400,8 @@ def main() -> None:
     print(
         f"max abs difference per seed, batched vs locked: {max(diffs):.2e} over {len(diffs)} requests"
     )
+    for clients, round_index, seed, gap in outliers:
+        print(f"  above {OUTLIER:.0e}: x{clients} round {round_index} seed {seed}: {gap:.2e}")
 
     top, single = max(args.streams), min(args.streams)
     # paired by round: the two runs were measured minutes apart at most, under similar load
@@ -376,6 +442,7 @@ def main() -> None:
                 "gain_by_round": gains,
                 "memory_mb": memory,
                 "max_abs_diff": max(diffs),
+                "outliers": outliers,
                 "load_average": [load_before, load_after],
             }
         )

@@ -43,3 +43,19 @@ def stock(tiny_model, voice):
         return torch.cat(list(chunks)).numpy()
 
     return run
+
+
+@pytest.fixture
+def make_loop():
+    """``make_loop(model, max_batch)``: a ``BatchedGeneration`` whose threads end with the test."""
+    from natiq.backends.pocket.batched import BatchedGeneration
+
+    loops = []
+
+    def make(model, max_batch: int):
+        loops.append(BatchedGeneration(model, max_batch=max_batch))
+        return loops[-1]
+
+    yield make
+    for loop in loops:  # stops its streams (they get an error) and joins its threads
+        loop.close()

@@ -71,14 +71,16 @@ def assert_same(audio: np.ndarray, reference: np.ndarray, name: str) -> None:
     assert gap <= TOLERANCE, f"{name}: max difference {gap:.2e} from the stock stream"
 
 
-def test_rows_of_different_lengths_join_and_leave_with_stock_audio(tiny_model, voice, stock):
+def test_rows_of_different_lengths_join_and_leave_with_stock_audio(
+    tiny_model, voice, stock, make_loop
+):
     references = {
         "a": stock(SHORT, 11),
         "b": stock(MEDIUM, 12),
         "c": stock(LONG, 13),
         "d": stock(SHORT, 14),
     }
-    loop = BatchedGeneration(tiny_model, max_batch=4)
+    loop = make_loop(tiny_model, max_batch=4)
     a = Listener(loop, "a", SHORT, voice, seed=11)
     a.wait_chunks(4)
     with loop.held():  # b and c warm up meanwhile and join a at the same frame, mid-stream
@@ -97,9 +99,11 @@ def test_rows_of_different_lengths_join_and_leave_with_stock_audio(tiny_model, v
     assert loop._taken == 0
 
 
-def test_interactive_stream_parks_a_batch_row_that_resumes_exactly(tiny_model, voice, stock):
+def test_interactive_stream_parks_a_batch_row_that_resumes_exactly(
+    tiny_model, voice, stock, make_loop
+):
     references = {"a": stock(MEDIUM, 21), "b": stock(MEDIUM, 22), "c": stock(SHORT, 23)}
-    loop = BatchedGeneration(tiny_model, max_batch=2)
+    loop = make_loop(tiny_model, max_batch=2)
     with loop.held():
         a = Listener(loop, "a", MEDIUM, voice, seed=21, interactive=False)
         b = Listener(loop, "b", MEDIUM, voice, seed=22, interactive=False)
@@ -118,7 +122,47 @@ def test_interactive_stream_parks_a_batch_row_that_resumes_exactly(tiny_model, v
     assert loop._taken == 0
 
 
-def test_each_row_stops_on_its_own_eos_and_long_text_goes_chunk_by_chunk(tiny_yaml, voice, stock):
+def test_batch_items_running_and_queued_do_not_hold_back_an_interactive_stream(
+    tiny_model, voice, stock, make_loop
+):
+    references = {"queued": stock(SHORT, 52), "interactive": stock(SHORT, 53)}
+    loop = make_loop(tiny_model, max_batch=2)
+    stops = [threading.Event(), threading.Event()]
+    with loop.held():
+        batch = [
+            Listener(loop, f"batch{i}", LONG, voice, seed=50 + i, interactive=False, stop=stops[i])
+            for i in range(2)
+        ]
+        assert batch[0].first.wait(30) and batch[1].first.wait(30)
+    # every slot holds a batch item and another one waits, in line before any interactive stream
+    queued = Listener(loop, "queued", SHORT, voice, seed=52, interactive=False)
+    for _ in range(3000):
+        if loop._waiting:
+            break
+        queued.done.wait(0.01)
+    assert len(loop._waiting) == 1
+    batch[0].wait_chunks(4)
+    interactive = Listener(loop, "interactive", SHORT, voice, seed=53)
+    assert interactive.first.wait(30)
+    # it waited at most for the frame being stepped when it asked; waiting for a free slot
+    # instead would have taken the ~85 frames a batch row has left
+    assert loop.stats.max_interactive_wait <= 1
+    interactive_audio = interactive.audio()
+    assert queued.chunks == []  # the older batch item still waits (behind the parked row too)
+    assert loop.stats.parks == 1
+    for stop in stops:  # the batch rows (92 frames) leave early: the queued item gets its slot
+        stop.set()
+    outputs = {"interactive": interactive_audio, "queued": queued.audio()}
+    for name, audio in outputs.items():
+        assert_same(audio, references[name], name)
+    for listener in batch:
+        listener.audio()
+    assert loop._taken == 0
+
+
+def test_each_row_stops_on_its_own_eos_and_long_text_goes_chunk_by_chunk(
+    tiny_yaml, voice, stock, make_loop
+):
     from natiq.backends.pocket.batched import plan_segments
     from natiq.backends.pocket.tiny import load_tiny_tts
 
@@ -127,7 +171,7 @@ def test_each_row_stops_on_its_own_eos_and_long_text_goes_chunk_by_chunk(tiny_ya
     two_chunks = " ".join(["one two three four five six seven eight nine ten eleven twelve."] * 2)
     assert len(plan_segments(model, two_chunks)) >= 2
     references = {"long": stock(two_chunks, 31, model), "short": stock(SHORT, 32, model)}
-    loop = BatchedGeneration(model, max_batch=2)
+    loop = make_loop(model, max_batch=2)
     with loop.held():
         first = Listener(loop, "long", two_chunks, voice, seed=31)
         second = Listener(loop, "short", SHORT, voice, seed=32)
@@ -141,9 +185,11 @@ def test_each_row_stops_on_its_own_eos_and_long_text_goes_chunk_by_chunk(tiny_ya
     assert loop._taken == 0
 
 
-def test_a_stream_that_leaves_early_frees_its_row_and_others_go_on(tiny_model, voice, stock):
+def test_a_stream_that_leaves_early_frees_its_row_and_others_go_on(
+    tiny_model, voice, stock, make_loop
+):
     reference = stock(SHORT, 41)
-    loop = BatchedGeneration(tiny_model, max_batch=1)
+    loop = make_loop(tiny_model, max_batch=1)
     leaving_stop = threading.Event()
     with loop.held():
         leaving = Listener(loop, "leaving", LONG, voice, seed=40, stop=leaving_stop)

@@ -7,6 +7,7 @@ event reach the loop, and each request gets the audio it would get alone.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,12 @@ TEXTS = ["مرحبا", "السلام عليكم ورحمة الله", "كيف ح
 
 
 @pytest.fixture(scope="module")
-def batched(tiny_yaml: Path) -> Synthesizer:
-    return Synthesizer.load(
+def batched(tiny_yaml: Path) -> Iterator[Synthesizer]:
+    synthesizer = Synthesizer.load(
         "pocket", model=str(tiny_yaml), device="cpu", eos_threshold=np.inf, max_batch=3
     )
+    yield synthesizer
+    synthesizer.backend._loop.close()  # its threads end with the module
 
 
 def make_engine(synthesizer: Synthesizer) -> SpeechEngine:

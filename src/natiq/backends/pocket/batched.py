@@ -13,9 +13,10 @@ text chunk (``plan_segments``: the chunks, stop rule and length cap of
 2. **Warm start, on the caller's thread.** The text prompt runs through
    pocket-tts's own FlowLM modules on a batch-1 copy of the voice state
    (the prefill), then the chunk's first frame is generated and decoded,
-   and its audio is yielded at once. Meanwhile the loop stays between
-   frames for an interactive stream (its first chunk gets the CPU) and keeps
-   stepping for a batch item.
+   and its audio is yielded at once. Meanwhile, for an interactive stream,
+   the loop stays between frames and the decoders between calls (its first
+   chunk gets the CPU; the rows' frames wait, then decode together); for a
+   batch item they go on.
 3. **Rows.** The stream's states join the rows at the next frame. The flow
    thread steps every row per frame: one FlowLM pass over ``[n, 1, d]`` with
    per-row positions (``row_attention``), per-row EOS, noise drawn from each
@@ -165,6 +166,7 @@ class _Stream:
     joined: bool = False  # its row is in the loop (which gives the slot back when it leaves)
     saved: dict | None = None  # flow (and, on a warm start, Mimi) state waiting to join the rows
     decoder: int = 0
+    asked: int = 0  # the loop's step count when it last asked for a slot
     frame: int = 0
     eos_frame: int | None = None
     latent: torch.Tensor | None = None  # the last emitted latent [ldim]; None: BOS
@@ -186,6 +188,9 @@ class LoopStats:
     max_rows: int = 0
     joins: int = 0
     parks: int = 0
+    # the most steps an interactive stream waited for a slot (asked, then granted): 0 or 1
+    # (the step in progress when it asked) unless every row is interactive
+    max_interactive_wait: int = 0
 
     @property
     def mean_rows(self) -> float:
@@ -602,10 +607,13 @@ class BatchedGeneration:
     def _reserve(self, handle: _Stream) -> bool:
         """Wait for a slot (the flow thread grants them); False if the stream was stopped meanwhile."""
         with self._cond:
+            handle.asked = self.flow.stats.steps
             ahead = [s for s in self._waiting if s.interactive or not handle.interactive]
             if self._taken < self.max_batch and not ahead and not handle.stopped():
                 self._taken += 1  # a free slot and nobody before us: no need to wait for a frame
                 handle.granted = True
+                if handle.interactive:
+                    self._warming += 1
             else:
                 self._waiting.append(handle)
                 self._cond.notify_all()
@@ -617,9 +625,7 @@ class BatchedGeneration:
                 if self._closed:
                     raise RuntimeError("the Pocket generation loop was closed")
                 return False
-            if handle.interactive:
-                self._warming += 1
-            return True
+            return True  # (an interactive grant counted its warm start in ``_warming``)
 
     def _release(self, handle: _Stream) -> None:
         """Give the slot back unless the rows hold it (they give it back when the row leaves)."""
@@ -704,6 +710,11 @@ class BatchedGeneration:
                 nxt.granted = True
                 if nxt.saved is not None:  # parked: resume where it stopped
                     self._join(nxt)
+                elif nxt.interactive:  # no step until its warm start is done (set here, not
+                    self._warming += 1  # when its thread wakes: no frame slips in meanwhile)
+                    stats = self.flow.stats
+                    waited = stats.steps - nxt.asked
+                    stats.max_interactive_wait = max(stats.max_interactive_wait, waited)
             for handle in self._ready:
                 handle.decoder = min(range(len(self.decoders)), key=lambda d: self._owned[d])
                 self._join(handle)
@@ -790,11 +801,14 @@ class BatchedGeneration:
             for thread in self._threads:
                 thread.start()
 
-    def close(self) -> None:
-        """Stop the threads; streams still running get an error."""
+    def close(self, timeout: float | None = 10.0) -> None:
+        """Stop the threads (waiting up to ``timeout`` for each); streams still running get an error."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -820,6 +834,7 @@ class BatchedGeneration:
             carry = None
             if frame is _CLOSED:
                 return
+            self._yield_to_warm_starts()
             frames = [frame]
             # Frames queued while Mimi worked go in one call, as long as no row changes between them.
             while len(frames) < DECODE_FRAMES_PER_CALL and not frames[-1].after:
@@ -835,6 +850,16 @@ class BatchedGeneration:
                 self._decode(d, frames)
             except Exception as exc:  # a bug: fail this decoder's streams rather than hang them
                 self._fail_decoder(d, frames, exc)
+
+    def _yield_to_warm_starts(self) -> None:
+        """Wait while an interactive stream warms up: its first chunk gets the CPU before our rows.
+
+        The rows' frames wait in the queue meanwhile and are decoded together
+        afterwards (up to ``DECODE_FRAMES_PER_CALL`` per call).
+        """
+        with self._cond:
+            while self._warming and not self._closed:
+                self._cond.wait(timeout=0.1)
 
     def _fail_decoder(self, d: int, frames: list[_Frame], exc: Exception) -> None:
         """Give ``exc`` to every stream decoder ``d`` serves and start it afresh."""

@@ -292,7 +292,13 @@ class PocketBackend(SpeechBackend):
         options: SynthesisOptions,
         stop: threading.Event,
     ) -> Iterator[np.ndarray]:
-        """pocket-tts's own two-thread stream, one caller at a time; ``stop`` is checked per chunk."""
+        """pocket-tts's own two-thread stream, one caller at a time; ``stop`` is checked per chunk.
+
+        A stream that ends early (stopped, capped, or closed by its reader)
+        keeps the lock until pocket-tts's threads have ended: its generation
+        thread sees the stop only at its next frame and draws noise from
+        torch's global generator, which the next caller has just seeded.
+        """
         with self._lock, self._sampling(options):
             if stop.is_set():
                 return
@@ -308,7 +314,7 @@ class PocketBackend(SpeechBackend):
                         break
             finally:
                 ended.set()
-                stream.close()
+                _run_out(stream)
 
     @contextlib.contextmanager
     def _sampling(self, options: SynthesisOptions) -> Iterator[None]:
@@ -322,6 +328,25 @@ class PocketBackend(SpeechBackend):
             yield
         finally:
             self.model.temp = previous
+
+
+def _run_out(stream: Iterator[Any]) -> None:
+    """Read a stopped pocket-tts stream to its end, dropping its audio.
+
+    Its generation thread ends at its next frame and then signals the
+    decoder thread, which the stream joins before it ends: once this
+    returns, neither thread draws noise or touches the model any more
+    (frames already queued for decoding are decoded; a frame or two).
+    """
+    try:
+        for _ in stream:
+            pass
+    except Exception:  # the stream's own error was already raised to the reader, or is moot
+        pass
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _capped(chunks: Iterator[np.ndarray], limit: int | None) -> Iterator[np.ndarray]:
