@@ -6,11 +6,13 @@ import hashlib
 import json
 import math
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from filelock import FileLock
 
 from natiq.common.errors import ModelLoadError
 from natiq.data.audio import load_audio
@@ -51,7 +53,11 @@ def test_packaged_whisper_is_joined_once(evaluator: Evaluator, whisper_cache: Pa
         "tokenizer.json",
         "vocabulary.json",
     ]
-    assert [p.name for p in whisper_cache.iterdir()] == ["whisper-base-ct2"]  # no staging left
+    # no staging folder left; the build lock stays (an empty file)
+    assert sorted(p.name for p in whisper_cache.iterdir()) == [
+        ".whisper-base-ct2.lock",
+        "whisper-base-ct2",
+    ]
 
 
 def test_packaged_whisper_damaged_in_the_cache_is_rebuilt_by_hash(
@@ -72,6 +78,38 @@ def test_packaged_whisper_damaged_in_the_cache_is_rebuilt_by_hash(
     recorded = json.loads((folder / "natiq_source.json").read_text(encoding="utf-8"))
     assert recorded["model.bin"] == intact
     assert len(recorded["wheel_files"]["model.bin.part1"]) == 64  # the wheel's RECORD hash
+
+
+def test_a_cache_built_while_waiting_for_the_lock_is_reused_not_rebuilt(
+    evaluator: Evaluator, whisper_cache: Path, tmp_path: Path
+):
+    """Two processes on an empty cache: the second waits for the first and reuses its folder.
+
+    This test plays the first process: it holds the build lock, builds the folder
+    (a copy of the session's), then releases; the waiting caller must return that
+    very file, not join its own over it (which pulls it from under a loader).
+    """
+    result: dict[str, Any] = {}
+
+    def second_caller() -> None:
+        try:
+            result["folder"] = packaged_model_dir("base", tmp_path)
+        except Exception as error:
+            result["error"] = error
+
+    with FileLock(str(tmp_path / ".whisper-base-ct2.lock")):
+        waiter = threading.Thread(target=second_caller)
+        waiter.start()
+        shutil.copytree(whisper_cache / "whisper-base-ct2", tmp_path / "whisper-base-ct2")
+        built = (tmp_path / "whisper-base-ct2" / "model.bin").stat().st_ino
+    waiter.join(timeout=120)
+    assert "error" not in result, result
+    assert result["folder"] == tmp_path / "whisper-base-ct2"
+    assert (result["folder"] / "model.bin").stat().st_ino == built
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".whisper-base-ct2.lock",
+        "whisper-base-ct2",
+    ]
 
 
 def test_asr_token_cap_scales_with_duration_and_fits_whisper_window():

