@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -63,8 +64,8 @@ class RunContext:
         return Path(os.path.relpath(Path(path).resolve(), self.run_dir)).as_posix()
 
 
-class Stage:
-    """One step of a recipe; subclasses fill in the four parts."""
+class Stage(ABC):
+    """One step of a recipe; subclasses fill in the four parts (``run`` is required)."""
 
     name: str = ""
     folder: str = ""
@@ -82,8 +83,9 @@ class Stage:
         """A reason this stage has nothing to do in this recipe (then it is recorded as done)."""
         return None
 
+    @abstractmethod
     def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
-        raise NotImplementedError
+        """Do the stage's work in ``output_dir``; return its outputs (run-relative paths and figures)."""
 
     def inputs(self, ctx: RunContext) -> dict[str, str]:
         found = {
