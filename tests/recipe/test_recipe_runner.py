@@ -53,6 +53,9 @@ class Unconfigured(Stage):
     def nothing_to_do(self, ctx: RunContext) -> str | None:
         return "no repository"
 
+    def run(self, ctx: RunContext, *, resume: bool) -> dict[str, Any]:
+        raise AssertionError("a stage with nothing to do is recorded, never run")
+
 
 @pytest.fixture
 def chain(tmp_path: Path) -> tuple[list[Stage], callable]:
