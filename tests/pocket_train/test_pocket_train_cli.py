@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from typer.testing import CliRunner
 
-from natiq.cli.main import app
+from support.pocket_train import invoke_natiq
 from support.stock_pocket_tts import run_stock_generate
-
-
-def _invoke(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.mark.slow
@@ -25,7 +18,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     tmp_path: Path, small_manifest: Path, tiny_base: Path
 ) -> None:
     latents_dir = tmp_path / "latents"
-    _invoke(
+    invoke_natiq(
         "pocket",
         "latents",
         "--metadata",
@@ -47,7 +40,7 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
         "train_scope: text+flow\nuse_lora: true\nobjective:\n  loss: lsd\nlora_r: 2\nmax_steps: 4\n",
         encoding="utf-8",
     )
-    output = _invoke(
+    output = invoke_natiq(
         "pocket", "train", "--config", str(run_yaml), "--use-precomputed-latents",
         "--output-dir", str(run_dir), "--lora-r", "4", "--per-device-train-batch-size", "2",
         "--warmup-steps", "1", "--save-steps", "2", "--eval-steps", "2", "--eval-samples", "1",
@@ -79,7 +72,9 @@ def test_latents_train_export_then_stock_pocket_tts_generates(
     assert recorded["config"]["learning_rate"] == 2e-4
 
     export_dir = tmp_path / "export"
-    _invoke("pocket", "export", "--checkpoint", str(checkpoint), "--output-dir", str(export_dir))
+    invoke_natiq(
+        "pocket", "export", "--checkpoint", str(checkpoint), "--output-dir", str(export_dir)
+    )
     yaml_path = export_dir / "natiq_arabic.yaml"
     assert yaml_path.is_file() and (export_dir / "natiq_arabic.safetensors").is_file()
     assert (export_dir / "natiq_frontend.json").is_file()

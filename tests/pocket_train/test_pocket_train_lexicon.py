@@ -10,16 +10,11 @@ from typer.testing import CliRunner
 
 from natiq.cli.main import app
 from natiq.text import normalize
+from support.pocket_train import invoke_natiq
 
 WORD = "السلام"
 SAID = normalize("السَّلَامُ")  # shadda first, as the front-end writes it
 BUCKWALTER_SAID = "Als~alaAmu"
-
-
-def _invoke(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 @pytest.mark.slow
@@ -29,7 +24,7 @@ def test_an_export_trained_with_a_lexicon_applies_it_without_being_told(
     lexicon = tmp_path / "names.tsv"
     lexicon.write_text(f"# written\tsaid\n{WORD}\t{BUCKWALTER_SAID}\n", encoding="utf-8")
     run_dir = tmp_path / "run"
-    _invoke(
+    invoke_natiq(
         "pocket", "train", "--metadata", str(small_manifest), "--encode-on-the-fly",
         "--base", str(tiny_base), "--output-dir", str(run_dir), "--lexicon", str(lexicon),
         "--max-steps", "1", "--save-steps", "1", "--eval-steps", "0", "--lora-r", "2",
@@ -39,7 +34,9 @@ def test_an_export_trained_with_a_lexicon_applies_it_without_being_told(
     recorded = json.loads((checkpoint / "natiq_frontend.json").read_text(encoding="utf-8"))
     assert recorded["lexicon"] == [[WORD, SAID]]
     export_dir = tmp_path / "export"
-    _invoke("pocket", "export", "--checkpoint", str(checkpoint), "--output-dir", str(export_dir))
+    invoke_natiq(
+        "pocket", "export", "--checkpoint", str(checkpoint), "--output-dir", str(export_dir)
+    )
 
     from natiq.synthesizer import Synthesizer
 
