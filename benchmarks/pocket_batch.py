@@ -175,7 +175,8 @@ def step_costs(export_dir: Path, text: str, frames: int = 20) -> None:
     voice = backend.prepare_voice(voice_prompt(export_dir))
     segment = batched.plan_segments(model, text)[0]
     batched.relayout_linear_weights(model.flow_lm)  # as the loop does
-    with torch.no_grad():
+    packed = batched.PackedLinears(model.flow_lm, batched.PACKED_ROWS)
+    with torch.no_grad(), packed.active():
         prompt = batched.prompt_state(model, voice, segment.tokens)
         for rows in (1, 2, 4, 8):
             flow, mimi = batched.FlowRows(model), batched.MimiRows(model)

@@ -47,13 +47,17 @@ def stock(tiny_model, voice):
 
 @pytest.fixture
 def make_loop():
-    """``make_loop(model, max_batch)``: a ``BatchedGeneration`` whose threads end with the test."""
+    """``make_loop(model, max_batch)``: a ``BatchedGeneration`` whose threads end with the test.
+
+    Two decoder threads unless told (the default follows the machine's cores):
+    the tests move rows between and within both decoders' shares.
+    """
     from natiq.backends.pocket.batched import BatchedGeneration
 
     loops = []
 
-    def make(model, max_batch: int):
-        loops.append(BatchedGeneration(model, max_batch=max_batch))
+    def make(model, max_batch: int, decoder_threads: int = 2):
+        loops.append(BatchedGeneration(model, max_batch=max_batch, decoder_threads=decoder_threads))
         return loops[-1]
 
     yield make

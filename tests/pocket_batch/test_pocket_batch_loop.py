@@ -14,6 +14,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from natiq.backends.pocket.batched import BatchedGeneration
 
@@ -71,8 +72,9 @@ def assert_same(audio: np.ndarray, reference: np.ndarray, name: str) -> None:
     assert gap <= TOLERANCE, f"{name}: max difference {gap:.2e} from the stock stream"
 
 
+@pytest.mark.parametrize("decoder_threads", [1, 2])
 def test_rows_of_different_lengths_join_and_leave_with_stock_audio(
-    tiny_model, voice, stock, make_loop
+    decoder_threads, tiny_model, voice, stock, make_loop
 ):
     references = {
         "a": stock(SHORT, 11),
@@ -80,7 +82,8 @@ def test_rows_of_different_lengths_join_and_leave_with_stock_audio(
         "c": stock(LONG, 13),
         "d": stock(SHORT, 14),
     }
-    loop = make_loop(tiny_model, max_batch=4)
+    loop = make_loop(tiny_model, max_batch=4, decoder_threads=decoder_threads)
+    assert len(loop.decoders) == decoder_threads
     a = Listener(loop, "a", SHORT, voice, seed=11)
     a.wait_chunks(4)
     with loop.held():  # b and c warm up meanwhile and join a at the same frame, mid-stream
@@ -96,6 +99,11 @@ def test_rows_of_different_lengths_join_and_leave_with_stock_audio(
         assert_same(audio, references[name], name)
     assert loop.stats.max_rows == 3
     assert loop.stats.joins == 4
+    # with three rows the FlowLM's products went through MKL's packed weights (every Linear packed)
+    assert loop.packed.count == sum(
+        type(m) is torch.nn.Linear for m in tiny_model.flow_lm.modules()
+    )
+    assert loop.packed.products > 0
     assert loop._taken == 0
 
 
@@ -220,3 +228,18 @@ def test_max_batch_must_be_a_positive_whole_number(tiny_model):
     for bad in (0, -1, 2.5, True):
         with pytest.raises(OptionError, match="max_batch"):
             BatchedGeneration(tiny_model, max_batch=bad)
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 2), (16, 2)])
+def test_decoder_threads_leave_one_core_to_the_flow_thread(monkeypatch, cpus, threads):
+    from natiq.backends.pocket import batched
+
+    monkeypatch.setattr(batched.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    assert batched.default_decoder_threads() == threads
+
+
+def test_decoder_threads_must_be_positive(tiny_model):
+    from natiq.common.errors import OptionError
+
+    with pytest.raises(OptionError, match="decoder_threads"):
+        BatchedGeneration(tiny_model, max_batch=2, decoder_threads=0)

@@ -22,19 +22,19 @@ text chunk (``plan_segments``: the chunks, stop rule and length cap of
    per-row positions (``row_attention``), per-row EOS, noise drawn from each
    stream's own generator (seeded as ``torch.manual_seed(seed)`` seeds the
    stock path), one flow-head decode; each row stops on its own rule (EOS +
-   frames after EOS, its length cap, its stop event). Two decoder threads
-   each own half of the rows' Mimi states and decode their rows' latents of
-   a frame (frames queued meanwhile in one call); audio goes to the stream's
-   queue.
+   frames after EOS, its length cap, its stop event); the FlowLM's products
+   take MKL-packed weights (``packed_linear``). One decoder thread per core
+   left (at most two, ``default_decoder_threads``) each owns its share of the
+   rows' Mimi states and decodes their latents of a frame (frames queued
+   meanwhile in one call); audio goes to the stream's queue.
 
 Each stream's audio equals pocket-tts's ``generate_audio_stream`` for the same
 voice, text and seed, up to float rounding of batched matrix products (the
 unit tests pin it). What it cannot do: a frame of one stream waits for the
 step of all rows, so time per frame grows with the batch; Mimi decoding is
-compute-bound, its cost grows nearly linearly with the rows; and small-batch
-matrix products on CPU read the weights from memory less efficiently than
-one vector product does, so the FlowLM step at 8 rows costs about 2.5x one
-row, not 1x (docs/serving.md has the figures).
+compute-bound, its cost grows nearly linearly with the rows; and even with
+packed weights the FlowLM step at 8 rows costs about 1.7x one row, not 1x
+(docs/serving.md has the figures).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
+import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -52,12 +53,16 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from natiq.backends.pocket.packed_linear import PackedLinears
 from natiq.backends.pocket.row_attention import KVRows, attention_layers, transformer_rows
 from natiq.common.errors import ModelLoadError, OptionError
 
 # Mimi decodes at most this many queued frames per call (sets its ring of attention slots).
 DECODE_FRAMES_PER_CALL = 4
+# Decoder threads at most; by default one core is left to the flow thread (see default_decoder_threads).
 DECODER_THREADS = 2
+# The FlowLM's weights are packed for products of this many rows at most (larger batches go in chunks).
+PACKED_ROWS = 8
 _CLOSED = object()  # ends a decoder thread
 
 
@@ -509,6 +514,22 @@ class MimiRows:
         return audio
 
 
+def default_decoder_threads() -> int:
+    """One decoder thread per CPU core left after the flow thread's, from 1 to ``DECODER_THREADS``.
+
+    Each thread runs its products at one torch thread. On 2 cores, two
+    decoder threads beside the flow thread oversubscribe them: measured here
+    (8 streams, 16 requests of 8.4 s), 16.2 s wall and 29.5 s CPU with two,
+    13.3 s and 25.5 s with one (the FlowLM step, the critical path, took 71
+    ms instead of 57 when it shared its core).
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(DECODER_THREADS, cpus - 1))
+
+
 class BatchedGeneration:
     """The shared loop: ``stream()`` from any number of threads; at most ``max_batch`` rows step together.
 
@@ -517,14 +538,19 @@ class BatchedGeneration:
     themselves only on the flow thread.
     """
 
-    def __init__(self, model: Any, *, max_batch: int) -> None:
+    def __init__(self, model: Any, *, max_batch: int, decoder_threads: int | None = None) -> None:
         if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
             raise OptionError(f"max_batch must be a whole number >= 1, got {max_batch!r}")
+        if decoder_threads is None:
+            decoder_threads = default_decoder_threads()
+        if decoder_threads < 1:
+            raise OptionError(f"decoder_threads must be >= 1, got {decoder_threads!r}")
         self.model = model
         self.max_batch = max_batch
         relayout_linear_weights(model.flow_lm)
+        self.packed = PackedLinears(model.flow_lm, min(max_batch, PACKED_ROWS))
         self.flow = FlowRows(model)
-        self.decoders = [MimiRows(model) for _ in range(min(DECODER_THREADS, max_batch))]
+        self.decoders = [MimiRows(model) for _ in range(min(decoder_threads, max_batch))]
         self._cond = threading.Condition()
         self._waiting: list[_Stream] = []  # for a slot, or (parked) to resume
         self._ready: list[_Stream] = []  # warm-started, to join at the next frame
@@ -744,6 +770,10 @@ class BatchedGeneration:
         return frame
 
     def _flow_loop(self) -> None:
+        with self.packed.active():  # the rows' products; warm starts on other threads stay stock
+            self._flow_frames()
+
+    def _flow_frames(self) -> None:
         while True:
             with self._cond:
                 while not self._closed and not self._can_step() and not self._grantable():
