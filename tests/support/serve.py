@@ -61,10 +61,17 @@ class ThreadedServer:
     def __init__(self, app) -> None:
         import uvicorn
 
-        self.port = free_port()
+        # uvicorn serves a socket bound here: no window in which another test process
+        # (pytest -n 2) could take the port between choosing it and listening on it
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -82,6 +89,7 @@ class ThreadedServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(20)
+        self.sock.close()
 
 
 class ServerProcess:
