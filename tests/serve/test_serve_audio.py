@@ -193,3 +193,39 @@ def test_a_batch_item_gets_its_speed_and_its_words(timed_api) -> None:
     assert rate == 24000 and aac.size >= normal
     refused = api.client.post("/v1/batch", content=b'{"input": "a", "speed": 9}')
     assert refused.status_code == 422 and "speed" in refused.text
+
+
+def _ws_request(socket, body: dict) -> tuple[int, dict]:
+    """Send one request; (PCM samples received, the closing event)."""
+    socket.send_text(json.dumps(body))
+    samples = 0
+    while True:
+        message = socket.receive()
+        if message.get("bytes") is not None:
+            samples += len(message["bytes"]) // 2
+            continue
+        event = json.loads(message["text"])
+        if event["type"] in ("end", "error"):
+            return samples, event
+
+
+def test_a_timing_model_that_cannot_load_refuses_timings_not_speech(
+    make_api, api_key, tmp_path
+) -> None:
+    missing = tmp_path / "no-whisper-here"
+    api = make_api(timings_model=str(missing))
+    with api.client.websocket_connect(
+        WS_URL, subprotocols=["natiq", f"bearer.{api_key}"], headers={"Authorization": ""}
+    ) as socket:
+        _, refused = _ws_request(socket, {"text": TEXT, "voice": api.voice_id, "timings": True})
+        loads = api.state._aligner_error
+        _, again = _ws_request(socket, {"text": TEXT, "voice": api.voice_id, "timings": True})
+        samples, end = _ws_request(socket, {"text": TEXT, "voice": api.voice_id})
+    # a code the page acts on (it asks again without timings), and a reason that names the model
+    assert refused["status"] == 503 and refused["code"] == "timings_unavailable"
+    assert str(missing) in refused["detail"] and "without timings" in refused["detail"]
+    # the failure is remembered: the second request gets the same answer without a new load
+    assert again == refused and api.state._aligner_error is loads and api.state.aligner is None
+    # the same connection still speaks when timings are not asked for
+    assert end["type"] == "end" and samples == round(end["timings"]["audio_s"] * 24000)
+    assert samples > 12_000

@@ -228,3 +228,42 @@ def test_the_speed_control_changes_the_duration(driver) -> None:
     for spoken in (normal, fast):
         assert 0 < spoken["spans"][-1][1] <= spoken["duration"], spoken["spans"]
     assert driver.errors == []
+
+
+def test_without_a_timing_model_the_page_speaks_without_the_highlight(
+    tmp_path_factory, synthesizer, api_key, browser, clip_bytes
+) -> None:
+    """The server answers ``timings_unavailable``: the page asks again without timings, once."""
+    from playwright.sync_api import expect
+
+    folder = tmp_path_factory.mktemp("page_no_timings")
+    settings = make_settings(folder, timings_model=str(folder / "no-whisper-here"))
+    app = create_app(settings, synthesizer)
+    app.state.natiq.voices.add(clip_bytes, name="espeak", text=VOICE_TEXT)
+    with ThreadedServer(app) as server:
+        context = browser.new_context(locale="ar")
+        context.add_init_script(TRACE)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(server.url + "/")
+            page.locator("#api-key").fill(api_key)
+            page.locator("#save-key").click()
+            expect(page.locator("#voice option")).to_have_count(1)
+            driver = PageDriver(app, page, errors)
+            first = driver.speak("1", follow_playback=False)
+            expect(page.locator("#status")).to_contain_text("توقيت الكلمات غير متاح")
+            second = driver.speak("1", follow_playback=False)
+        finally:
+            context.close()
+    print(f"without timings: {first['duration']} s then {second['duration']} s")
+    for spoken in (first, second):
+        assert spoken["words"] == [] and spoken["highlights"] == []
+    assert first["duration"] == pytest.approx(second["duration"], abs=2e-3)
+    # the second request asked without timings from the start: one attempt, played whole
+    assert sum(s["seconds"] for s in second["sources"]) == pytest.approx(
+        second["duration"], abs=2e-3
+    )
+    assert errors == []

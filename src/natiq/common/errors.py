@@ -42,6 +42,10 @@ class ModelLoadError(NatiqError, RuntimeError):
     """Weights or a config could not be found, read, or do not match."""
 
 
+class TimingsUnavailableError(ModelLoadError):
+    """The word-timing model could not be loaded: speech can still be made, without word timings."""
+
+
 class CheckpointMismatchError(ModelLoadError):
     """A checkpoint was made for another base model or text front-end."""
 

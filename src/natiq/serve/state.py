@@ -16,7 +16,12 @@ from typing import Any
 from fastapi import HTTPException
 
 from natiq.backends.base import SynthesisOptions, VoicePrompt
-from natiq.common.errors import InputTextError, ModelLoadError, NatiqError
+from natiq.common.errors import (
+    InputTextError,
+    ModelLoadError,
+    NatiqError,
+    TimingsUnavailableError,
+)
 from natiq.serve import audio_formats
 from natiq.serve.engine import SpeechEngine
 from natiq.serve.jobs import BatchLimits, JobLimits, JobsBusy, JobsStorageFull, JobStore
@@ -103,6 +108,7 @@ class ServerState:
         self.engine.word_timer = self.word_timings
         self.aligner: Any = None  # loaded at the first request for word timings
         self._aligner_lock = threading.Lock()
+        self._aligner_error: str | None = None  # why the aligner did not load, once it failed
         self.batch_limits = BatchLimits(
             settings.max_batch_items, settings.max_text_chars, self.formats
         )
@@ -173,13 +179,30 @@ class ServerState:
         return None
 
     def word_timings(self, segment: Any) -> list[dict[str, Any]]:
-        """The word timings of one spoken sentence as JSON objects (the aligner is loaded once)."""
+        """The word timings of one spoken sentence as JSON objects (the aligner is loaded once).
+
+        An aligner that cannot load is a ``TimingsUnavailableError`` (WebSocket
+        code ``timings_unavailable``: the page then speaks without timings),
+        remembered so later requests fail at once instead of loading again.
+        """
         with self._aligner_lock:
             if self.aligner is None:
+                if self._aligner_error is not None:
+                    raise TimingsUnavailableError(self._aligner_error)
                 from natiq.eval.alignment import AlignerConfig, WordAligner
 
-                log.info("loading the word aligner %s ...", self.settings.timings_model)
-                self.aligner = WordAligner(AlignerConfig(model=self.settings.timings_model))
+                model = self.settings.timings_model
+                log.info("loading the word aligner %s ...", model)
+                try:
+                    self.aligner = WordAligner(AlignerConfig(model=model))
+                except (NatiqError, OSError, ValueError) as exc:
+                    self._aligner_error = (
+                        f"word timings are unavailable on this server: its timing model "
+                        f"{model!r} did not load ({exc}); ask again without timings, or "
+                        f"start the server with a --timings-model it can load"
+                    )
+                    log.error("%s", self._aligner_error)
+                    raise TimingsUnavailableError(self._aligner_error) from exc
         return [timing.as_dict() for timing in self.aligner.sentence_timings(segment)]
 
     def _render_batch_item(

@@ -18,7 +18,8 @@ client sends a text message ``{"text": ..., "voice": ..., "speed": 1.0,
 they are generated, with ``timings`` a ``{"type": "word", "text", "start",
 "end"}`` message per word after the audio of its sentence, then ``{"type":
 "end", "chunks": N, "timings": {...}}``, or ``{"type": "error", "status": S,
-"detail": ...}`` instead. A binary message from the client closes the socket
+"detail": ...}`` instead (with ``"code": "timings_unavailable"`` when the word
+timing model cannot load: the same request without timings still works). A binary message from the client closes the socket
 with code 1003 (only text is understood); a message over the size limit is
 closed by the server (1009).
 """
@@ -32,13 +33,14 @@ import json
 import math
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import numpy as np
 from fastapi import HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 
 from natiq.backends.base import VoicePrompt
-from natiq.common.errors import NatiqError
+from natiq.common.errors import NatiqError, TimingsUnavailableError
 from natiq.data.tempo import require_stretch
 from natiq.serve import audio_formats, strict_json
 from natiq.serve.engine import AudioStream
@@ -141,10 +143,17 @@ async def _send_words(websocket: WebSocket, stream: AudioStream) -> None:
         await websocket.send_text(json.dumps(word, ensure_ascii=False))
 
 
-async def _ws_error(websocket: WebSocket, status: int, detail: str) -> None:
-    await websocket.send_text(
-        json.dumps({"type": "error", "status": status, "detail": detail}, ensure_ascii=False)
-    )
+async def _ws_error(
+    websocket: WebSocket, status: int, detail: str, code: str | None = None
+) -> None:
+    event: dict[str, Any] = {"type": "error", "status": status, "detail": detail}
+    if code is not None:  # what a client can act on without reading the text
+        event["code"] = code
+    await websocket.send_text(json.dumps(event, ensure_ascii=False))
+
+
+def _error_code(exc: NatiqError) -> str | None:
+    return "timings_unavailable" if isinstance(exc, TimingsUnavailableError) else None
 
 
 async def serve_ws(state: ServerState, websocket: WebSocket) -> None:
@@ -209,7 +218,7 @@ async def serve_ws_request(state: ServerState, websocket: WebSocket, message: st
             return
         except NatiqError as exc:
             status = error_status(exc)
-            await _ws_error(websocket, status, str(exc))
+            await _ws_error(websocket, status, str(exc), _error_code(exc))
             return
         chunks = 0
         try:
@@ -232,7 +241,7 @@ async def serve_ws_request(state: ServerState, websocket: WebSocket, message: st
             await _send_words(websocket, stream)
         except NatiqError as exc:
             status = error_status(exc)
-            await _ws_error(websocket, status, str(exc))
+            await _ws_error(websocket, status, str(exc), _error_code(exc))
             return
         finally:
             stream.close()

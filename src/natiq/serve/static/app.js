@@ -12,6 +12,10 @@
 const $ = (id) => document.getElementById(id);
 let lastUrl = null;
 let live = null; // the generation being played: {context, startedAt, words}
+// false once the server said it cannot time words (code "timings_unavailable"): the page
+// then speaks without the highlight instead of failing every time
+let timingsAvailable = true;
+const NO_TIMINGS = "توقيت الكلمات غير متاح على هذا الخادم؛ يُنطق النص بلا تظليل للكلمات.";
 
 function apiKey() {
   return sessionStorage.getItem("natiq-api-key") || "";
@@ -146,6 +150,10 @@ function streamUrl() {
 
 function generate(event) {
   event.preventDefault();
+  speak();
+}
+
+function speak() {
   const text = $("text").value.trim();
   if (!text) {
     setStatus("اكتب نصًا أولًا.", true);
@@ -178,7 +186,7 @@ function generate(event) {
         text,
         voice: $("voice").value || null,
         speed: Number($("speed").value),
-        timings: true,
+        timings: timingsAvailable,
       }),
     );
   };
@@ -198,6 +206,13 @@ function generate(event) {
       socket.close();
       finished(current, event, started);
       finish();
+    } else if (event.type === "error" && event.code === "timings_unavailable" && timingsAvailable) {
+      // the speech itself can be made: ask again, without word timings
+      timingsAvailable = false;
+      socket.close();
+      current.ended = true;
+      finish();
+      speak();
     } else if (event.type === "error") {
       setStatus(`خطأ ${event.status}: ${event.detail}`, true);
       socket.close();
@@ -244,7 +259,7 @@ function finished(current, end, started) {
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
   const audio = (end.timings.audio_s || 0).toFixed(2);
   $("timing").textContent = `${audio} ثانية من الصوت في ${seconds} ثانية.`;
-  setStatus("جاهز. اضغط تشغيل للاستماع مرة أخرى.");
+  setStatus(`جاهز. اضغط تشغيل للاستماع مرة أخرى.${timingsAvailable ? "" : ` ${NO_TIMINGS}`}`);
 }
 
 // ----- voices: a file, or a recording from the microphone
