@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from natiq.backends.pocket.batched import BatchedGeneration
+from natiq.backends.pocket.packed_linear import packing_available
 
 TOLERANCE = 2e-5  # audio peaks ~0.1; batched float32 products differ from batch 1 by ~1e-7
 
@@ -100,10 +101,9 @@ def test_rows_of_different_lengths_join_and_leave_with_stock_audio(
     assert loop.stats.max_rows == 3
     assert loop.stats.joins == 4
     # with three rows the FlowLM's products went through MKL's packed weights (every Linear packed)
-    assert loop.packed.count == sum(
-        type(m) is torch.nn.Linear for m in tiny_model.flow_lm.modules()
-    )
-    assert loop.packed.products > 0
+    if packing_available("cpu"):
+        linears = sum(type(m) is torch.nn.Linear for m in tiny_model.flow_lm.modules())
+        assert loop.packed.count == linears and loop.packed.products > 0
     assert loop._taken == 0
 
 
