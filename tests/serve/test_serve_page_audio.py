@@ -15,9 +15,11 @@ event: a recording needs time).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -136,16 +138,13 @@ class PageDriver:
         return duration
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory, synthesizer, api_key, browser, clip_bytes):
-    """The app on a real socket with one espeak voice, and a page whose key is saved."""
+@contextlib.contextmanager
+def served_page(app, browser, api_key: str, **context_options) -> Iterator[PageDriver]:
+    """``app`` on a real socket with one espeak voice, and a page of it whose key is saved."""
     from playwright.sync_api import expect
 
-    app = create_app(make_settings(tmp_path_factory.mktemp("page_audio")), synthesizer)
-    app.state.natiq.aligner = shared_aligner(tmp_path_factory)
-    app.state.natiq.voices.add(clip_bytes, name="espeak", text=VOICE_TEXT)
     with ThreadedServer(app) as server:
-        context = browser.new_context(locale="ar", permissions=["microphone"])
+        context = browser.new_context(locale="ar", **context_options)
         context.add_init_script(TRACE)
         page = context.new_page()
         errors: list[str] = []
@@ -161,6 +160,21 @@ def driver(tmp_path_factory, synthesizer, api_key, browser, clip_bytes):
             yield PageDriver(app, page, errors)
         finally:
             context.close()
+
+
+def app_with_a_voice(folder, synthesizer, clip_bytes, **settings):
+    app = create_app(make_settings(folder, **settings), synthesizer)
+    app.state.natiq.voices.add(clip_bytes, name="espeak", text=VOICE_TEXT)
+    return app
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory, synthesizer, api_key, browser, clip_bytes):
+    """The app with the session's word aligner, and its page (the microphone allowed)."""
+    app = app_with_a_voice(tmp_path_factory.mktemp("page_audio"), synthesizer, clip_bytes)
+    app.state.natiq.aligner = shared_aligner(tmp_path_factory)
+    with served_page(app, browser, api_key, permissions=["microphone"]) as page_driver:
+        yield page_driver
 
 
 def test_a_voice_recorded_from_the_microphone_becomes_a_voice(driver) -> None:
@@ -237,27 +251,13 @@ def test_without_a_timing_model_the_page_speaks_without_the_highlight(
     from playwright.sync_api import expect
 
     folder = tmp_path_factory.mktemp("page_no_timings")
-    settings = make_settings(folder, timings_model=str(folder / "no-whisper-here"))
-    app = create_app(settings, synthesizer)
-    app.state.natiq.voices.add(clip_bytes, name="espeak", text=VOICE_TEXT)
-    with ThreadedServer(app) as server:
-        context = browser.new_context(locale="ar")
-        context.add_init_script(TRACE)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        try:
-            page.goto(server.url + "/")
-            page.locator("#api-key").fill(api_key)
-            page.locator("#save-key").click()
-            expect(page.locator("#voice option")).to_have_count(1)
-            driver = PageDriver(app, page, errors)
-            first = driver.speak("1", follow_playback=False)
-            expect(page.locator("#status")).to_contain_text("توقيت الكلمات غير متاح")
-            second = driver.speak("1", follow_playback=False)
-        finally:
-            context.close()
+    missing = str(folder / "no-whisper-here")
+    app = app_with_a_voice(folder, synthesizer, clip_bytes, timings_model=missing)
+    with served_page(app, browser, api_key) as page_driver:
+        first = page_driver.speak("1", follow_playback=False)
+        expect(page_driver.page.locator("#status")).to_contain_text("توقيت الكلمات غير متاح")
+        second = page_driver.speak("1", follow_playback=False)
+        errors = list(page_driver.errors)
     print(f"without timings: {first['duration']} s then {second['duration']} s")
     for spoken in (first, second):
         assert spoken["words"] == [] and spoken["highlights"] == []

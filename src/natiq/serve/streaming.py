@@ -19,9 +19,9 @@ they are generated, with ``timings`` a ``{"type": "word", "text", "start",
 "end"}`` message per word after the audio of its sentence, then ``{"type":
 "end", "chunks": N, "timings": {...}}``, or ``{"type": "error", "status": S,
 "detail": ...}`` instead (with ``"code": "timings_unavailable"`` when the word
-timing model cannot load: the same request without timings still works). A binary message from the client closes the socket
-with code 1003 (only text is understood); a message over the size limit is
-closed by the server (1009).
+timing model cannot load: the same request without timings still works). A
+binary message from the client closes the socket with code 1003 (only text is
+understood); a message over the size limit is closed by the server (1009).
 """
 
 from __future__ import annotations
